@@ -1,0 +1,122 @@
+// Every setting comes from the environment, parsed once at boot by this schema.
+// The README's config table lists the same variables; keep the two in step.
+import { z } from 'zod';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ error: `expects a whole number from ${min} to ${max}` })
+    .int({ error: `expects a whole number from ${min} to ${max}` })
+    .min(min, { error: `expects a whole number from ${min} to ${max}` })
+    .max(max, { error: `expects a whole number from ${min} to ${max}` });
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expects true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const apiKey = z.object({
+  name: z.string().min(1),
+  /** hex SHA-256 of the key; create one with `npm run keygen`. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, { error: 'expects 64 lowercase hex characters' }),
+  /** job kinds (`email.send`), queues (`queue:email`), `*` for every kind, `admin` for everything. */
+  scopes: z.array(z.string().min(1)).min(1),
+  /** requests per second for this key; defaults to API_RATE_LIMIT_RPS. */
+  rateLimitRps: z.number().int().positive().optional(),
+});
+export type ApiKeyConfig = z.infer<typeof apiKey>;
+
+const apiKeys = z
+  .string()
+  .transform((raw, ctx) => {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'expects a JSON array of {name, sha256, scopes}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(apiKey, { error: 'expects a JSON array of {name, sha256, scopes}' }));
+
+/** `email:5,default:10` → { email: 5, default: 10 }; `*` → every queue at its catalog concurrency. */
+const workerQueues = z
+  .string()
+  .regex(/^(\*|[a-z][a-z0-9_-]*(:\d+)?)(,(\*|[a-z][a-z0-9_-]*(:\d+)?))*$/, {
+    error: 'expects `*` or a comma list of queue[:concurrency], e.g. `email:5,default:10`',
+  })
+  .transform((raw) => {
+    const out: Record<string, number | undefined> = {};
+    for (const part of raw.split(',')) {
+      const [name, n] = part.split(':');
+      out[name as string] = n === undefined ? undefined : Number(n);
+    }
+    return out;
+  });
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: int(0, 65535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  QUEUE_ENGINE: z.enum(['bullmq'], { error: 'expects bullmq (pgboss arrives with the Postgres engine)' }).default('bullmq'),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expects a redis:// or rediss:// URL' }).default('redis://127.0.0.1:6379'),
+  REDIS_AUTOSTART: bool.optional(),
+  DATA_DIR: z.string().min(1).default('.data'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]+$/, { error: 'expects letters, digits, _ or -' })
+    .default('conveyor'),
+  API_KEYS: apiKeys.optional(),
+  API_RATE_LIMIT_RPS: int(1).default(100),
+  MAX_BODY_BYTES: int(1024).default(1_048_576),
+  BULK_MAX_JOBS: int(1, 100_000).default(1000),
+  IDEMPOTENCY_TTL_SECONDS: int(1).default(86_400),
+  RETENTION_COMPLETED_SECONDS: int(1).default(86_400),
+  RETENTION_COMPLETED_COUNT: int(1).default(10_000),
+  RETENTION_FAILED_SECONDS: int(1).default(604_800),
+  RETENTION_FAILED_COUNT: int(1).default(50_000),
+  WORKER_QUEUES: workerQueues.default({ '*': undefined }),
+  WORKER_SHUTDOWN_GRACE_MS: int(0, 600_000).default(25_000),
+  WORKER_LOCK_DURATION_MS: int(1000).default(30_000),
+  WORKER_STALLED_INTERVAL_MS: int(1000).default(30_000),
+  WORKER_MAX_STALLED_COUNT: int(0, 100).default(2),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+  }
+}
+
+/** Parse the environment once. Empty strings count as unset. Throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') input[key] = v;
+  }
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const variable = String(i.path[0] ?? '?');
+        const rest = i.path.slice(1).join('.');
+        return { variable, message: rest ? `${rest}: ${i.message}` : `${i.message} (got ${JSON.stringify(input[variable])})` };
+      }),
+    );
+  }
+  const config = parsed.data;
+  if (config.NODE_ENV === 'production' && !config.API_KEYS) {
+    throw new ConfigError([{ variable: 'API_KEYS', message: 'is required when NODE_ENV=production' }]);
+  }
+  if (config.RETENTION_COMPLETED_SECONDS < config.IDEMPOTENCY_TTL_SECONDS) {
+    throw new ConfigError([
+      {
+        variable: 'RETENTION_COMPLETED_SECONDS',
+        message: `expects at least IDEMPOTENCY_TTL_SECONDS (${config.IDEMPOTENCY_TTL_SECONDS}), so a repeated key finds its job`,
+      },
+    ]);
+  }
+  return config;
+}

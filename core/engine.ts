@@ -1,0 +1,152 @@
+// The engine seam: everything the API, workers and scheduler need from a queue store.
+// core/bullmq/ implements it on Redis; a Postgres (pg-boss) engine implements the same interface.
+import type { BackoffPolicy } from './backoff.ts';
+
+export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'dead' | 'cancelled';
+
+/** What the engine stores beside the payload (requestId, trace context, timeout). */
+export interface JobMeta {
+  requestId?: string;
+  timeoutMs?: number;
+  traceparent?: string;
+}
+
+export interface EnqueueRequest {
+  name: string;
+  queue: string;
+  /** already validated against the catalog */
+  data: unknown;
+  priority: number;
+  /** ms from now; 0 = run now */
+  delayMs: number;
+  attempts: number;
+  backoff: BackoffPolicy;
+  timeoutMs: number;
+  idempotencyKey?: string;
+  /** deterministic id chosen by the caller (the scheduler's per-slot id); repeats collapse into one job */
+  jobId?: string;
+  retention: { completedSeconds: number; failedSeconds: number };
+  meta?: JobMeta;
+}
+
+export interface JobView {
+  id: string;
+  name: string;
+  queue: string;
+  state: JobState;
+  priority: number;
+  data: unknown;
+  attempts: { made: number; max: number };
+  progress: unknown;
+  result: unknown;
+  error: { message: string; name?: string; stack?: string } | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  runAt: string | null;
+}
+
+export interface EnqueueResult {
+  job: JobView;
+  /** false when an idempotency key or job id matched an existing job */
+  created: boolean;
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  at: string;
+  error: string;
+}
+
+export interface DeadLetter {
+  /** the id of the job that died; replay reuses it */
+  id: string;
+  name: string;
+  queue: string;
+  data: unknown;
+  reason: string;
+  error: { message: string; name?: string; stack?: string };
+  attempts: AttemptRecord[];
+  deadAt: string;
+}
+
+export interface QueueInfo {
+  name: string;
+  paused: boolean;
+  counts: Record<'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'dead', number>;
+  /** age in seconds of the oldest job ready to run (prioritized included); 0 when none waits */
+  oldestWaitingAgeSeconds: number;
+}
+
+/** The job as a handler sees it. */
+export interface ConsumedJob {
+  id: string;
+  name: string;
+  queue: string;
+  data: unknown;
+  /** 1 for the first run */
+  attempt: number;
+  maxAttempts: number;
+  meta: JobMeta;
+  updateProgress(progress: number | object): Promise<void>;
+  /** appended to the job's log (visible in the dashboard) */
+  log(line: string): Promise<void>;
+}
+
+/**
+ * What the runtime decided about a failed run. The engine carries it out:
+ * `retry` after `delayMs` (if attempts remain, else dead-letter), `dead` now, `cancelled` never retried.
+ */
+export type FailureDecision =
+  | { action: 'retry'; delayMs: number; error: Error }
+  | { action: 'dead'; reason: string; error: Error }
+  | { action: 'cancelled'; error: Error };
+
+export interface ConsumeOptions {
+  concurrency: number;
+  rateLimit?: { max: number; durationMs: number };
+  /** runs a job; resolves with its result or rejects */
+  process(job: ConsumedJob, signal: AbortSignal): Promise<unknown>;
+  /** classifies an error thrown by `process` */
+  classify(error: unknown, job: ConsumedJob): FailureDecision;
+}
+
+export interface Consumer {
+  readonly queue: string;
+  /** stop fetching, wait for running jobs up to `graceMs`, then abandon them to stall recovery */
+  close(graceMs: number): Promise<{ abandoned: number }>;
+}
+
+export interface EngineCapabilities {
+  priority: boolean;
+  delay: boolean;
+  cancelActive: boolean;
+  pause: boolean;
+  rateLimit: boolean;
+  progress: boolean;
+}
+
+export type CancelOutcome =
+  | { outcome: 'cancelled'; job: JobView }
+  | { outcome: 'cancelling'; job: JobView }
+  | { outcome: 'finished'; job: JobView }
+  | { outcome: 'not_found' };
+
+export interface Engine {
+  readonly kind: 'bullmq';
+  readonly capabilities: EngineCapabilities;
+  enqueue(req: EnqueueRequest): Promise<EnqueueResult>;
+  enqueueMany(reqs: EnqueueRequest[]): Promise<EnqueueResult[]>;
+  getJob(id: string): Promise<JobView | null>;
+  cancel(id: string): Promise<CancelOutcome>;
+  consume(queue: string, opts: ConsumeOptions): Consumer;
+  queueInfo(queues: string[]): Promise<QueueInfo[]>;
+  pauseQueue(queue: string): Promise<void>;
+  resumeQueue(queue: string): Promise<void>;
+  listDeadLetters(queues: string[], limit: number): Promise<DeadLetter[]>;
+  /** re-enqueue a dead job under its own id with fresh attempts */
+  replayDeadLetter(id: string, queues: string[]): Promise<JobView | null>;
+  /** throws when the store cannot be reached */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

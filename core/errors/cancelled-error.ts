@@ -1,0 +1,4 @@
+/** The job was cancelled while it ran (DELETE /v1/jobs/:id); never retried. */
+export class JobCancelledError extends Error {
+  override name = 'JobCancelledError';
+}

@@ -1,0 +1,4 @@
+export { JobCancelledError } from './cancelled-error.ts';
+export { PermanentError } from './permanent-error.ts';
+export { RetryLaterError } from './retry-later-error.ts';
+export { JobTimeoutError } from './timeout-error.ts';

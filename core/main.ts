@@ -1,0 +1,117 @@
+// Process entry: `web`, `worker`, or `all` (web + worker in one process, for development; `npm start`).
+// Also `keygen`, which prints a new API key and the hash to put in API_KEYS.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { createApp } from '../producers/app.ts';
+import { generateApiKey, sha256 } from '../producers/auth.ts';
+import { handlers } from '../workers/handlers/index.ts';
+import { startWorkers, type WorkerRuntime } from '../workers/runtime.ts';
+import { type ApiKeyConfig, type Config, ConfigError, loadConfig } from './config.ts';
+import { createEngine } from './engine-factory.ts';
+import { ensureLocalRedis, LocalRedisError } from './local-redis.ts';
+import { createLogger } from './logger.ts';
+import { createRedis } from './redis.ts';
+
+type Mode = 'web' | 'worker' | 'all' | 'keygen';
+
+/** Without API_KEYS outside production, one admin key is made and kept under DATA_DIR. */
+function devApiKeys(config: Config, logger: Logger): ApiKeyConfig[] {
+  const file = resolve(config.DATA_DIR, 'dev-api-key');
+  let key: string;
+  if (existsSync(file)) key = readFileSync(file, 'utf8').trim();
+  else {
+    mkdirSync(config.DATA_DIR, { recursive: true });
+    key = generateApiKey().key;
+    writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  }
+  logger.warn({ file }, `API_KEYS is not set: development admin key is ${key} (Authorization: Bearer <key>)`);
+  return [{ name: 'dev-admin', sha256: sha256(key), scopes: ['admin'] }];
+}
+
+async function main() {
+  const mode = (process.argv[2] ?? 'all') as Mode;
+  if (!['web', 'worker', 'all', 'keygen'].includes(mode)) {
+    console.error(`usage: main.ts web|worker|all|keygen (got "${mode}")`);
+    process.exit(2);
+  }
+  if (mode === 'keygen') {
+    const { key, sha256: hash } = generateApiKey();
+    console.log(`key:     ${key}\nAPI_KEYS entry: ${JSON.stringify({ name: 'CHANGE-ME', sha256: hash, scopes: ['admin'] })}`);
+    return;
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`conveyor: ${err.message}\nSee the configuration table in README.md.`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+  const logger = createLogger(config.LOG_LEVEL, { process: mode });
+
+  const autostart = config.REDIS_AUTOSTART ?? (mode === 'all' && config.NODE_ENV !== 'production');
+  let stopRedis: (() => Promise<void>) | undefined;
+  if (autostart) {
+    try {
+      stopRedis = await ensureLocalRedis(config.REDIS_URL, config.DATA_DIR, logger);
+    } catch (err) {
+      if (err instanceof LocalRedisError) {
+        logger.fatal(err.message);
+        process.exit(69); // EX_UNAVAILABLE
+      }
+      throw err;
+    }
+  }
+
+  const engine = createEngine(config, logger);
+  let server: Server | undefined;
+  let webRedis: ReturnType<typeof createRedis> | undefined;
+  let runtime: WorkerRuntime | undefined;
+
+  if (mode === 'web' || mode === 'all') {
+    webRedis = createRedis(config.REDIS_URL, 'web');
+    webRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis (web) error'));
+    const apiKeys = config.API_KEYS ?? devApiKeys(config, logger);
+    const app = createApp({ engine, config, logger, redis: webRedis, apiKeys });
+    server = app.listen(config.PORT, config.HOST, () => {
+      const addr = server?.address();
+      const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
+      logger.info({ port, host: config.HOST }, `web listening on http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`);
+    });
+    server.keepAliveTimeout = 65_000; // above typical load-balancer idle timeouts
+  }
+  if (mode === 'worker' || mode === 'all') {
+    runtime = startWorkers({ engine, logger, handlers, queues: config.WORKER_QUEUES });
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    const started = Date.now();
+    logger.info({ signal, graceMs: config.WORKER_SHUTDOWN_GRACE_MS }, 'shutting down: no new work, finishing in-flight jobs');
+    const closingServer = server ? new Promise<void>((r) => server?.close(() => r())) : Promise.resolve();
+    server?.closeIdleConnections();
+    const { abandoned } = runtime ? await runtime.close(config.WORKER_SHUTDOWN_GRACE_MS) : { abandoned: 0 };
+    if (abandoned > 0) logger.warn({ abandoned }, 'grace ran out: unfinished jobs will be recovered by the stalled-job check');
+    server?.closeAllConnections();
+    await closingServer;
+    await engine.close();
+    webRedis?.disconnect();
+    await stopRedis?.();
+    logger.info({ ms: Date.now() - started }, 'stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,37 @@
+// Our one Redis connection factory. Every role gets its own connection: producers, workers,
+// the dashboard and pub/sub never share one (a blocking worker call must not stall an HTTP request).
+import { Redis, type RedisOptions } from 'ioredis';
+
+export type RedisRole = 'producer' | 'worker' | 'subscriber' | 'web' | 'dashboard' | 'scheduler' | 'probe';
+
+export function createRedis(url: string, role: RedisRole, extra: RedisOptions = {}): Redis {
+  const blocking = role === 'worker' || role === 'subscriber';
+  return new Redis(url, {
+    connectionName: `conveyor:${role}`,
+    // BullMQ workers need null (blocking commands); producers fail fast instead of queueing forever.
+    maxRetriesPerRequest: blocking ? null : 3,
+    enableReadyCheck: true,
+    connectTimeout: 5_000,
+    retryStrategy: (times) => Math.min(2_000, 50 * 2 ** Math.min(times, 6)),
+    ...extra,
+  });
+}
+
+/** True when a Redis server answers PING at `url` within `timeoutMs`. */
+export async function redisAnswers(url: string, timeoutMs = 1_500): Promise<boolean> {
+  const probe = createRedis(url, 'probe', {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+  });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}

@@ -1,0 +1,89 @@
+// API keys: the env holds SHA-256 hashes with scopes; a request presents `Authorization: Bearer <key>`.
+// Keys are long random strings, so a plain SHA-256 is the right hash (no password stretching needed),
+// and looking the hash up in a map leaks nothing about the key.
+import { createHash, randomBytes } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
+import type { JobName } from '../core/catalog.ts';
+import { catalog } from '../core/catalog.ts';
+import type { ApiKeyConfig } from '../core/config.ts';
+import { ApiError } from './api-error.ts';
+
+export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export function generateApiKey(): { key: string; sha256: string } {
+  const key = `cvk_${randomBytes(24).toString('base64url')}`;
+  return { key, sha256: sha256(key) };
+}
+
+export interface Principal {
+  name: string;
+  scopes: Set<string>;
+}
+
+export const isAdmin = (p: Principal) => p.scopes.has('admin');
+
+export function mayUseKind(p: Principal, kind: JobName): boolean {
+  const s = p.scopes;
+  return s.has('admin') || s.has('*') || s.has(kind) || s.has(`queue:${catalog[kind].queue}`);
+}
+
+export function mayManageQueue(p: Principal, queue: string): boolean {
+  return p.scopes.has('admin') || p.scopes.has(`queue:${queue}`);
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    principal?: Principal;
+    requestId: string;
+  }
+}
+
+export function principalOf(req: Request): Principal {
+  if (!req.principal) throw new ApiError(401, 'unauthorized', 'missing credentials');
+  return req.principal;
+}
+
+export function authenticate(keys: ApiKeyConfig[], limits: { redis: Redis; prefix: string; defaultRps: number }) {
+  const byHash = new Map(keys.map((k) => [k.sha256, k]));
+  const limiters = new Map<number, RateLimiterRedis>();
+  const limiterFor = (rps: number) => {
+    let l = limiters.get(rps);
+    if (!l) {
+      l = new RateLimiterRedis({
+        storeClient: limits.redis,
+        keyPrefix: `${limits.prefix}:_conveyor:rl:${rps}`,
+        points: rps,
+        duration: 1,
+        // if Redis hiccups, limit per process rather than reject every request
+        insuranceLimiter: new RateLimiterMemory({ points: rps, duration: 1 }),
+      });
+      limiters.set(rps, l);
+    }
+    return l;
+  };
+
+  return async (req: Request, _res: Response, next: NextFunction) => {
+    const header = req.get('authorization');
+    const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+    if (!match) {
+      throw new ApiError(401, 'unauthorized', 'send an API key as `Authorization: Bearer <key>`', [], {
+        'WWW-Authenticate': 'Bearer',
+      });
+    }
+    const key = byHash.get(sha256(match[1] as string));
+    if (!key) throw new ApiError(401, 'unauthorized', 'unknown API key', [], { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    try {
+      await limiterFor(key.rateLimitRps ?? limits.defaultRps).consume(key.name);
+    } catch (res) {
+      if (res instanceof Error) throw res;
+      const retry = Math.max(1, Math.ceil((res as RateLimiterRes).msBeforeNext / 1000));
+      throw new ApiError(429, 'rate_limited', `rate limit for key "${key.name}" exceeded; retry in ${retry} s`, [], {
+        'Retry-After': String(retry),
+      });
+    }
+    req.principal = { name: key.name, scopes: new Set(key.scopes) };
+    next();
+  };
+}

@@ -1,0 +1,164 @@
+// The one wrapper around every handler: payload check, timeout and cancel through an AbortSignal,
+// structured logs, metrics hooks, and error classification. Engine-agnostic: the engine carries out
+// the decision (retry after a delay, dead-letter, cancelled).
+import type { Logger } from 'pino';
+import { backoffDelay } from '../core/backoff.ts';
+import { catalog, isJobName, type JobName, kindsOfQueue, type QueueName, queueNames, queues } from '../core/catalog.ts';
+import type { ConsumedJob, Consumer, Engine, FailureDecision } from '../core/engine.ts';
+import { JobCancelledError, JobTimeoutError, PermanentError, RetryLaterError } from '../core/errors/index.ts';
+import { formatIssues } from '../core/validation.ts';
+import type { HandlerMap } from './handlers/index.ts';
+
+export interface RuntimeHooks {
+  onStart?(job: ConsumedJob): void;
+  onComplete?(job: ConsumedJob, durationMs: number): void;
+  onFailure?(job: ConsumedJob, decision: FailureDecision, durationMs: number): void;
+}
+
+export interface RuntimeOptions {
+  engine: Engine;
+  logger: Logger;
+  handlers: HandlerMap;
+  /** queue → concurrency override; `*` means every catalog queue that has a handler */
+  queues: Record<string, number | undefined>;
+  hooks?: RuntimeHooks;
+  random?: () => number;
+}
+
+function abortError(signal: AbortSignal, timeoutSignal: AbortSignal, timeoutMs: number): Error {
+  if (timeoutSignal.aborted) return new JobTimeoutError(`timed out after ${timeoutMs} ms`);
+  const reason = signal.reason;
+  return new JobCancelledError(typeof reason === 'string' ? reason : 'cancelled');
+}
+
+/** Run one job through its handler. Throws the handler's error (or a timeout/cancel error). */
+export async function runJob(job: ConsumedJob, engineSignal: AbortSignal, opts: RuntimeOptions): Promise<unknown> {
+  if (!isJobName(job.name)) throw new PermanentError(`unknown job kind "${job.name}"`);
+  const def = catalog[job.name];
+  const parsed = def.payload.safeParse(job.data);
+  if (!parsed.success) throw new PermanentError(`invalid payload: ${formatIssues(parsed.error.issues, 'data')}`);
+  const handler = opts.handlers[job.name] as ((p: unknown, ctx: HandlerContext) => Promise<unknown>) | undefined;
+  if (!handler) throw new PermanentError(`no handler for job kind "${job.name}" in this worker`);
+
+  const timeoutMs = job.meta.timeoutMs ?? def.defaults.timeoutMs;
+  const timeoutSignal = AbortSignal.timeout(timeoutMs);
+  const signal = AbortSignal.any([engineSignal, timeoutSignal]);
+  const log = opts.logger.child({ jobId: job.id, kind: job.name, attempt: job.attempt, requestId: job.meta.requestId });
+  const ctx: HandlerContext = {
+    jobId: job.id,
+    attempt: job.attempt,
+    maxAttempts: job.maxAttempts,
+    requestId: job.meta.requestId,
+    signal,
+    log,
+    progress: (p) => job.updateProgress(p),
+  };
+  if (signal.aborted) throw abortError(engineSignal, timeoutSignal, timeoutMs);
+  // A handler that ignores its signal still has its job failed on time; its work goes on in the background.
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(abortError(engineSignal, timeoutSignal, timeoutMs));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([handler(parsed.data, ctx), aborted]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+export interface HandlerContext {
+  jobId: string;
+  attempt: number;
+  maxAttempts: number;
+  requestId?: string;
+  /** fires on timeout or cancel; pass it to fetch, database queries, streams */
+  signal: AbortSignal;
+  log: Logger;
+  progress(p: number | object): Promise<void>;
+}
+
+/** Map a thrown error to what the engine should do. Pure but for `random` (jitter). */
+export function classify(error: unknown, job: ConsumedJob, random: () => number = Math.random): FailureDecision {
+  const err = error instanceof Error ? error : new Error(String(error));
+  if (err instanceof JobCancelledError) return { action: 'cancelled', error: err };
+  if (err instanceof PermanentError) return { action: 'dead', reason: `permanent error: ${err.message}`, error: err };
+  if (err instanceof RetryLaterError) return { action: 'retry', delayMs: Math.max(0, err.delayMs), error: err };
+  const policy = isJobName(job.name) ? catalog[job.name].defaults.backoff : catalog['diagnostics.noop'].defaults.backoff;
+  return { action: 'retry', delayMs: backoffDelay(policy, job.attempt, random), error: err };
+}
+
+/** Resolve WORKER_QUEUES to concrete queues and their concurrency. */
+export function resolveQueues(spec: Record<string, number | undefined>, handlers: HandlerMap): Map<QueueName, number> {
+  const out = new Map<QueueName, number>();
+  const served = (q: QueueName) => kindsOfQueue(q).some((k) => handlers[k as JobName] !== undefined);
+  for (const [name, n] of Object.entries(spec)) {
+    if (name === '*') {
+      for (const q of queueNames) if (served(q) && !out.has(q)) out.set(q, spec[q] ?? queues[q].concurrency);
+      continue;
+    }
+    if (!(queueNames as string[]).includes(name)) {
+      throw new Error(`WORKER_QUEUES: unknown queue "${name}" (known: ${queueNames.join(', ')})`);
+    }
+    out.set(name as QueueName, n ?? queues[name as QueueName].concurrency);
+  }
+  return out;
+}
+
+export interface WorkerRuntime {
+  consumers: Consumer[];
+  /** stop fetching and wait for running jobs up to `graceMs` */
+  close(graceMs: number): Promise<{ abandoned: number }>;
+}
+
+export function startWorkers(opts: RuntimeOptions): WorkerRuntime {
+  const random = opts.random ?? Math.random;
+  const consumers = [...resolveQueues(opts.queues, opts.handlers)].map(([queue, concurrency]) => {
+    const def = queues[queue] as { rateLimit?: { max: number; durationMs: number } };
+    opts.logger.info({ queue, concurrency, rateLimit: def.rateLimit }, 'consuming');
+    return opts.engine.consume(queue, {
+      concurrency,
+      rateLimit: def.rateLimit,
+      process: async (job, signal) => {
+        const started = performance.now();
+        opts.hooks?.onStart?.(job);
+        const result = await runJob(job, signal, opts);
+        const durationMs = performance.now() - started;
+        opts.hooks?.onComplete?.(job, durationMs);
+        if (opts.logger.isLevelEnabled('info')) {
+          opts.logger.info(
+            { jobId: job.id, kind: job.name, attempt: job.attempt, requestId: job.meta.requestId, durationMs: Math.round(durationMs) },
+            'job completed',
+          );
+        }
+        return result ?? null;
+      },
+      classify: (error, job) => {
+        const decision = classify(error, job, random);
+        opts.hooks?.onFailure?.(job, decision, 0);
+        const level = decision.action === 'retry' && job.attempt < job.maxAttempts ? 'warn' : 'error';
+        opts.logger[level](
+          {
+            jobId: job.id,
+            kind: job.name,
+            attempt: job.attempt,
+            maxAttempts: job.maxAttempts,
+            requestId: job.meta.requestId,
+            action: decision.action,
+            delayMs: decision.action === 'retry' ? decision.delayMs : undefined,
+            err: { name: decision.error.name, message: decision.error.message },
+          },
+          'job failed',
+        );
+        return decision;
+      },
+    });
+  });
+  return {
+    consumers,
+    close: async (graceMs) => {
+      const results = await Promise.all(consumers.map((c) => c.close(graceMs)));
+      return { abandoned: results.reduce((a, r) => a + r.abandoned, 0) };
+    },
+  };
+}
