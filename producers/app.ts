@@ -12,6 +12,7 @@ import { ApiError } from './api-error.ts';
 import { authenticate, isAdmin, mayManageQueue, mayUseKind, principalOf } from './auth.ts';
 import { toEnqueueRequest, validateJob } from './enqueue.ts';
 import { buildOpenApi } from './openapi.ts';
+import { routeModules } from './routes/index.ts';
 
 export interface AppDeps {
   engine: Engine;
@@ -183,6 +184,8 @@ export function createApp(deps: AppDeps): express.Express {
     logger.info({ jobId: job.id, by: principal.name, requestId: req.requestId }, 'dead letter replayed');
     res.status(202).json(summary(job));
   });
+
+  for (const mount of routeModules) mount(api, deps);
 
   api.use((req) => {
     throw new ApiError(404, 'not_found', `no route ${req.method} ${req.originalUrl}`);

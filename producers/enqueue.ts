@@ -30,8 +30,8 @@ export type JobOptions = z.infer<typeof jobOptionsSchema>;
 
 const envelopeSchema = z.strictObject({
   name: z.string({ error: 'expects a job kind name' }),
-  data: z.unknown(),
-  options: z.unknown(),
+  data: z.unknown().optional(),
+  options: z.unknown().optional(),
 });
 
 export interface ValidJob {

@@ -1,0 +1,161 @@
+// Test helpers: `setup()` hands a test its own engine (unique queue prefix), an HTTP server on a free
+// port, API keys, and registers every cleanup with vitest. `waitFor` polls with a deadline: never sleep.
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { onTestFinished } from 'vitest';
+import { BullmqEngine } from '../core/bullmq/engine.ts';
+import { queueNames } from '../core/catalog.ts';
+import { type Config, loadConfig } from '../core/config.ts';
+import { createRedis } from '../core/redis.ts';
+import { createApp } from '../producers/app.ts';
+import { generateApiKey } from '../producers/auth.ts';
+import { type HandlerMap, handlers as defaultHandlers } from '../workers/handlers/index.ts';
+import { startWorkers, type WorkerRuntime } from '../workers/runtime.ts';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const quietLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export const uniquePrefix = (label = 't') => `cvt-${label}-${randomBytes(4).toString('hex')}`;
+
+/** A Config for tests: env defaults, our Redis, a unique prefix, plus overrides. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    REDIS_URL,
+    QUEUE_PREFIX: uniquePrefix(),
+    LOG_LEVEL: 'silent',
+    NODE_ENV: 'test',
+    WORKER_LOCK_DURATION_MS: '5000',
+    WORKER_STALLED_INTERVAL_MS: '2000',
+    ...overrides,
+  });
+}
+
+/** Poll `fn` until it returns a truthy value (returned) or the deadline passes (throws, with the last value). */
+export async function waitFor<T>(fn: () => Promise<T> | T, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  let last: T | undefined;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last as NonNullable<T>;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `waitFor(${opts.what ?? 'condition'}) timed out after ${opts.timeoutMs ?? 10_000} ms; last value ${JSON.stringify(last)}${lastErr ? `, last error ${String(lastErr)}` : ''}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 25));
+  }
+}
+
+/** Delete every key under a prefix (tests clean up after themselves). */
+export async function dropPrefix(prefix: string) {
+  const r = createRedis(REDIS_URL, 'probe');
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await r.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+}
+
+export interface TestKeys {
+  admin: string;
+  /** may enqueue diagnostics.noop only */
+  noopOnly: string;
+  /** tiny rate limit (2 rps) */
+  limited: string;
+}
+
+export interface TestPlatform {
+  config: Config;
+  engine: BullmqEngine;
+  baseUrl: string;
+  keys: TestKeys;
+  /** fetch against the app with a key (admin by default); JSON body in, parsed JSON out */
+  api(method: string, path: string, body?: unknown, opts?: { key?: string | null; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; body: any }>;
+  startWorker(opts?: { handlers?: HandlerMap; queues?: Record<string, number | undefined> }): WorkerRuntime;
+}
+
+export async function setup(overrides: Record<string, string> = {}): Promise<TestPlatform> {
+  const keyAdmin = generateApiKey();
+  const keyNoop = generateApiKey();
+  const keyLimited = generateApiKey();
+  const config = testConfig({
+    API_KEYS: JSON.stringify([
+      { name: 'admin', sha256: keyAdmin.sha256, scopes: ['admin'] },
+      { name: 'noop-only', sha256: keyNoop.sha256, scopes: ['diagnostics.noop'] },
+      { name: 'limited', sha256: keyLimited.sha256, scopes: ['*'], rateLimitRps: 2 },
+    ]),
+    ...overrides,
+  });
+  const engine = new BullmqEngine({
+    redisUrl: config.REDIS_URL,
+    prefix: config.QUEUE_PREFIX,
+    logger: quietLogger,
+    idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+    queues: queueNames,
+    worker: {
+      lockDurationMs: config.WORKER_LOCK_DURATION_MS,
+      stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
+      maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
+    },
+  });
+  const redis = createRedis(config.REDIS_URL, 'web');
+  const app = createApp({ engine, config, logger: quietLogger, redis, apiKeys: config.API_KEYS ?? [] });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const runtimes: WorkerRuntime[] = [];
+
+  onTestFinished(async () => {
+    await Promise.all(runtimes.map((r) => r.close(1_000)));
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await engine.close();
+    redis.disconnect();
+    await dropPrefix(config.QUEUE_PREFIX);
+  });
+
+  return {
+    config,
+    engine,
+    baseUrl,
+    keys: { admin: keyAdmin.key, noopOnly: keyNoop.key, limited: keyLimited.key },
+    async api(method, path, body, opts = {}) {
+      const key = opts.key === undefined ? keyAdmin.key : opts.key;
+      const headers: Record<string, string> = { ...opts.headers };
+      if (key) headers.authorization = `Bearer ${key}`;
+      let payload: string | undefined;
+      if (body !== undefined) {
+        payload = typeof body === 'string' ? body : JSON.stringify(body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await fetch(baseUrl + path, { method, headers, body: payload });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {}
+      return { status: res.status, headers: res.headers, body: parsed };
+    },
+    startWorker(opts = {}) {
+      const rt = startWorkers({
+        engine,
+        logger: quietLogger,
+        handlers: opts.handlers ?? defaultHandlers,
+        queues: opts.queues ?? config.WORKER_QUEUES,
+      });
+      runtimes.push(rt);
+      return rt;
+    },
+  };
+}
