@@ -133,7 +133,7 @@ export type CancelOutcome =
   | { outcome: 'not_found' };
 
 export interface Engine {
-  readonly kind: 'bullmq';
+  readonly kind: 'bullmq' | 'pgboss';
   readonly capabilities: EngineCapabilities;
   enqueue(req: EnqueueRequest): Promise<EnqueueResult>;
   enqueueMany(reqs: EnqueueRequest[]): Promise<EnqueueResult[]>;

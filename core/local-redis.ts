@@ -29,7 +29,9 @@ export async function ensureLocalRedis(url: string, dataDir: string, logger: Log
   if (!onPath('redis-server')) {
     if (process.getuid?.() === 0 && onPath('apt-get')) {
       logger.warn('redis-server is not installed; installing Debian package redis-server with apt-get (one time)');
-      execFileSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server'], { stdio: 'inherit' });
+      execFileSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server'], {
+        stdio: 'inherit',
+      });
     } else {
       throw new LocalRedisError(
         `nothing answers at REDIS_URL=${url} and redis-server is not on PATH. Install Redis (Debian: sudo apt-get install redis-server) or set REDIS_URL to a running server.`,

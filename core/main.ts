@@ -6,15 +6,17 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createApp } from '../producers/app.ts';
 import { generateApiKey, sha256 } from '../producers/auth.ts';
-import { handlers } from '../workers/handlers/index.ts';
+import { createHandlers, type HandlerSet } from '../workers/handlers/index.ts';
 import { startWorkers, type WorkerRuntime } from '../workers/runtime.ts';
 import { type ApiKeyConfig, type Config, ConfigError, loadConfig } from './config.ts';
 import { createEngine } from './engine-factory.ts';
 import { ensureLocalRedis, LocalRedisError } from './local-redis.ts';
 import { createLogger } from './logger.ts';
 import { createRedis } from './redis.ts';
+import { runRelease } from './release.ts';
 
-type Mode = 'web' | 'worker' | 'all' | 'keygen';
+type Mode = 'web' | 'worker' | 'scheduler' | 'release' | 'all' | 'keygen';
+const MODES: Mode[] = ['web', 'worker', 'scheduler', 'release', 'all', 'keygen'];
 
 /** Without API_KEYS outside production, one admin key is made and kept under DATA_DIR. */
 function devApiKeys(config: Config, logger: Logger): ApiKeyConfig[] {
@@ -32,8 +34,8 @@ function devApiKeys(config: Config, logger: Logger): ApiKeyConfig[] {
 
 async function main() {
   const mode = (process.argv[2] ?? 'all') as Mode;
-  if (!['web', 'worker', 'all', 'keygen'].includes(mode)) {
-    console.error(`usage: main.ts web|worker|all|keygen (got "${mode}")`);
+  if (!MODES.includes(mode)) {
+    console.error(`usage: main.ts ${MODES.join('|')} (got "${mode}")`);
     process.exit(2);
   }
   if (mode === 'keygen') {
@@ -69,9 +71,20 @@ async function main() {
   }
 
   const engine = createEngine(config, logger);
+  if (mode === 'release') {
+    try {
+      await runRelease({ config, logger, engine });
+      await engine.close();
+      process.exit(0);
+    } catch (err) {
+      logger.fatal({ err }, 'release failed');
+      process.exit(1);
+    }
+  }
   let server: Server | undefined;
   let webRedis: ReturnType<typeof createRedis> | undefined;
   let runtime: WorkerRuntime | undefined;
+  let handlerSet: HandlerSet | undefined;
 
   if (mode === 'web' || mode === 'all') {
     webRedis = createRedis(config.REDIS_URL, 'web');
@@ -86,7 +99,8 @@ async function main() {
     server.keepAliveTimeout = 65_000; // above typical load-balancer idle timeouts
   }
   if (mode === 'worker' || mode === 'all') {
-    runtime = startWorkers({ engine, logger, handlers, queues: config.WORKER_QUEUES });
+    handlerSet = await createHandlers({ config, logger, engine });
+    runtime = startWorkers({ engine, logger, handlers: handlerSet.handlers, queues: config.WORKER_QUEUES });
   }
 
   let stopping = false;
@@ -101,6 +115,7 @@ async function main() {
     if (abandoned > 0) logger.warn({ abandoned }, 'grace ran out: unfinished jobs will be recovered by the stalled-job check');
     server?.closeAllConnections();
     await closingServer;
+    await handlerSet?.close();
     await engine.close();
     webRedis?.disconnect();
     await stopRedis?.();

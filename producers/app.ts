@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { type QueueName, queueNames } from '../core/catalog.ts';
 import type { ApiKeyConfig, Config } from '../core/config.ts';
 import type { Engine, JobView } from '../core/engine.ts';
+import { runReadiness } from '../core/readiness.ts';
 import { ApiError } from './api-error.ts';
 import { authenticate, isAdmin, mayManageQueue, mayUseKind, principalOf } from './auth.ts';
 import { toEnqueueRequest, validateJob } from './enqueue.ts';
@@ -55,18 +56,8 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    const checks: Record<string, string> = {};
-    try {
-      await Promise.race([
-        engine.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 2 s')), 2_000).unref()),
-      ]);
-      checks[engine.kind === 'bullmq' ? 'redis' : engine.kind] = 'up';
-      res.json({ status: 'ready', checks });
-    } catch (err) {
-      checks[engine.kind === 'bullmq' ? 'redis' : engine.kind] = `down: ${(err as Error).message}`;
-      res.status(503).json({ status: 'unavailable', checks });
-    }
+    const { ready, checks } = await runReadiness({ config, engine });
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
   });
 
   const api = express.Router();
@@ -84,10 +75,15 @@ export function createApp(deps: AppDeps): express.Express {
     const v = validateJob(req.body);
     if (!v.ok) throw new ApiError(400, 'invalid_request', 'the job request is invalid', v.details);
     if (!mayUseKind(principal, v.job.name)) {
-      throw new ApiError(403, 'forbidden', `key "${principal.name}" may not enqueue ${v.job.name}`, [{ path: 'name', message: 'not in this key’s scopes' }]);
+      throw new ApiError(403, 'forbidden', `key "${principal.name}" may not enqueue ${v.job.name}`, [
+        { path: 'name', message: 'not in this key’s scopes' },
+      ]);
     }
     const { job, created } = await engine.enqueue(toEnqueueRequest(v.job, config, { requestId: req.requestId }));
-    res.status(created ? 202 : 200).location(jobLink(job).self).json(summary(job));
+    res
+      .status(created ? 202 : 200)
+      .location(jobLink(job).self)
+      .json(summary(job));
   });
 
   const bulkSchema = z.strictObject({ jobs: z.array(z.unknown()).min(1).max(config.BULK_MAX_JOBS) });
@@ -96,19 +92,30 @@ export function createApp(deps: AppDeps): express.Express {
     const principal = principalOf(req);
     const body = bulkSchema.safeParse(req.body);
     if (!body.success) {
-      throw new ApiError(400, 'invalid_request', `send { "jobs": [ 1 to ${config.BULK_MAX_JOBS} jobs ] }`, body.error.issues.map((i) => ({ path: i.path.join('.') || 'jobs', message: i.message })));
+      throw new ApiError(
+        400,
+        'invalid_request',
+        `send { "jobs": [ 1 to ${config.BULK_MAX_JOBS} jobs ] }`,
+        body.error.issues.map((i) => ({ path: i.path.join('.') || 'jobs', message: i.message })),
+      );
     }
     const details = [];
     const valid = [];
     for (const [i, item] of body.data.jobs.entries()) {
       const v = validateJob(item, `jobs[${i}]`);
       if (!v.ok) details.push(...v.details);
-      else if (!mayUseKind(principal, v.job.name)) details.push({ path: `jobs[${i}].name`, message: `key "${principal.name}" may not enqueue ${v.job.name}` });
+      else if (!mayUseKind(principal, v.job.name))
+        details.push({ path: `jobs[${i}].name`, message: `key "${principal.name}" may not enqueue ${v.job.name}` });
       else valid.push(v.job);
     }
     if (details.length > 0) {
       const forbidden = details.every((d) => d.message.includes('may not enqueue'));
-      throw new ApiError(forbidden ? 403 : 400, forbidden ? 'forbidden' : 'invalid_request', 'no job was enqueued: fix the jobs named in details', details.slice(0, 100));
+      throw new ApiError(
+        forbidden ? 403 : 400,
+        forbidden ? 'forbidden' : 'invalid_request',
+        'no job was enqueued: fix the jobs named in details',
+        details.slice(0, 100),
+      );
     }
     const now = Date.now();
     const results = await engine.enqueueMany(valid.map((j) => toEnqueueRequest(j, config, { requestId: req.requestId }, now)));
@@ -169,10 +176,17 @@ export function createApp(deps: AppDeps): express.Express {
   });
   api.get('/dead-letters', async (req, res) => {
     const q = dlqQuery.safeParse(req.query);
-    if (!q.success) throw new ApiError(400, 'invalid_request', 'bad query', q.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+    if (!q.success)
+      throw new ApiError(
+        400,
+        'invalid_request',
+        'bad query',
+        q.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      );
     const principal = principalOf(req);
     const allowed = (q.data.queue ? [q.data.queue] : queueNames).filter((n) => mayManageQueue(principal, n));
-    if (q.data.queue && allowed.length === 0) throw new ApiError(403, 'forbidden', `key "${principal.name}" may not read ${q.data.queue} dead letters`);
+    if (q.data.queue && allowed.length === 0)
+      throw new ApiError(403, 'forbidden', `key "${principal.name}" may not read ${q.data.queue} dead letters`);
     res.json({ deadLetters: await engine.listDeadLetters(allowed, q.data.limit) });
   });
 
@@ -201,7 +215,9 @@ export function createApp(deps: AppDeps): express.Express {
 
 function requireJson(req: Request) {
   if (!req.is(['application/json', 'application/*+json'])) {
-    throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json', [{ path: 'Content-Type', message: 'expects application/json' }]);
+    throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json', [
+      { path: 'Content-Type', message: 'expects application/json' },
+    ]);
   }
 }
 
@@ -211,19 +227,26 @@ function errorHandler(logger: Logger) {
     if (err instanceof ApiError) e = err;
     else if ((err as { type?: string }).type === 'entity.too.large') {
       const limit = (err as { limit?: number }).limit;
-      e = new ApiError(413, 'payload_too_large', `request body exceeds ${limit} bytes`, [{ path: '(body)', message: `at most ${limit} bytes` }]);
+      e = new ApiError(413, 'payload_too_large', `request body exceeds ${limit} bytes`, [
+        { path: '(body)', message: `at most ${limit} bytes` },
+      ]);
     } else if ((err as { type?: string }).type === 'entity.parse.failed') {
       e = new ApiError(400, 'invalid_json', 'the body is not valid JSON', [{ path: '(body)', message: (err as Error).message }]);
     } else if ((err as { type?: string }).type === 'encoding.unsupported' || (err as { type?: string }).type === 'charset.unsupported') {
       e = new ApiError(415, 'unsupported_media_type', (err as Error).message);
     } else {
-      const unavailable = /ECONNREFUSED|Connection is closed|max retries|ETIMEDOUT|Stream isn't writeable/i.test(String((err as Error)?.message));
+      const unavailable = /ECONNREFUSED|Connection is closed|max retries|ETIMEDOUT|Stream isn't writeable/i.test(
+        String((err as Error)?.message),
+      );
       logger.error({ err, requestId: req.requestId, path: req.path }, unavailable ? 'queue store unavailable' : 'unhandled error');
       e = unavailable
         ? new ApiError(503, 'unavailable', 'the queue store is unavailable; nothing was enqueued, retry later', [], { 'Retry-After': '5' })
         : new ApiError(500, 'internal', 'internal error; see the server log for this requestId');
     }
     if (res.headersSent) return;
-    res.status(e.status).set(e.headers).json({ error: { code: e.code, message: e.message, details: e.details, requestId: req.requestId } });
+    res
+      .status(e.status)
+      .set(e.headers)
+      .json({ error: { code: e.code, message: e.message, details: e.details, requestId: req.requestId } });
   };
 }

@@ -11,7 +11,12 @@ const DAY = 86_400_000;
 export const jobOptionsSchema = z
   .strictObject({
     priority: z.int().min(1).max(10).optional().describe('1 (most urgent) … 10'),
-    delay: z.int().min(0).max(365 * DAY).optional().describe('ms to wait before the job may run'),
+    delay: z
+      .int()
+      .min(0)
+      .max(365 * DAY)
+      .optional()
+      .describe('ms to wait before the job may run'),
     runAt: z.iso.datetime({ offset: true }).optional().describe('ISO-8601 time at which the job may run'),
     attempts: z.int().min(1).max(100).optional().describe('total runs, the first included'),
     idempotencyKey: z

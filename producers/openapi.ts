@@ -8,13 +8,18 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
 const err = (description: string) => json(ref('Error'), description);
 const jsonSchema = (s: z.ZodType) => {
-  const { $schema: _s, ...rest } = z.toJSONSchema(s, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _s, ...rest } = z.toJSONSchema(s, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return rest;
 };
 const schemaName = (kind: string) => `Payload_${kind.replace(/[^A-Za-z0-9]/g, '_')}`;
 
 export function buildOpenApi(config: Pick<Config, 'BULK_MAX_JOBS' | 'MAX_BODY_BYTES'>) {
-  const payloads = Object.fromEntries(jobNames.map((n) => [schemaName(n), { ...jsonSchema(catalog[n].payload), description: catalog[n].description }]));
+  const payloads = Object.fromEntries(
+    jobNames.map((n) => [schemaName(n), { ...jsonSchema(catalog[n].payload), description: catalog[n].description }]),
+  );
   const jobRequests = jobNames.map((n) => ({
     type: 'object',
     required: ['name', 'data'],
@@ -36,7 +41,13 @@ export function buildOpenApi(config: Pick<Config, 'BULK_MAX_JOBS' | 'MAX_BODY_BY
     security: [{ bearer: [] }],
     paths: {
       '/healthz': { get: { security: [], summary: 'Liveness', responses: { '200': json({ type: 'object' }, 'alive') } } },
-      '/readyz': { get: { security: [], summary: 'Readiness: the queue store answers', responses: { '200': json({ type: 'object' }, 'ready'), '503': json({ type: 'object' }, 'a dependency is down') } } },
+      '/readyz': {
+        get: {
+          security: [],
+          summary: 'Readiness: the queue store answers',
+          responses: { '200': json({ type: 'object' }, 'ready'), '503': json({ type: 'object' }, 'a dependency is down') },
+        },
+      },
       '/v1/jobs': {
         post: {
           summary: 'Enqueue one job',
@@ -56,7 +67,15 @@ export function buildOpenApi(config: Pick<Config, 'BULK_MAX_JOBS' | 'MAX_BODY_BY
           summary: `Enqueue up to ${config.BULK_MAX_JOBS} jobs, all or nothing`,
           requestBody: {
             required: true,
-            content: { 'application/json': { schema: { type: 'object', required: ['jobs'], properties: { jobs: { type: 'array', minItems: 1, maxItems: config.BULK_MAX_JOBS, items: ref('JobRequest') } } } } },
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['jobs'],
+                  properties: { jobs: { type: 'array', minItems: 1, maxItems: config.BULK_MAX_JOBS, items: ref('JobRequest') } },
+                },
+              },
+            },
           },
           responses: {
             '202': json({ type: 'object', properties: { jobs: { type: 'array', items: ref('JobSummary') } } }, 'all enqueued'),
@@ -68,16 +87,56 @@ export function buildOpenApi(config: Pick<Config, 'BULK_MAX_JOBS' | 'MAX_BODY_BY
         },
       },
       '/v1/jobs/{id}': {
-        get: { summary: 'A job and its state', parameters: [jobId], responses: { '200': json(ref('Job'), 'the job'), '404': err('no such job'), ...common } },
+        get: {
+          summary: 'A job and its state',
+          parameters: [jobId],
+          responses: { '200': json(ref('Job'), 'the job'), '404': err('no such job'), ...common },
+        },
         delete: {
           summary: 'Cancel a job: waiting/delayed are removed, an active one has its AbortSignal fired',
           parameters: [jobId],
-          responses: { '200': json(ref('Job'), 'cancelled'), '202': json(ref('Job'), 'cancel sent to the running job'), '404': err('no such job'), '409': err('already finished'), ...common },
+          responses: {
+            '200': json(ref('Job'), 'cancelled'),
+            '202': json(ref('Job'), 'cancel sent to the running job'),
+            '404': err('no such job'),
+            '409': err('already finished'),
+            ...common,
+          },
         },
       },
-      '/v1/queues': { get: { summary: 'Counts per state, oldest waiting age, paused', responses: { '200': json({ type: 'object', properties: { queues: { type: 'array', items: ref('Queue') } } }, 'queues'), ...common } } },
-      '/v1/queues/{name}/pause': { post: { summary: 'Pause a queue (workers stop fetching)', parameters: [queueName], responses: { '200': json(ref('Queue'), 'paused'), '403': err('needs admin or queue:<name>'), '404': err('no such queue'), ...common } } },
-      '/v1/queues/{name}/resume': { post: { summary: 'Resume a queue', parameters: [queueName], responses: { '200': json(ref('Queue'), 'resumed'), '403': err('needs admin or queue:<name>'), '404': err('no such queue'), ...common } } },
+      '/v1/queues': {
+        get: {
+          summary: 'Counts per state, oldest waiting age, paused',
+          responses: {
+            '200': json({ type: 'object', properties: { queues: { type: 'array', items: ref('Queue') } } }, 'queues'),
+            ...common,
+          },
+        },
+      },
+      '/v1/queues/{name}/pause': {
+        post: {
+          summary: 'Pause a queue (workers stop fetching)',
+          parameters: [queueName],
+          responses: {
+            '200': json(ref('Queue'), 'paused'),
+            '403': err('needs admin or queue:<name>'),
+            '404': err('no such queue'),
+            ...common,
+          },
+        },
+      },
+      '/v1/queues/{name}/resume': {
+        post: {
+          summary: 'Resume a queue',
+          parameters: [queueName],
+          responses: {
+            '200': json(ref('Queue'), 'resumed'),
+            '403': err('needs admin or queue:<name>'),
+            '404': err('no such queue'),
+            ...common,
+          },
+        },
+      },
       '/v1/dead-letters': {
         get: {
           summary: 'Dead letters, newest first',
@@ -85,10 +144,20 @@ export function buildOpenApi(config: Pick<Config, 'BULK_MAX_JOBS' | 'MAX_BODY_BY
             { name: 'queue', in: 'query', schema: { enum: queueNames } },
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
           ],
-          responses: { '200': json({ type: 'object', properties: { deadLetters: { type: 'array', items: ref('DeadLetter') } } }, 'dead letters'), '400': err('bad query'), ...common },
+          responses: {
+            '200': json({ type: 'object', properties: { deadLetters: { type: 'array', items: ref('DeadLetter') } } }, 'dead letters'),
+            '400': err('bad query'),
+            ...common,
+          },
         },
       },
-      '/v1/dead-letters/{id}/replay': { post: { summary: 'Re-enqueue a dead job under its own id with fresh attempts', parameters: [jobId], responses: { '202': json(ref('JobSummary'), 'replayed'), '404': err('no such dead letter'), ...common } } },
+      '/v1/dead-letters/{id}/replay': {
+        post: {
+          summary: 'Re-enqueue a dead job under its own id with fresh attempts',
+          parameters: [jobId],
+          responses: { '202': json(ref('JobSummary'), 'replayed'), '404': err('no such dead letter'), ...common },
+        },
+      },
       '/v1/openapi.json': { get: { summary: 'This document', responses: { '200': json({ type: 'object' }, 'OpenAPI 3.1'), ...common } } },
     },
     components: {
@@ -101,7 +170,13 @@ export function buildOpenApi(config: Pick<Config, 'BULK_MAX_JOBS' | 'MAX_BODY_BY
         JobSummary: {
           type: 'object',
           required: ['id', 'name', 'queue', 'state', 'links'],
-          properties: { id: { type: 'string' }, name: { enum: jobNames }, queue: { enum: queueNames }, state: ref('JobState'), links: { type: 'object', properties: { self: { type: 'string' } } } },
+          properties: {
+            id: { type: 'string' },
+            name: { enum: jobNames },
+            queue: { enum: queueNames },
+            state: ref('JobState'),
+            links: { type: 'object', properties: { self: { type: 'string' } } },
+          },
         },
         Job: {
           type: 'object',
@@ -140,7 +215,10 @@ export function buildOpenApi(config: Pick<Config, 'BULK_MAX_JOBS' | 'MAX_BODY_BY
             data: {},
             reason: { type: 'string' },
             error: { type: 'object' },
-            attempts: { type: 'array', items: { type: 'object', properties: { attempt: { type: 'integer' }, at: { type: 'string' }, error: { type: 'string' } } } },
+            attempts: {
+              type: 'array',
+              items: { type: 'object', properties: { attempt: { type: 'integer' }, at: { type: 'string' }, error: { type: 'string' } } },
+            },
             deadAt: { type: 'string', format: 'date-time' },
           },
         },
@@ -154,7 +232,10 @@ export function buildOpenApi(config: Pick<Config, 'BULK_MAX_JOBS' | 'MAX_BODY_BY
               properties: {
                 code: { type: 'string' },
                 message: { type: 'string' },
-                details: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+                details: {
+                  type: 'array',
+                  items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } },
+                },
                 requestId: { type: 'string' },
               },
             },

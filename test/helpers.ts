@@ -10,7 +10,7 @@ import { type Config, loadConfig } from '../core/config.ts';
 import { createRedis } from '../core/redis.ts';
 import { createApp } from '../producers/app.ts';
 import { generateApiKey } from '../producers/auth.ts';
-import { type HandlerMap, handlers as defaultHandlers } from '../workers/handlers/index.ts';
+import { handlers as defaultHandlers, type HandlerMap } from '../workers/handlers/index.ts';
 import { startWorkers, type WorkerRuntime } from '../workers/runtime.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -32,7 +32,10 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 }
 
 /** Poll `fn` until it returns a truthy value (returned) or the deadline passes (throws, with the last value). */
-export async function waitFor<T>(fn: () => Promise<T> | T, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  fn: () => Promise<T> | T,
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
   let last: T | undefined;
   let lastErr: unknown;
@@ -81,7 +84,12 @@ export interface TestPlatform {
   baseUrl: string;
   keys: TestKeys;
   /** fetch against the app with a key (admin by default); JSON body in, parsed JSON out */
-  api(method: string, path: string, body?: unknown, opts?: { key?: string | null; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; body: any }>;
+  api(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts?: { key?: string | null; headers?: Record<string, string> },
+  ): Promise<{ status: number; headers: Headers; body: any }>;
   startWorker(opts?: { handlers?: HandlerMap; queues?: Record<string, number | undefined> }): WorkerRuntime;
 }
 

@@ -9,8 +9,8 @@ import type {
   AttemptRecord,
   CancelOutcome,
   ConsumedJob,
-  Consumer,
   ConsumeOptions,
+  Consumer,
   DeadLetter,
   Engine,
   EnqueueRequest,
@@ -388,9 +388,7 @@ export class BullmqEngine implements Engine {
 
   private async deadLetter(job: Job, reason: string, error: Error, extra: AttemptRecord[]) {
     const logs = await this.queue(job.queueName).getJobLogs(String(job.id), 0, 200);
-    const attempts = logs.logs
-      .filter((l) => l.startsWith('attempt {'))
-      .map((l) => JSON.parse(l.slice('attempt '.length)) as AttemptRecord);
+    const attempts = logs.logs.filter((l) => l.startsWith('attempt {')).map((l) => JSON.parse(l.slice('attempt '.length)) as AttemptRecord);
     for (const r of extra) if (!attempts.some((a) => a.attempt === r.attempt)) attempts.push(r);
     const { payload } = splitData(job.data);
     const letter: DeadLetter & { opts: JobsOptions; rawData: unknown } = {

@@ -42,4 +42,3 @@ export function job<S extends z.ZodType, Q extends string>(def: {
 }): JobDefinition<S> & { queue: Q } {
   return { ...def, defaults: { ...baseDefaults, ...def.defaults } };
 }
-
