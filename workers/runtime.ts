@@ -22,6 +22,8 @@ export interface RuntimeOptions {
   /** queue → concurrency override; `*` means every catalog queue that has a handler */
   queues: Record<string, number | undefined>;
   hooks?: RuntimeHooks;
+  /** per-queue rate limits from config, over the catalog's (e.g. the email provider's messages/s) */
+  rateLimits?: Record<string, { max: number; durationMs: number } | undefined>;
   random?: () => number;
 }
 
@@ -115,10 +117,11 @@ export function startWorkers(opts: RuntimeOptions): WorkerRuntime {
   const random = opts.random ?? Math.random;
   const consumers = [...resolveQueues(opts.queues, opts.handlers)].map(([queue, concurrency]) => {
     const def = queues[queue] as { rateLimit?: { max: number; durationMs: number } };
-    opts.logger.info({ queue, concurrency, rateLimit: def.rateLimit }, 'consuming');
+    const rateLimit = opts.rateLimits?.[queue] ?? def.rateLimit;
+    opts.logger.info({ queue, concurrency, rateLimit }, 'consuming');
     return opts.engine.consume(queue, {
       concurrency,
-      rateLimit: def.rateLimit,
+      rateLimit,
       process: async (job, signal) => {
         const started = performance.now();
         opts.hooks?.onStart?.(job);
