@@ -35,14 +35,14 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 export async function waitFor<T>(
   fn: () => Promise<T> | T,
   opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<NonNullable<T>> {
+): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
   const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
   let last: T | undefined;
   let lastErr: unknown;
   for (;;) {
     try {
       last = await fn();
-      if (last) return last as NonNullable<T>;
+      if (last) return last as Exclude<T, false | null | undefined | 0 | ''>;
     } catch (err) {
       lastErr = err;
     }

@@ -178,6 +178,10 @@ export class BullmqEngine implements Engine {
     if (knownState) state = knownState;
     else {
       const raw = await job.getState();
+      if ((raw === 'completed' || raw === 'failed') && !job.finishedOn) {
+        // the job finished between reading its hash and its state: read the hash again
+        job = (await this.queue(job.queueName).getJob(String(job.id))) ?? job;
+      }
       state = await this.mapState(job, raw);
     }
     const { payload } = splitData(job.data);
