@@ -4,6 +4,7 @@ import { BullmqEngine } from '../core/bullmq/engine.ts';
 import { queueNames } from '../core/catalog.ts';
 import type { Engine } from '../core/engine.ts';
 import { dropPrefix, quietLogger, REDIS_URL, uniquePrefix } from './helpers.ts';
+import { pgbossFactory } from './pgboss-helpers.ts';
 
 export interface EngineFactory {
   name: string;
@@ -34,4 +35,4 @@ export const bullmqFactory: EngineFactory = {
   },
 };
 
-export const engineFactories: EngineFactory[] = [bullmqFactory];
+export const engineFactories: EngineFactory[] = [bullmqFactory, pgbossFactory];

@@ -1,0 +1,73 @@
+// Test support for the Postgres engine: a PgbossEngine in its own schema on the real PostgreSQL at
+// DATABASE_URL (default 127.0.0.1:5432, database test), dropped after the test.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { queueNames } from '../core/catalog.ts';
+import { PgbossEngine } from '../core/pgboss/engine.ts';
+import type { EngineFactory } from './engines.ts';
+import { quietLogger } from './helpers.ts';
+
+export const DATABASE_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export const uniqueSchema = (label = 't') => `cvt_${label}_${randomBytes(4).toString('hex')}`;
+
+export async function dropSchema(schema: string) {
+  const c = new pg.Client({ connectionString: DATABASE_URL });
+  await c.connect();
+  try {
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Why the Postgres tests cannot run here, or undefined when they can. */
+export async function postgresUnavailable(): Promise<string | undefined> {
+  const c = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 2_000 });
+  try {
+    await c.connect();
+    await c.query('SELECT 1');
+    return undefined;
+  } catch (err) {
+    return `no PostgreSQL at ${DATABASE_URL}: ${(err as Error).message}`;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+export function makePgbossEngine(opts: { heartbeatSeconds?: number; superviseIntervalSeconds?: number; schema?: string } = {}) {
+  const schema = opts.schema ?? uniqueSchema('eng');
+  const engine = new PgbossEngine({
+    databaseUrl: DATABASE_URL,
+    schema,
+    logger: quietLogger,
+    queues: queueNames,
+    maxConnections: 4,
+    worker: {
+      heartbeatSeconds: opts.heartbeatSeconds ?? 10,
+      superviseIntervalSeconds: opts.superviseIntervalSeconds ?? 2,
+      pollIntervalMs: 500,
+    },
+  });
+  return {
+    engine,
+    schema,
+    cleanup: async () => {
+      await engine.close();
+      await dropSchema(schema);
+    },
+  };
+}
+
+export const pgbossFactory: EngineFactory = {
+  name: 'pgboss',
+  unavailable: postgresUnavailable,
+  async create(opts = {}) {
+    const { engine, cleanup } = makePgbossEngine({
+      heartbeatSeconds: opts.lockDurationMs ? opts.lockDurationMs / 1000 : undefined,
+      superviseIntervalSeconds: opts.stalledIntervalMs ? Math.max(1, Math.round(opts.stalledIntervalMs / 1000)) : undefined,
+    });
+    await engine.start();
+    return { engine, cleanup };
+  },
+};
