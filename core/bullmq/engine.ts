@@ -40,6 +40,8 @@ const BACKOFF_TYPE = 'conveyor';
 const CANCELLED_PREFIX = '[cancelled]';
 const DECISION = Symbol('conveyor.decision');
 export const dlqName = (queue: string) => `${queue}-dlq`;
+/** BullMQ refuses integer custom ids, and plain BullMQ producers get integer ids: prefix those. */
+const dlqId = (id: string) => (/^\d+$/.test(id) ? `bullmq-${id}` : id);
 
 type Envelope = Record<string, unknown> & { [META_KEY]?: JobMeta };
 
@@ -192,7 +194,7 @@ export class BullmqEngine implements Engine {
       state,
       priority: job.priority || job.opts.priority || 0,
       data: payload,
-      attempts: { made: job.attemptsStarted ?? job.attemptsMade, max: job.opts.attempts ?? 1 },
+      attempts: { made: job.attemptsStarted ?? job.attemptsMade, max: Math.max(1, job.opts.attempts ?? 1) },
       progress: job.progress ?? null,
       result: job.returnvalue ?? null,
       error: state === 'completed' ? null : errorOf(job),
@@ -213,7 +215,7 @@ export class BullmqEngine implements Engine {
         return 'completed';
       case 'failed': {
         if (job.failedReason?.startsWith(CANCELLED_PREFIX)) return 'cancelled';
-        const dead = await this.queue(dlqName(job.queueName)).getJobState(String(job.id));
+        const dead = await this.queue(dlqName(job.queueName)).getJobState(dlqId(String(job.id)));
         return dead === 'unknown' ? 'failed' : 'dead';
       }
       default:
@@ -298,7 +300,7 @@ export class BullmqEngine implements Engine {
         queue: queueName,
         data: payload,
         attempt: job.attemptsMade + 1,
-        maxAttempts: job.opts.attempts ?? 1,
+        maxAttempts: Math.max(1, job.opts.attempts ?? 1),
         meta,
         updateProgress: (p) => job.updateProgress(p),
         log: async (line) => {
@@ -358,7 +360,9 @@ export class BullmqEngine implements Engine {
         const outcome = await Promise.race([worker.close().then(() => 'closed' as const), timedOut]);
         clearTimeout(timer);
         const abandoned = outcome === 'timeout' ? running.size : 0;
-        if (outcome === 'timeout') await worker.close(true).catch(() => {});
+        // On timeout, leave the running jobs behind: their locks stop being renewed, and the stalled-job
+        // check (any worker) re-runs them. BullMQ's close(true) would not help here: a second close()
+        // returns the first, still-waiting one.
         this.workers.delete(worker);
         connection.disconnect();
         return { abandoned };
@@ -407,7 +411,7 @@ export class BullmqEngine implements Engine {
       opts: job.opts,
       rawData: job.data,
     };
-    await this.queue(dlqName(job.queueName)).add(job.name, letter, { jobId: String(job.id) });
+    await this.queue(dlqName(job.queueName)).add(job.name, letter, { jobId: dlqId(String(job.id)) });
     this.log.warn({ jobId: job.id, kind: job.name, queue: job.queueName, reason }, 'job dead-lettered');
   }
 
@@ -494,15 +498,16 @@ export class BullmqEngine implements Engine {
   async replayDeadLetter(id: string, queues: string[]): Promise<JobView | null> {
     for (const queue of queues) {
       const dlq = this.queue(dlqName(queue));
-      const letterJob = await dlq.getJob(id);
+      const letterJob = await dlq.getJob(dlqId(id));
       if (!letterJob) continue;
       const letter = letterJob.data as DeadLetter & { opts: JobsOptions; rawData: unknown };
       const q = this.queue(queue);
       // The dead job still sits in `failed` under the same id: remove it so the replay can reuse the id.
       await q.remove(id).catch(() => 0);
       const { delay: _d, ...opts } = letter.opts;
-      const job = await q.add(letter.name, letter.rawData, { ...opts, jobId: id });
-      await dlq.remove(id);
+      // reuse the id, unless BullMQ gave it (an integer): then the replay gets a new one
+      const job = await q.add(letter.name, letter.rawData, { ...opts, jobId: /^\d+$/.test(id) ? undefined : id });
+      await dlq.remove(dlqId(id));
       this.log.info({ jobId: id, queue }, 'dead letter replayed');
       return this.viewOf(job, 'waiting');
     }

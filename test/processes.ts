@@ -1,0 +1,54 @@
+// Spawn real Conveyor processes (core/main.ts <mode>) for multi-process tests, with their JSON log
+// lines collected so a test can wait for "consuming" or count "job completed".
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { onTestFinished } from 'vitest';
+import { waitFor } from './helpers.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+export interface Spawned {
+  child: ChildProcess;
+  pid: number;
+  logs: Record<string, unknown>[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  waitForLog(match: (line: Record<string, unknown>) => boolean, what: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+}
+
+export function spawnConveyor(mode: string, env: Record<string, string>): Spawned {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'core/main.ts', mode], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'info', NODE_ENV: 'test', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = '';
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      logs.push({ msg: line });
+    }
+  });
+  child.stderr!.on('data', (d) => {
+    stderr += String(d);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  onTestFinished(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  return {
+    child,
+    pid: child.pid!,
+    logs,
+    exited,
+    waitForLog: (match, what, timeoutMs = 20_000) =>
+      waitFor(() => logs.find(match), { what: `${what} (stderr so far: ${stderr.slice(-500)})`, timeoutMs }),
+  };
+}
