@@ -51,6 +51,29 @@ const workerQueues = z
     return out;
   });
 
+/** DASHBOARD_USERS: `[{ "user": "ana", "hash": "scrypt$…", "role": "operator" }]`; hash with `npm run dashboard-user`. */
+const dashboardUsers = z
+  .string()
+  .transform((raw, ctx) => {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'expects a JSON array of {user, hash, role}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z.array(
+      z.strictObject({
+        user: z.string().regex(/^[\w.@-]{1,64}$/, { error: 'expects 1-64 letters, digits, _ . @ -' }),
+        hash: z.string().regex(/^scrypt\$\d+\$\d+\$\d+\$[\w-]+\$[\w-]+$/, { error: 'expects a hash from `npm run dashboard-user`' }),
+        role: z.enum(['viewer', 'operator', 'admin']),
+      }),
+      { error: 'expects a JSON array of {user, hash, role}' },
+    ),
+  );
+export type DashboardUserConfig = z.infer<typeof dashboardUsers>[number];
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -78,6 +101,10 @@ export const configSchema = z.object({
   WORKER_LOCK_DURATION_MS: int(1000).default(30_000),
   WORKER_STALLED_INTERVAL_MS: int(1000).default(30_000),
   WORKER_MAX_STALLED_COUNT: int(0, 100).default(2),
+  DASHBOARD_USERS: dashboardUsers.optional(),
+  DASHBOARD_SESSION_SECRET: z.string().min(32, { error: 'expects at least 32 characters' }).optional(),
+  DASHBOARD_SESSION_TTL_SECONDS: int(60, 30 * 86_400).default(28_800),
+  DASHBOARD_LOGIN_ATTEMPTS: int(1, 1000).default(10),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -109,6 +136,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = parsed.data;
   if (config.NODE_ENV === 'production' && !config.API_KEYS) {
     throw new ConfigError([{ variable: 'API_KEYS', message: 'is required when NODE_ENV=production' }]);
+  }
+  if (config.NODE_ENV === 'production' && config.DASHBOARD_USERS && !config.DASHBOARD_SESSION_SECRET) {
+    throw new ConfigError([{ variable: 'DASHBOARD_SESSION_SECRET', message: 'is required when NODE_ENV=production and DASHBOARD_USERS is set' }]);
   }
   if (config.RETENTION_COMPLETED_SECONDS < config.IDEMPOTENCY_TTL_SECONDS) {
     throw new ConfigError([

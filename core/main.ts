@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { createDashboard, type Dashboard } from '../dashboard/index.ts';
 import { createApp } from '../producers/app.ts';
 import { generateApiKey, sha256 } from '../producers/auth.ts';
 import { createHandlers, type HandlerSet } from '../workers/handlers/index.ts';
@@ -83,6 +84,7 @@ async function main() {
   }
   let server: Server | undefined;
   let webRedis: ReturnType<typeof createRedis> | undefined;
+  let dashboard: Dashboard | undefined;
   let runtime: WorkerRuntime | undefined;
   let handlerSet: HandlerSet | undefined;
 
@@ -90,7 +92,8 @@ async function main() {
     webRedis = createRedis(config.REDIS_URL, 'web');
     webRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis (web) error'));
     const apiKeys = config.API_KEYS ?? devApiKeys(config, logger);
-    const app = createApp({ engine, config, logger, redis: webRedis, apiKeys });
+    dashboard = await createDashboard({ config, logger, engine });
+    const app = createApp({ engine, config, logger, redis: webRedis, apiKeys, dashboard: dashboard.router });
     server = app.listen(config.PORT, config.HOST, () => {
       const addr = server?.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
@@ -117,6 +120,7 @@ async function main() {
     await closingServer;
     await handlerSet?.close();
     await engine.close();
+    await dashboard?.close();
     webRedis?.disconnect();
     await stopRedis?.();
     logger.info({ ms: Date.now() - started }, 'stopped');

@@ -22,6 +22,8 @@ export interface AppDeps {
   /** the web process's own Redis connection (rate limits); never the engine's */
   redis: Redis;
   apiKeys: ApiKeyConfig[];
+  /** the /admin dashboard router (dashboard/index.ts createDashboard); absent = no dashboard */
+  dashboard?: express.RequestHandler;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -206,6 +208,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.use('/v1', api);
+  if (deps.dashboard) app.use('/admin', deps.dashboard);
   app.use((req) => {
     throw new ApiError(404, 'not_found', `no route ${req.method} ${req.originalUrl}`);
   });
