@@ -8,6 +8,7 @@ import { BullmqEngine } from '../core/bullmq/engine.ts';
 import { queueNames } from '../core/catalog.ts';
 import { type Config, loadConfig } from '../core/config.ts';
 import { createRedis } from '../core/redis.ts';
+import { createDashboard } from '../dashboard/index.ts';
 import { createApp } from '../producers/app.ts';
 import { generateApiKey } from '../producers/auth.ts';
 import { handlers as defaultHandlers, type HandlerMap } from '../workers/handlers/index.ts';
@@ -118,7 +119,8 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
     },
   });
   const redis = createRedis(config.REDIS_URL, 'web');
-  const app = createApp({ engine, config, logger: quietLogger, redis, apiKeys: config.API_KEYS ?? [] });
+  const dashboard = await createDashboard({ config, logger: quietLogger, engine });
+  const app = createApp({ engine, config, logger: quietLogger, redis, apiKeys: config.API_KEYS ?? [], dashboard: dashboard.router });
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -128,6 +130,7 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
     await Promise.all(runtimes.map((r) => r.close(1_000)));
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
+    await dashboard.close();
     await engine.close();
     redis.disconnect();
     await dropPrefix(config.QUEUE_PREFIX);

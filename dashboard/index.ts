@@ -1,0 +1,239 @@
+// The dashboard at /admin: sign-in, Bull Board, our own ops pages. `createDashboard` returns the router
+// to mount (createApp does: `app.use('/admin', deps.dashboard)`) and a close() for its Redis connection.
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import cookieParser from 'cookie-parser';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Config, DashboardUserConfig } from '../core/config.ts';
+import type { Engine } from '../core/engine.ts';
+import { createRedis } from '../core/redis.ts';
+import { ApiError } from '../producers/api-error.ts';
+import { COOKIE_PATH, DashboardAuth, LOGIN_CSRF_COOKIE, requireCsrf, sameOrigin, tokenMatches } from './auth.ts';
+import { BOARD_PATH, boardSourceFor, createBoard } from './board.ts';
+import type { EmailSource, ScheduleSource } from './features.ts';
+import { html } from './html.ts';
+import { layout, PAGE_CSP } from './layout.ts';
+import { formBody, mountPages } from './pages.ts';
+import { generatePassword, hashPassword } from './password.ts';
+import { queueReadsFor } from './queue-reads.ts';
+
+export const DASHBOARD_PATH = '/admin';
+
+export interface DashboardDeps {
+  config: Config;
+  logger: Logger;
+  engine: Engine;
+  schedules?: ScheduleSource;
+  email?: EmailSource;
+}
+
+export interface Dashboard {
+  router: express.Router;
+  close(): Promise<void>;
+}
+
+/** Development without DASHBOARD_USERS: one admin whose password is kept under DATA_DIR and logged at boot. */
+async function devUsers(config: Config, logger: Logger): Promise<DashboardUserConfig[]> {
+  if (config.NODE_ENV !== 'development') return [];
+  const file = resolve(config.DATA_DIR, 'dev-dashboard-password');
+  let password: string;
+  if (existsSync(file)) password = readFileSync(file, 'utf8').trim();
+  else {
+    mkdirSync(config.DATA_DIR, { recursive: true });
+    password = generatePassword();
+    writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  }
+  logger.warn({ file }, `DASHBOARD_USERS is not set: development dashboard login is admin / ${password} at /admin`);
+  return [{ user: 'admin', hash: await hashPassword(password), role: 'admin' }];
+}
+
+/** DASHBOARD_SESSION_SECRET, or in development one kept under DATA_DIR, or (tests) a fresh one per process. */
+function sessionSecret(config: Config): string {
+  if (config.DASHBOARD_SESSION_SECRET) return config.DASHBOARD_SESSION_SECRET;
+  if (config.NODE_ENV !== 'development') return randomBytes(32).toString('base64url');
+  const file = resolve(config.DATA_DIR, 'dashboard-session-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(config.DATA_DIR, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+/** API callers (Bull Board's client, scripts) get JSON errors; browsers navigating or posting forms get pages. */
+const wantsJson = (req: Request) =>
+  req.path.startsWith('/board/api') ||
+  (req.method !== 'GET' && !req.is('application/x-www-form-urlencoded')) ||
+  (req.accepts(['html', 'json']) === 'json' && !req.accepts('html'));
+
+function loginPage(error: string | undefined, next: string, token: string) {
+  return layout(
+    'Sign in',
+    undefined,
+    html`${error ? html`<p class="error" role="alert">${error}</p>` : ''}<form method="post" action="/admin/login" id="login">
+<input type="hidden" name="_csrf" value="${token}"><input type="hidden" name="next" value="${next}">
+<label>User <input name="user" autocomplete="username" required maxlength="64" autofocus></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required maxlength="1024"></label>
+<button type="submit">Sign in</button></form>`,
+  );
+}
+
+/** Only our own paths, never `//host` or a scheme. */
+const safeNext = (v: unknown) => (typeof v === 'string' && /^\/admin(\/[\w\-./%?=&]*)?$/.test(v) && !v.includes('//') ? v : '/admin');
+
+export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
+  const { config, logger, engine } = deps;
+  const log = logger.child({ component: 'dashboard' });
+  const users = config.DASHBOARD_USERS ?? (await devUsers(config, log));
+  if (users.length === 0) log.info('DASHBOARD_USERS is not set: nobody can sign in to /admin');
+  const secret = sessionSecret(config);
+  const auth = new DashboardAuth(users, secret, config.DASHBOARD_SESSION_TTL_SECONDS);
+
+  let redis: Redis | undefined;
+  if (engine.kind === 'bullmq') {
+    redis = createRedis(config.REDIS_URL, 'dashboard');
+    redis.on('error', (err) => log.warn({ err: err.message }, 'redis (dashboard) error'));
+  }
+  const limiter = (name: string, points: number): RateLimiterAbstract => {
+    const opts = { points, duration: 900, keyPrefix: `${config.QUEUE_PREFIX}:_conveyor:dash-login-${name}` };
+    return redis
+      ? new RateLimiterRedis({ ...opts, storeClient: redis, insuranceLimiter: new RateLimiterMemory(opts) })
+      : new RateLimiterMemory(opts);
+  };
+  const perUser = limiter('user', config.DASHBOARD_LOGIN_ATTEMPTS);
+  const perIp = limiter('ip', config.DASHBOARD_LOGIN_ATTEMPTS * 5);
+
+  const board = createBoard(
+    boardSourceFor(engine, redis, config.QUEUE_PREFIX, log),
+    [
+      { text: 'Overview', url: DASHBOARD_PATH },
+      { text: 'Dead letters', url: `${DASHBOARD_PATH}/dead-letters` },
+      { text: 'Job lookup', url: `${DASHBOARD_PATH}/jobs` },
+    ],
+    log,
+  );
+
+  const router = express.Router();
+  router.use(cookieParser(secret));
+  router.use((req, res, next) => {
+    res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'same-origin' });
+    if (req.path.startsWith('/board')) res.set('Content-Security-Policy', "frame-ancestors 'none'");
+    else res.set('Content-Security-Policy', PAGE_CSP);
+    next();
+  });
+  router.use(auth.readSession);
+
+  router.get('/login', (req, res) => {
+    const next = safeNext(req.query.next);
+    if (req.dashboardUser) return res.redirect(303, next);
+    const token = randomBytes(18).toString('base64url');
+    res.cookie(LOGIN_CSRF_COOKIE, token, { path: COOKIE_PATH, httpOnly: true, sameSite: 'strict', secure: req.secure, maxAge: 3_600_000 });
+    res.type('html').send(loginPage(undefined, next, token));
+  });
+
+  router.post('/login', formBody, async (req, res) => {
+    const body = req.body as Record<string, unknown>;
+    const next = safeNext(body.next);
+    const cookieToken = (req.cookies as Record<string, string | undefined>)[LOGIN_CSRF_COOKIE];
+    const retry = (status: number, error: string) => {
+      const token = randomBytes(18).toString('base64url');
+      res.cookie(LOGIN_CSRF_COOKIE, token, {
+        path: COOKIE_PATH,
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: req.secure,
+        maxAge: 3_600_000,
+      });
+      res
+        .status(status)
+        .type('html')
+        .send(loginPage(error, next, token));
+    };
+    if (!sameOrigin(req) || !cookieToken || !tokenMatches(typeof body._csrf === 'string' ? body._csrf : undefined, cookieToken)) {
+      return retry(403, 'The sign-in form expired. Try again.');
+    }
+    const user = typeof body.user === 'string' ? body.user.slice(0, 64) : '';
+    const password = typeof body.password === 'string' ? body.password.slice(0, 1024) : '';
+    const ip = req.ip ?? 'unknown';
+    try {
+      await Promise.all([perIp.consume(ip), perUser.consume(`${ip}|${user.toLowerCase()}`)]);
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) throw err;
+      const wait = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
+      res.set('Retry-After', String(wait));
+      log.warn({ user, ip }, 'dashboard sign-in rate limited');
+      return retry(429, `Too many sign-in attempts. Try again in ${wait} s.`);
+    }
+    const found = user && password ? await auth.check(user, password) : null;
+    if (!found) {
+      log.warn({ user, ip }, 'dashboard sign-in failed');
+      return retry(401, 'Wrong user or password.');
+    }
+    await perUser.delete(`${ip}|${user.toLowerCase()}`).catch(() => {});
+    auth.startSession(req, res, found);
+    log.info({ user: found.user, role: found.role, ip }, 'dashboard sign-in');
+    res.redirect(303, next);
+  });
+
+  // Everything below needs a session: HTML gets the sign-in page, API calls a 401, never data.
+  router.use((req, res, next) => {
+    if (req.dashboardUser) return next();
+    if (wantsJson(req) || req.method !== 'GET') throw new ApiError(401, 'unauthorized', 'sign in at /admin/login');
+    res.redirect(303, `${DASHBOARD_PATH}/login?next=${encodeURIComponent(DASHBOARD_PATH + req.url)}`);
+  });
+  router.use(formBody, requireCsrf);
+
+  router.post('/logout', (req, res) => {
+    log.info({ user: req.dashboardUser?.user }, 'dashboard sign-out');
+    auth.endSession(res);
+    res.redirect(303, `${DASHBOARD_PATH}/login`);
+  });
+
+  router.use('/board', board.handler);
+  mountPages(router, {
+    engine,
+    reads: queueReadsFor(engine, redis, config.QUEUE_PREFIX),
+    schedules: deps.schedules,
+    email: deps.email,
+    showCaughtMail: config.NODE_ENV !== 'production',
+    logger: log,
+  });
+
+  router.use((req) => {
+    throw new ApiError(404, 'not_found', `no page ${req.method} ${req.originalUrl}`);
+  });
+  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e =
+      err instanceof ApiError
+        ? err
+        : (err as { type?: string }).type === 'entity.too.large'
+          ? new ApiError(413, 'payload_too_large', 'request body too large')
+          : null;
+    if (!e) log.error({ err, path: req.path }, 'dashboard error');
+    const status = e?.status ?? 500;
+    const message = e?.message ?? 'internal error; see the server log';
+    if (res.headersSent) return;
+    if (wantsJson(req)) {
+      res.status(status).json({ error: { code: e?.code ?? 'internal', message, details: e?.details ?? [], requestId: req.requestId } });
+      return;
+    }
+    res
+      .status(status)
+      .type('html')
+      .send(layout(`Error ${status}`, req.dashboardUser, html`<p class="error">${message}</p>`));
+  });
+
+  return {
+    router,
+    async close() {
+      await board.close();
+      redis?.disconnect();
+    },
+  };
+}
+
+export { BOARD_PATH };
