@@ -148,7 +148,11 @@ export class BullmqEngine implements Engine {
     const special: number[] = [];
     reqs.forEach((r, i) => {
       if (r.idempotencyKey !== undefined || r.jobId !== undefined) special.push(i);
-      else plainByQueue.set(r.queue, [...(plainByQueue.get(r.queue) ?? []), i]);
+      else {
+        const list = plainByQueue.get(r.queue);
+        if (list) list.push(i);
+        else plainByQueue.set(r.queue, [i]);
+      }
     });
     await Promise.all([
       ...[...plainByQueue].map(async ([queue, idx]) => {
