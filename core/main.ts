@@ -9,12 +9,15 @@ import { createApp } from '../producers/app.ts';
 import { generateApiKey, sha256 } from '../producers/auth.ts';
 import { createHandlers, type HandlerSet } from '../workers/handlers/index.ts';
 import { startWorkers, type WorkerRuntime } from '../workers/runtime.ts';
+import { runSupervisor } from '../workers/supervisor.ts';
 import { type ApiKeyConfig, type Config, ConfigError, loadConfig } from './config.ts';
 import { createEngine } from './engine-factory.ts';
 import { ensureLocalRedis, LocalRedisError } from './local-redis.ts';
 import { createLogger } from './logger.ts';
+import { startWorkerInstrumentation, type WorkerInstrumentation } from './metrics/worker-server.ts';
 import { createRedis } from './redis.ts';
 import { runRelease } from './release.ts';
+import { startTracing } from './tracing.ts';
 
 type Mode = 'web' | 'worker' | 'scheduler' | 'release' | 'all' | 'keygen';
 const MODES: Mode[] = ['web', 'worker', 'scheduler', 'release', 'all', 'keygen'];
@@ -87,6 +90,12 @@ async function main() {
   let dashboard: Dashboard | undefined;
   let runtime: WorkerRuntime | undefined;
   let handlerSet: HandlerSet | undefined;
+  let instrumentation: WorkerInstrumentation | undefined;
+  const tracing = await startTracing(config, mode); // no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set
+  if (mode === 'worker' && config.WORKER_AUTOSCALE) {
+    await runSupervisor({ config, logger, engine, apiKeys: config.API_KEYS ?? devApiKeys(config, logger) }); // workers/supervisor.ts
+    return;
+  }
 
   if (mode === 'web' || mode === 'all') {
     webRedis = createRedis(config.REDIS_URL, 'web');
@@ -103,7 +112,9 @@ async function main() {
   }
   if (mode === 'worker' || mode === 'all') {
     handlerSet = await createHandlers({ config, logger, engine });
-    runtime = startWorkers({ engine, logger, handlers: handlerSet.handlers, queues: config.WORKER_QUEUES });
+    const metricsKeys = config.WORKER_METRICS_PORT === undefined ? [] : (config.API_KEYS ?? devApiKeys(config, logger));
+    instrumentation = await startWorkerInstrumentation({ config, logger, engine, apiKeys: metricsKeys });
+    runtime = startWorkers({ engine, logger, handlers: handlerSet.handlers, queues: config.WORKER_QUEUES, hooks: instrumentation.hooks });
   }
 
   let stopping = false;
@@ -119,6 +130,8 @@ async function main() {
     server?.closeAllConnections();
     await closingServer;
     await handlerSet?.close();
+    await instrumentation?.close();
+    await tracing.shutdown();
     await engine.close();
     await dashboard?.close();
     webRedis?.disconnect();

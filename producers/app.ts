@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type QueueName, queueNames } from '../core/catalog.ts';
 import type { ApiKeyConfig, Config } from '../core/config.ts';
+import { mountOperations } from '../core/metrics/http.ts';
 import type { Engine, JobView } from '../core/engine.ts';
 import { runReadiness } from '../core/readiness.ts';
 import { ApiError } from './api-error.ts';
@@ -53,6 +54,8 @@ export function createApp(deps: AppDeps): express.Express {
     res.set('X-Request-Id', req.requestId);
     next();
   });
+
+  mountOperations(app, deps); // request metrics + spans, GET /metrics (core/metrics/http.ts)
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { catalog, isJobName, type JobName, jobNames } from '../core/catalog.ts';
 import type { Config } from '../core/config.ts';
 import type { EnqueueRequest, JobMeta } from '../core/engine.ts';
+import { withTraceContext } from '../core/tracing.ts';
 import { type ErrorDetail, issuesToDetails } from '../core/validation.ts';
 
 const DAY = 86_400_000;
@@ -90,6 +91,6 @@ export function toEnqueueRequest(
       completedSeconds: def.defaults.retention?.completedSeconds ?? config.RETENTION_COMPLETED_SECONDS,
       failedSeconds: def.defaults.retention?.failedSeconds ?? config.RETENTION_FAILED_SECONDS,
     },
-    meta,
+    meta: withTraceContext(meta, def.queue, job.name),
   };
 }

@@ -13,6 +13,8 @@ export interface RuntimeHooks {
   onStart?(job: ConsumedJob): void;
   onComplete?(job: ConsumedJob, durationMs: number): void;
   onFailure?(job: ConsumedJob, decision: FailureDecision, durationMs: number): void;
+  /** wraps each run (tracing: the consumer span is active while the handler runs) */
+  around?(job: ConsumedJob, run: () => Promise<unknown>): Promise<unknown>;
 }
 
 export interface RuntimeOptions {
@@ -125,7 +127,8 @@ export function startWorkers(opts: RuntimeOptions): WorkerRuntime {
       process: async (job, signal) => {
         const started = performance.now();
         opts.hooks?.onStart?.(job);
-        const result = await runJob(job, signal, opts);
+        const run = () => runJob(job, signal, opts);
+        const result = await (opts.hooks?.around ? opts.hooks.around(job, run) : run());
         const durationMs = performance.now() - started;
         opts.hooks?.onComplete?.(job, durationMs);
         if (opts.logger.isLevelEnabled('info')) {

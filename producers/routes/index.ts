@@ -1,8 +1,9 @@
 // Extra API routes owned by feature modules (mail catcher, report downloads, schedules …).
 // Each module exports a function that adds routes to the authenticated `/v1` router.
 import type { Router } from 'express';
+import { scalingRoutes } from '../../core/metrics/scaling-route.ts';
 import type { AppDeps } from '../app.ts';
 
 export type RouteModule = (api: Router, deps: AppDeps) => void;
 
-export const routeModules: RouteModule[] = [];
+export const routeModules: RouteModule[] = [scalingRoutes];

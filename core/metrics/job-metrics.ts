@@ -1,0 +1,121 @@
+// Per-process job metrics (prom-client): what this process's workers ran and what its producers
+// enqueued. Label values are bounded: `kind` is a catalog job kind (or `unknown`), `queue` a catalog queue.
+// Queue-wide numbers (depth, latency, throughput across all workers) come from the store at scrape time
+// instead (see http.ts), so they are right however many processes run.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { RuntimeHooks } from '../../workers/runtime.ts';
+import { isJobName, queueNames } from '../catalog.ts';
+import type { ConsumedJob } from '../engine.ts';
+import type { ThroughputRecorder } from './throughput.ts';
+
+/** One registry per process, shared by the web app and the workers of an `all` process. */
+export const processRegistry = new Registry();
+collectDefaultMetrics({ register: processRegistry });
+
+export const kindLabel = (name: unknown) => (isJobName(name) ? name : 'unknown');
+export const queueLabel = (name: unknown) => ((queueNames as unknown[]).includes(name) ? (name as string) : 'unknown');
+
+const byKind = ['kind', 'queue'] as const;
+
+export const jobMetrics = {
+  processed: new Counter({
+    name: 'conveyor_jobs_processed_total',
+    help: 'Job runs that completed, by kind',
+    labelNames: byKind,
+    registers: [processRegistry],
+  }),
+  failed: new Counter({
+    name: 'conveyor_jobs_failed_total',
+    help: 'Job runs that failed (each failed attempt), by kind',
+    labelNames: byKind,
+    registers: [processRegistry],
+  }),
+  retried: new Counter({
+    name: 'conveyor_jobs_retried_total',
+    help: 'Failed runs that will be retried, by kind',
+    labelNames: byKind,
+    registers: [processRegistry],
+  }),
+  deadLettered: new Counter({
+    name: 'conveyor_jobs_dead_lettered_total',
+    help: 'Jobs moved to the dead-letter queue (permanent error or attempts exhausted), by kind',
+    labelNames: byKind,
+    registers: [processRegistry],
+  }),
+  cancelled: new Counter({
+    name: 'conveyor_jobs_cancelled_total',
+    help: 'Running jobs stopped by a cancel request, by kind',
+    labelNames: byKind,
+    registers: [processRegistry],
+  }),
+  duration: new Histogram({
+    name: 'conveyor_job_duration_seconds',
+    help: 'Handler run time, by kind and outcome (completed | failed)',
+    labelNames: [...byKind, 'outcome'],
+    buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+    registers: [processRegistry],
+  }),
+  running: new Gauge({
+    name: 'conveyor_jobs_running',
+    help: 'Jobs running in this process now, by queue',
+    labelNames: ['queue'],
+    registers: [processRegistry],
+  }),
+  enqueued: new Counter({
+    name: 'conveyor_jobs_enqueued_total',
+    help: 'Jobs accepted by the HTTP API, by kind; outcome=existing when an idempotency key matched',
+    labelNames: [...byKind, 'outcome'],
+    registers: [processRegistry],
+  }),
+};
+
+/** RuntimeHooks that count and time every run, and feed the shared throughput counter. */
+export function metricsHooks(throughput?: ThroughputRecorder): RuntimeHooks {
+  const started = new Map<string, number>();
+  const keyOf = (job: ConsumedJob) => `${job.queue}\0${job.id}\0${job.attempt}`;
+  const finish = (job: ConsumedJob) => {
+    const key = keyOf(job);
+    const t = started.get(key);
+    started.delete(key);
+    jobMetrics.running.dec({ queue: queueLabel(job.queue) });
+    throughput?.record(job.queue);
+    return t === undefined ? 0 : (performance.now() - t) / 1000;
+  };
+  return {
+    onStart(job) {
+      started.set(keyOf(job), performance.now());
+      jobMetrics.running.inc({ queue: queueLabel(job.queue) });
+    },
+    onComplete(job) {
+      const labels = { kind: kindLabel(job.name), queue: queueLabel(job.queue) };
+      jobMetrics.duration.observe({ ...labels, outcome: 'completed' }, finish(job));
+      jobMetrics.processed.inc(labels);
+    },
+    onFailure(job, decision) {
+      const labels = { kind: kindLabel(job.name), queue: queueLabel(job.queue) };
+      jobMetrics.duration.observe({ ...labels, outcome: 'failed' }, finish(job));
+      jobMetrics.failed.inc(labels);
+      if (decision.action === 'cancelled') jobMetrics.cancelled.inc(labels);
+      else if (decision.action === 'dead' || job.attempt >= job.maxAttempts) jobMetrics.deadLettered.inc(labels);
+      else jobMetrics.retried.inc(labels);
+    },
+  };
+}
+
+/** Several hook sets as one (metrics + tracing). */
+export function combineHooks(...sets: RuntimeHooks[]): RuntimeHooks {
+  const arounds = sets.map((s) => s.around).filter((a): a is NonNullable<RuntimeHooks['around']> => a !== undefined);
+  return {
+    onStart: (job) => {
+      for (const s of sets) s.onStart?.(job);
+    },
+    onComplete: (job, ms) => {
+      for (const s of sets) s.onComplete?.(job, ms);
+    },
+    onFailure: (job, decision, ms) => {
+      for (const s of sets) s.onFailure?.(job, decision, ms);
+    },
+    around:
+      arounds.length === 0 ? undefined : (job, run) => arounds.reduceRight<() => Promise<unknown>>((next, a) => () => a(job, next), run)(),
+  };
+}

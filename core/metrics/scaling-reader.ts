@@ -1,0 +1,35 @@
+// Reads what computeScaling needs from the store: queue info from the engine, finished-job counts from
+// the throughput buckets in Redis.
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import type { Engine, QueueInfo } from '../engine.ts';
+import { computeScaling, type ProcessTypeSpec, processTypesOf, type ScalingSignal } from './scaling.ts';
+import { readFinished } from './throughput.ts';
+
+export async function readScaling(deps: {
+  engine: Engine;
+  redis: Redis;
+  config: Config;
+  processTypes?: Record<string, ProcessTypeSpec>;
+  /** the queues to read (default: those the process types serve) */
+  queues?: string[];
+  now?: number;
+}): Promise<{ signal: ScalingSignal; queueInfo: QueueInfo[]; finishedInWindow: Record<string, number> }> {
+  const { engine, redis, config } = deps;
+  const processTypes = deps.processTypes ?? processTypesOf(config);
+  const queues = deps.queues ?? [...new Set(Object.values(processTypes).flatMap((p) => Object.keys(p.queues)))];
+  const now = deps.now ?? Date.now();
+  const [queueInfo, finishedInWindow] = await Promise.all([
+    engine.queueInfo(queues),
+    readFinished(redis, config.QUEUE_PREFIX, queues, config.SCALING_WINDOW_SECONDS, now),
+  ]);
+  const signal = computeScaling({
+    processTypes,
+    queueInfo,
+    finishedInWindow,
+    windowSeconds: config.SCALING_WINDOW_SECONDS,
+    targetLatencySeconds: config.SCALING_TARGET_LATENCY_SECONDS,
+    now,
+  });
+  return { signal, queueInfo, finishedInWindow };
+}

@@ -1,0 +1,174 @@
+// `worker` with WORKER_AUTOSCALE=min:max: a supervisor that runs no jobs itself but keeps between min
+// and max worker child processes, following the same scaling signal as GET /v1/scaling.
+// Scale-up waits WORKER_AUTOSCALE_UP_COOLDOWN_MS since the last change; scale-down waits until the
+// recommendation has stayed below the current count for WORKER_AUTOSCALE_DOWN_COOLDOWN_MS and then goes
+// to the highest recommendation seen in that time (hysteresis). A child is scaled down with SIGTERM:
+// it stops fetching and finishes its running jobs within WORKER_SHUTDOWN_GRACE_MS, exactly as on a
+// platform shutdown; the supervisor never kills a child.
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { Logger } from 'pino';
+import { Gauge } from 'prom-client';
+import type { ApiKeyConfig, Config } from '../core/config.ts';
+import type { Engine } from '../core/engine.ts';
+import { processRegistry } from '../core/metrics/job-metrics.ts';
+import { queuesOf } from '../core/metrics/scaling.ts';
+import { readScaling } from '../core/metrics/scaling-reader.ts';
+import { askChildMetrics, startWorkerInstrumentation } from '../core/metrics/worker-server.ts';
+import { createRedis } from '../core/redis.ts';
+
+export interface ScaleState {
+  current: number;
+  lastChangeAt: number;
+  /** since when the recommendation has been below `current` */
+  belowSince?: number;
+  /** the highest recommendation seen since `belowSince` */
+  belowMax?: number;
+}
+
+export interface ScalePolicy {
+  min: number;
+  max: number;
+  upCooldownMs: number;
+  downCooldownMs: number;
+}
+
+/** Pure: the replica count to run now, given the recommendation and what happened before. */
+export function decideReplicas(state: ScaleState, recommended: number, now: number, policy: ScalePolicy): ScaleState {
+  const target = Math.min(policy.max, Math.max(policy.min, recommended));
+  if (target > state.current) {
+    if (now - state.lastChangeAt < policy.upCooldownMs) return { ...state, belowSince: undefined, belowMax: undefined };
+    return { current: target, lastChangeAt: now };
+  }
+  if (target === state.current) return { current: state.current, lastChangeAt: state.lastChangeAt };
+  const belowSince = state.belowSince ?? now;
+  const belowMax = Math.max(state.belowMax ?? target, target);
+  if (now - belowSince >= policy.downCooldownMs && now - state.lastChangeAt >= policy.downCooldownMs) {
+    return { current: belowMax, lastChangeAt: now };
+  }
+  return { ...state, belowSince, belowMax };
+}
+
+interface Child {
+  proc: ChildProcess;
+  draining: boolean;
+  exited: Promise<void>;
+}
+
+export async function runSupervisor(deps: { config: Config; logger: Logger; engine: Engine; apiKeys: ApiKeyConfig[] }) {
+  const { config, engine } = deps;
+  const bounds = config.WORKER_AUTOSCALE as { min: number; max: number };
+  const logger = deps.logger.child({ role: 'supervisor' });
+  const policy: ScalePolicy = {
+    ...bounds,
+    upCooldownMs: config.WORKER_AUTOSCALE_UP_COOLDOWN_MS,
+    downCooldownMs: config.WORKER_AUTOSCALE_DOWN_COOLDOWN_MS,
+  };
+  const processTypes = { worker: { queues: queuesOf(config.WORKER_QUEUES), min: bounds.min, max: bounds.max } };
+  const redis = createRedis(config.REDIS_URL, 'producer');
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis (supervisor) error'));
+  const children = new Set<Child>();
+  const childGauge = new Gauge({
+    name: 'conveyor_supervisor_children',
+    help: 'Worker child processes of this supervisor, by state (running | draining)',
+    labelNames: ['state'],
+    registers: [processRegistry],
+    collect() {
+      const all = [...children];
+      this.set({ state: 'running' }, all.filter((c) => !c.draining).length);
+      this.set({ state: 'draining' }, all.filter((c) => c.draining).length);
+    },
+  });
+  void childGauge;
+  let askId = 0;
+  const instrumentation = await startWorkerInstrumentation({
+    ...deps,
+    extraMetrics: async () =>
+      (await Promise.all([...children].map((c) => askChildMetrics(c.proc, ++askId)))).filter((m) => m !== undefined),
+  });
+
+  let stopping = false;
+  const spawnChild = () => {
+    const proc = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, 'worker'], {
+      env: { ...process.env, WORKER_AUTOSCALE: '', WORKER_METRICS_PORT: '', CONVEYOR_SUPERVISED: '1' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const child: Child = {
+      proc,
+      draining: false,
+      exited: new Promise((resolve) => {
+        proc.once('exit', (code, signal) => {
+          children.delete(child);
+          const level = child.draining || stopping ? 'info' : 'error';
+          logger[level]({ pid: proc.pid, code, signal, drained: child.draining }, 'worker child exited');
+          resolve();
+        });
+      }),
+    };
+    proc.once('error', (err) => logger.error({ err: err.message }, 'could not start a worker child'));
+    children.add(child);
+    logger.info({ pid: proc.pid }, 'worker child started');
+  };
+  const drainChild = (child: Child) => {
+    child.draining = true;
+    logger.info({ pid: child.proc.pid }, 'draining worker child (SIGTERM: finish running jobs, then exit)');
+    child.proc.kill('SIGTERM');
+  };
+  const running = () => [...children].filter((c) => !c.draining);
+
+  let state: ScaleState = { current: bounds.min, lastChangeAt: Date.now() };
+  const apply = () => {
+    const live = running();
+    for (let i = live.length; i < state.current; i++) spawnChild(); // also replaces a child that died
+    // the newest children go first: the oldest have warmed up and hold the longest-running jobs
+    for (const child of live.slice(state.current).reverse()) drainChild(child);
+  };
+  apply();
+
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async () => {
+    try {
+      const { signal } = await readScaling({ engine, redis, config, processTypes });
+      const s = signal.processTypes.worker;
+      if (s && !stopping) {
+        const next = decideReplicas(state, s.recommendedReplicas, Date.now(), policy);
+        if (next.current !== state.current) {
+          logger.info(
+            {
+              from: state.current,
+              to: next.current,
+              recommended: s.recommendedReplicas,
+              latencySeconds: s.latencySeconds,
+              depth: s.depth,
+              reason: s.reason,
+            },
+            'scaling worker children',
+          );
+        }
+        state = next;
+      }
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'scaling signal unavailable; keeping the current children');
+    }
+    if (!stopping) apply();
+    if (!stopping) timer = setTimeout(() => void tick(), config.WORKER_AUTOSCALE_INTERVAL_MS);
+  };
+  timer = setTimeout(() => void tick(), config.WORKER_AUTOSCALE_INTERVAL_MS);
+  logger.info({ ...bounds, queues: Object.keys(processTypes.worker.queues) }, 'worker supervisor started');
+
+  const shutdown = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    clearTimeout(timer);
+    logger.info({ signal: sig, children: children.size }, 'supervisor stopping: draining every child');
+    const all = [...children];
+    for (const c of all) if (!c.draining) drainChild(c);
+    await Promise.all(all.map((c) => c.exited));
+    await instrumentation.close();
+    redis.disconnect();
+    await engine.close();
+    logger.info('supervisor stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
