@@ -3,18 +3,21 @@
 import type { z } from 'zod';
 import type { JobDefinition, QueueDefinition } from './kinds/define.ts';
 import { diagnosticsKinds, diagnosticsQueues } from './kinds/diagnostics.ts';
+import { reportsKinds, reportsQueues } from './kinds/reports.ts';
 
 export type { JobDefaults, JobDefinition, QueueDefinition } from './kinds/define.ts';
 
 /** Every queue: each domain module under kinds/ adds its own. */
 export const queues = {
   ...diagnosticsQueues,
+  ...reportsQueues,
 } as const satisfies Record<string, QueueDefinition>;
 export type QueueName = keyof typeof queues;
 export const queueNames = Object.keys(queues) as QueueName[];
 
 export const catalog = {
   ...diagnosticsKinds,
+  ...reportsKinds,
 } as const satisfies Record<string, JobDefinition>;
 
 export type Catalog = typeof catalog;

@@ -127,6 +127,19 @@ export const configSchema = z.object({
   DASHBOARD_SESSION_SECRET: z.string().min(32, { error: 'expects at least 32 characters' }).optional(),
   DASHBOARD_SESSION_TTL_SECONDS: int(60, 30 * 86_400).default(28_800),
   DASHBOARD_LOGIN_ATTEMPTS: int(1, 1000).default(10),
+  // reports (docs/reports.md)
+  REPORTS_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'expects a postgres:// URL' }).optional(),
+  REPORTS_DIR: z.string().min(1).optional(),
+  /** comma list: the first signs download links, every one verifies (rotation) */
+  REPORTS_SIGNING_SECRET: z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()))
+    .pipe(z.array(z.string().min(32, { error: 'expects secrets of at least 32 characters, comma-separated' })))
+    .optional(),
+  REPORTS_LINK_TTL_SECONDS: int(60, 30 * 86_400).default(604_800),
+  REPORTS_RETENTION_SECONDS: int(60).default(604_800),
+  REPORTS_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'expects an http(s):// URL' }).optional(),
+  REPORTS_DEMO: bool.optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -161,6 +174,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (config.NODE_ENV === 'production' && config.DASHBOARD_USERS && !config.DASHBOARD_SESSION_SECRET) {
     throw new ConfigError([{ variable: 'DASHBOARD_SESSION_SECRET', message: 'is required when NODE_ENV=production and DASHBOARD_USERS is set' }]);
+  }
+  if (config.NODE_ENV === 'production' && config.REPORTS_DATABASE_URL && !config.REPORTS_SIGNING_SECRET) {
+    throw new ConfigError([
+      { variable: 'REPORTS_SIGNING_SECRET', message: 'is required when NODE_ENV=production and REPORTS_DATABASE_URL is set' },
+    ]);
+  }
+  if (config.REPORTS_RETENTION_SECONDS < config.REPORTS_LINK_TTL_SECONDS) {
+    throw new ConfigError([
+      { variable: 'REPORTS_RETENTION_SECONDS', message: `expects at least REPORTS_LINK_TTL_SECONDS (${config.REPORTS_LINK_TTL_SECONDS})` },
+    ]);
   }
   if (config.RETENTION_COMPLETED_SECONDS < config.IDEMPOTENCY_TTL_SECONDS) {
     throw new ConfigError([

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Engine } from './engine.ts';
+import { reportsDemoReleaseTask } from './reports/demo-data.ts';
 
 export interface ReleaseTask {
   name: string;
@@ -10,7 +11,7 @@ export interface ReleaseTask {
   run(deps: { config: Config; logger: Logger; engine: Engine }): Promise<void>;
 }
 
-export const releaseTasks: ReleaseTask[] = [];
+export const releaseTasks: ReleaseTask[] = [reportsDemoReleaseTask];
 
 export async function runRelease(deps: { config: Config; logger: Logger; engine: Engine }): Promise<void> {
   for (const task of releaseTasks) {

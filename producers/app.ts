@@ -14,7 +14,7 @@ import { ApiError } from './api-error.ts';
 import { authenticate, isAdmin, mayManageQueue, mayUseKind, principalOf } from './auth.ts';
 import { toEnqueueRequest, validateJob } from './enqueue.ts';
 import { buildOpenApi } from './openapi.ts';
-import { routeModules } from './routes/index.ts';
+import { publicRouteModules, routeModules } from './routes/index.ts';
 
 export interface AppDeps {
   engine: Engine;
@@ -66,6 +66,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   const api = express.Router();
+  for (const mount of publicRouteModules) mount(api, deps); // signed links: no API key
   api.use(authenticate(deps.apiKeys, { redis: deps.redis, prefix: config.QUEUE_PREFIX, defaultRps: config.API_RATE_LIMIT_RPS }));
   api.use(express.json({ limit: config.MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
 

@@ -3,7 +3,11 @@
 import type { Router } from 'express';
 import { scalingRoutes } from '../../core/metrics/scaling-route.ts';
 import type { AppDeps } from '../app.ts';
+import { reportRoutes } from './reports.ts';
 
 export type RouteModule = (api: Router, deps: AppDeps) => void;
 
 export const routeModules: RouteModule[] = [scalingRoutes];
+
+/** Routes whose request carries its own credential (a signed, expiring link): mounted before API-key auth. */
+export const publicRouteModules: RouteModule[] = [reportRoutes];

@@ -7,6 +7,7 @@ import type { Config } from '../../core/config.ts';
 import type { Engine } from '../../core/engine.ts';
 import type { HandlerContext } from '../runtime.ts';
 import { noop, sleepJob } from './diagnostics.ts';
+import { reportsModule } from './reports.ts';
 
 export type Handler<N extends JobName> = (payload: Payload<N>, ctx: HandlerContext) => Promise<unknown>;
 export type HandlerMap = { [N in JobName]?: Handler<N> };
@@ -32,7 +33,7 @@ export const handlers: HandlerMap = {
 };
 
 /** Domain modules; each adds its own line here. */
-const modules: HandlerModule[] = [];
+const modules: HandlerModule[] = [reportsModule];
 
 export async function createHandlers(deps: HandlerDeps): Promise<HandlerSet> {
   const sets = await Promise.all(modules.map((m) => m(deps)));
