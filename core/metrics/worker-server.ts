@@ -55,6 +55,8 @@ export function askChildMetrics(child: ChildProcess, id: number, timeoutMs = 100
 
 export interface WorkerInstrumentation {
   hooks: RuntimeHooks;
+  /** the metrics port actually bound (WORKER_METRICS_PORT=0 picks a free one); undefined when off */
+  port?: number;
   close(): Promise<void>;
 }
 
@@ -73,7 +75,9 @@ export async function startWorkerInstrumentation(deps: {
   const throughput = new ThroughputRecorder(redis, config.QUEUE_PREFIX);
   const server = config.WORKER_METRICS_PORT !== undefined ? await serveWorkerMetrics(deps) : undefined;
   if (process.env.CONVEYOR_SUPERVISED === '1') answerMetricsOverIpc();
+  const addr = server?.address();
   return {
+    port: typeof addr === 'object' && addr ? addr.port : undefined,
     hooks: combineHooks(metricsHooks(throughput), tracingHooks()),
     close: async () => {
       await throughput.close();
