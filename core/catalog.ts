@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { JobDefinition, QueueDefinition } from './kinds/define.ts';
 import { diagnosticsKinds, diagnosticsQueues } from './kinds/diagnostics.ts';
 import { reportsKinds, reportsQueues } from './kinds/reports.ts';
+import { searchKinds, searchQueues } from './kinds/search.ts';
 
 export type { JobDefaults, JobDefinition, QueueDefinition } from './kinds/define.ts';
 
@@ -11,6 +12,7 @@ export type { JobDefaults, JobDefinition, QueueDefinition } from './kinds/define
 export const queues = {
   ...diagnosticsQueues,
   ...reportsQueues,
+  ...searchQueues,
 } as const satisfies Record<string, QueueDefinition>;
 export type QueueName = keyof typeof queues;
 export const queueNames = Object.keys(queues) as QueueName[];
@@ -18,6 +20,7 @@ export const queueNames = Object.keys(queues) as QueueName[];
 export const catalog = {
   ...diagnosticsKinds,
   ...reportsKinds,
+  ...searchKinds,
 } as const satisfies Record<string, JobDefinition>;
 
 export type Catalog = typeof catalog;

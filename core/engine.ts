@@ -25,7 +25,7 @@ export interface EnqueueRequest {
   idempotencyKey?: string;
   /** deterministic id chosen by the caller (the scheduler's per-slot id); repeats collapse into one job */
   jobId?: string;
-  retention: { completedSeconds: number; failedSeconds: number };
+  retention: { completedSeconds: number; failedSeconds: number; completedCount?: number; failedCount?: number };
   meta?: JobMeta;
 }
 

@@ -68,7 +68,8 @@ export function validateJob(body: unknown, prefix = ''): { ok: true; job: ValidJ
 /** Catalog defaults + caller options → what the engine stores. `now` is a parameter for tests. */
 export function toEnqueueRequest(
   job: ValidJob,
-  config: Pick<Config, 'RETENTION_COMPLETED_SECONDS' | 'RETENTION_FAILED_SECONDS'>,
+  config: Pick<Config, 'RETENTION_COMPLETED_SECONDS' | 'RETENTION_FAILED_SECONDS'> &
+    Partial<Pick<Config, 'RETENTION_COMPLETED_COUNT' | 'RETENTION_FAILED_COUNT'>>,
   meta: JobMeta = {},
   now = Date.now(),
   jobId?: string,
@@ -90,6 +91,8 @@ export function toEnqueueRequest(
     retention: {
       completedSeconds: def.defaults.retention?.completedSeconds ?? config.RETENTION_COMPLETED_SECONDS,
       failedSeconds: def.defaults.retention?.failedSeconds ?? config.RETENTION_FAILED_SECONDS,
+      completedCount: config.RETENTION_COMPLETED_COUNT,
+      failedCount: config.RETENTION_FAILED_COUNT,
     },
     meta: withTraceContext(meta, def.queue, job.name),
   };

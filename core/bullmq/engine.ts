@@ -60,8 +60,10 @@ function toJobOptions(req: EnqueueRequest, jobId: string): JobsOptions {
     delay: req.delayMs > 0 ? req.delayMs : undefined,
     attempts: req.attempts,
     backoff: { type: BACKOFF_TYPE, delay: req.backoff.baseMs },
-    removeOnComplete: { age: req.retention.completedSeconds },
-    removeOnFail: { age: req.retention.failedSeconds },
+    // Jobs with an idempotency key are only trimmed by age (≥ IDEMPOTENCY_TTL_SECONDS, checked at boot), so a
+    // repeated key always finds its job; a count trim could drop it early and let the repeat run it again.
+    removeOnComplete: { age: req.retention.completedSeconds, count: req.idempotencyKey ? undefined : req.retention.completedCount },
+    removeOnFail: { age: req.retention.failedSeconds, count: req.idempotencyKey ? undefined : req.retention.failedCount },
     stackTraceLimit: 5,
   };
 }
