@@ -2,34 +2,36 @@
 // A check resolves when the dependency answers and rejects (with a reason) when it does not.
 import type { Config } from './config.ts';
 import type { Engine } from './engine.ts';
+import { searchReadinessCheck } from './search/readiness-check.ts';
 
 export interface ReadinessCheck {
   name: string;
   /** return false when this dependency is not configured (it is then left out) */
   enabled(config: Config): boolean;
-  check(deps: { config: Config; engine: Engine }): Promise<void>;
+  /** resolves (optionally with a note, e.g. "waiting for config": still ready) or rejects (down) */
+  check(deps: { config: Config; engine: Engine }): Promise<void | string>;
 }
 
-export const readinessChecks: ReadinessCheck[] = [];
+export const readinessChecks: ReadinessCheck[] = [searchReadinessCheck];
 
 export async function runReadiness(deps: { config: Config; engine: Engine }, timeoutMs = 2_000) {
-  const all: { name: string; check: () => Promise<void> }[] = [
+  const all: { name: string; check: () => Promise<void | string> }[] = [
     { name: deps.engine.kind === 'bullmq' ? 'redis' : 'postgres', check: () => deps.engine.ping() },
     ...readinessChecks.filter((c) => c.enabled(deps.config)).map((c) => ({ name: c.name, check: () => c.check(deps) })),
   ];
   const results = await Promise.all(
     all.map(async (c) => {
       try {
-        await Promise.race([
+        const note = await Promise.race([
           c.check(),
           new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs).unref()),
         ]);
-        return [c.name, 'up'] as const;
+        return [c.name, typeof note === 'string' ? note : 'up'] as const;
       } catch (err) {
         return [c.name, `down: ${(err as Error).message}`] as const;
       }
     }),
   );
   const checks = Object.fromEntries(results);
-  return { ready: results.every(([, s]) => s === 'up'), checks };
+  return { ready: results.every(([, s]) => !s.startsWith('down')), checks };
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Engine } from './engine.ts';
 import { reportsDemoReleaseTask } from './reports/demo-data.ts';
+import { searchReleaseTask } from './search/release-task.ts';
 
 export interface ReleaseTask {
   name: string;
@@ -11,7 +12,7 @@ export interface ReleaseTask {
   run(deps: { config: Config; logger: Logger; engine: Engine }): Promise<void>;
 }
 
-export const releaseTasks: ReleaseTask[] = [reportsDemoReleaseTask];
+export const releaseTasks: ReleaseTask[] = [reportsDemoReleaseTask, searchReleaseTask];
 
 export async function runRelease(deps: { config: Config; logger: Logger; engine: Engine }): Promise<void> {
   for (const task of releaseTasks) {

@@ -6,6 +6,7 @@ import type { JobName, Payload } from '../../core/catalog.ts';
 import type { Config } from '../../core/config.ts';
 import type { Engine } from '../../core/engine.ts';
 import type { HandlerContext } from '../runtime.ts';
+import { createSearchHandlers } from '../search/handlers.ts';
 import { noop, sleepJob } from './diagnostics.ts';
 import { reportsModule } from './reports.ts';
 
@@ -33,7 +34,7 @@ export const handlers: HandlerMap = {
 };
 
 /** Domain modules; each adds its own line here. */
-const modules: HandlerModule[] = [reportsModule];
+const modules: HandlerModule[] = [reportsModule, createSearchHandlers];
 
 export async function createHandlers(deps: HandlerDeps): Promise<HandlerSet> {
   const sets = await Promise.all(modules.map((m) => m(deps)));
