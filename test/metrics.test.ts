@@ -42,7 +42,7 @@ describe('GET /metrics', () => {
     const t = await setup({ METRICS_TOKEN: TOKEN });
     const none = await fetch(`${t.baseUrl}/metrics`);
     expect(none.status).toBe(401);
-    expect((await none.json()).error.code).toBe('unauthorized');
+    expect(((await none.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
     expect((await fetch(`${t.baseUrl}/metrics`, { headers: { authorization: `Bearer ${t.keys.noopOnly}` } })).status).toBe(401);
     expect((await fetch(`${t.baseUrl}/metrics`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status).toBe(401);
     await scrape(t); // token
@@ -205,7 +205,7 @@ describe('worker metrics port (WORKER_METRICS_PORT)', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
-    expect((await ready.json()).checks.redis).toBe('up');
+    expect(((await ready.json()) as { checks: Record<string, string> }).checks.redis).toBe('up');
     expect((await fetch(`${base}/metrics`)).status).toBe(401);
     const m = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(m.status).toBe(200);
