@@ -1,0 +1,117 @@
+// Handlers for search.index and search.reindex. Without ELASTICSEARCH_URL this module registers no
+// handler, so the worker does not consume the search queue: jobs wait (visible in /readyz, in
+// GET /v1/search/status and in the queue counts) and run once a worker starts with the URL set.
+import type { Client } from '@elastic/elasticsearch';
+import { backoffDelay } from '../../core/backoff.ts';
+import { catalog, type Payload, queues } from '../../core/catalog.ts';
+import { PermanentError, RetryLaterError } from '../../core/errors/index.ts';
+import type { SearchIndexName } from '../../core/kinds/search.ts';
+import { createSearchClient, NOT_CONFIGURED } from '../../core/search/client.ts';
+import { setupIndex } from '../../core/search/index-setup.ts';
+import { searchIndexes } from '../../core/search/indexes.ts';
+import { aliasName } from '../../core/search/names.ts';
+import type { HandlerDeps, HandlerMap, HandlerSet } from '../handlers/index.ts';
+import type { HandlerContext } from '../runtime.ts';
+import { BulkBatcher } from './bulk-batcher.ts';
+import { reindex } from './reindex.ts';
+import { WriteTargets } from './write-targets.ts';
+
+export interface SearchHandlerSet extends HandlerSet {
+  /** undefined when ELASTICSEARCH_URL is unset */
+  client?: Client;
+  batcher?: BulkBatcher;
+}
+
+export async function createSearchHandlers(deps: HandlerDeps): Promise<SearchHandlerSet> {
+  const { config } = deps;
+  const logger = deps.logger.child({ module: 'search' });
+  const client = createSearchClient(config);
+  if (!client) {
+    logger.warn({ queue: 'search' }, `search queue not consumed: ${NOT_CONFIGURED}`);
+    return { handlers: {}, close: async () => {} };
+  }
+  const prefix = config.SEARCH_INDEX_PREFIX;
+  const concurrency = config.WORKER_QUEUES.search ?? queues.search.concurrency;
+  if (concurrency < config.SEARCH_BULK_MAX_ITEMS) {
+    logger.warn(
+      { concurrency, maxItems: config.SEARCH_BULK_MAX_ITEMS },
+      'search queue concurrency is below SEARCH_BULK_MAX_ITEMS: a bulk request can never fill and waits SEARCH_BULK_WAIT_MS; raise it with WORKER_QUEUES=search:<n>',
+    );
+  }
+  const targets = new WriteTargets(client, config.SEARCH_TARGETS_TTL_MS);
+  const batcher = new BulkBatcher({
+    client,
+    targets,
+    logger,
+    maxItems: config.SEARCH_BULK_MAX_ITEMS,
+    maxBytes: config.SEARCH_BULK_MAX_BYTES,
+    waitMs: config.SEARCH_BULK_WAIT_MS,
+  });
+
+  // Templates and aliases are the release step's job; the first write to an alias makes sure of them
+  // too, so a development setup (`npm start`, no release step) works. Once per alias per process.
+  const ready = new Map<SearchIndexName, Promise<unknown>>();
+  const ensure = (name: SearchIndexName) => {
+    let p = ready.get(name);
+    if (!p) {
+      p = setupIndex(client, prefix, searchIndexes[name]);
+      p.catch(() => ready.delete(name));
+      ready.set(name, p);
+    }
+    return p;
+  };
+
+  const indexPolicy = catalog['search.index'].defaults.backoff;
+  const handlers: HandlerMap = {
+    'search.index': async (payload: Payload<'search.index'>, ctx: HandlerContext) => {
+      await ensure(payload.index);
+      const alias = aliasName(prefix, payload.index);
+      const outcome = await batcher.submit(
+        { alias, operation: payload.operation, id: payload.id, document: payload.document, version: payload.version },
+        ctx.signal,
+      );
+      switch (outcome.kind) {
+        case 'done':
+          return { index: outcome.index, id: payload.id, result: outcome.result, version: outcome.version ?? payload.version ?? null };
+        case 'retry':
+          if (outcome.rejected)
+            throw new RetryLaterError(
+              `Elasticsearch pushed back: ${outcome.reason}`,
+              Math.max(500, backoffDelay(indexPolicy, ctx.attempt)),
+            );
+          throw new Error(outcome.reason);
+        case 'permanent':
+          throw new PermanentError(`Elasticsearch rejected document ${JSON.stringify(payload.id)}: ${outcome.reason}`);
+      }
+    },
+    'search.reindex': async (payload: Payload<'search.reindex'>, ctx: HandlerContext) => {
+      const alias = aliasName(prefix, payload.index);
+      try {
+        return await reindex(searchIndexes[payload.index], {
+          client,
+          logger: ctx.log,
+          prefix,
+          sourceDatabaseUrl: config.SEARCH_SOURCE_DATABASE_URL,
+          settleMs: config.SEARCH_REINDEX_SETTLE_MS,
+          maxBytes: config.SEARCH_BULK_MAX_BYTES,
+          staleAfterMs: catalog['search.reindex'].defaults.timeoutMs,
+          jobId: ctx.jobId,
+          signal: ctx.signal,
+          progress: (p) => ctx.progress(p),
+        });
+      } finally {
+        targets.invalidate(alias);
+      }
+    },
+  };
+
+  return {
+    client,
+    batcher,
+    handlers,
+    close: async () => {
+      await batcher.close();
+      await client.close();
+    },
+  };
+}
