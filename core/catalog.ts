@@ -3,6 +3,7 @@
 import type { z } from 'zod';
 import type { JobDefinition, QueueDefinition } from './kinds/define.ts';
 import { diagnosticsKinds, diagnosticsQueues } from './kinds/diagnostics.ts';
+import { emailKinds, emailQueues } from './kinds/email.ts';
 import { reportsKinds, reportsQueues } from './kinds/reports.ts';
 import { searchKinds, searchQueues } from './kinds/search.ts';
 
@@ -11,6 +12,7 @@ export type { JobDefaults, JobDefinition, QueueDefinition } from './kinds/define
 /** Every queue: each domain module under kinds/ adds its own. */
 export const queues = {
   ...diagnosticsQueues,
+  ...emailQueues,
   ...reportsQueues,
   ...searchQueues,
 } as const satisfies Record<string, QueueDefinition>;
@@ -19,6 +21,7 @@ export const queueNames = Object.keys(queues) as QueueName[];
 
 export const catalog = {
   ...diagnosticsKinds,
+  ...emailKinds,
   ...reportsKinds,
   ...searchKinds,
 } as const satisfies Record<string, JobDefinition>;

@@ -84,6 +84,9 @@ const minMax = z
   })
   .refine((r) => r.max >= 1 && r.min <= r.max, { error: 'expects 0 <= min <= max and max >= 1' });
 
+/** `name@host` or `Display Name <name@host>` */
+const mailbox = /^(?:[^<>\r\n]*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/;
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -111,6 +114,21 @@ export const configSchema = z.object({
   WORKER_LOCK_DURATION_MS: int(1000).default(30_000),
   WORKER_STALLED_INTERVAL_MS: int(1000).default(30_000),
   WORKER_MAX_STALLED_COUNT: int(0, 100).default(2),
+  // email (docs/email.md)
+  SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'expects an smtp:// or smtps:// URL' }).optional(),
+  EMAIL_FROM: z
+    .string()
+    .regex(mailbox, { error: 'expects an address, e.g. `Acme <no-reply@acme.test>`' })
+    .default('Conveyor <no-reply@localhost>'),
+  EMAIL_REPLY_TO: z.string().regex(mailbox, { error: 'expects an address, e.g. `support@acme.test`' }).optional(),
+  EMAIL_RATE_PER_SECOND: int(1, 100_000).default(10),
+  EMAIL_SMTP_POOL_SIZE: int(1, 100).default(5),
+  EMAIL_UNSUBSCRIBE_URL: z
+    .url({ protocol: /^(https|mailto)$/, error: 'expects an https: or mailto: URL' })
+    .default('mailto:unsubscribe@localhost?subject=unsubscribe'),
+  EMAIL_LEDGER_TTL_SECONDS: int(3600).default(604_800),
+  EMAIL_CATCHER_PORT: int(0, 65535).default(1025),
+  EMAIL_CATCHER_MAX: int(1, 100_000).default(200),
   // operations: metrics, tracing, scaling (docs/operations.md)
   METRICS_TOKEN: z.string().min(16, { error: 'expects at least 16 characters' }).optional(),
   WORKER_METRICS_PORT: int(0, 65535).optional(),

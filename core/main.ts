@@ -114,7 +114,7 @@ async function main() {
     handlerSet = await createHandlers({ config, logger, engine });
     const metricsKeys = config.WORKER_METRICS_PORT === undefined ? [] : (config.API_KEYS ?? devApiKeys(config, logger));
     instrumentation = await startWorkerInstrumentation({ config, logger, engine, apiKeys: metricsKeys });
-    runtime = startWorkers({ engine, logger, handlers: handlerSet.handlers, queues: config.WORKER_QUEUES, hooks: instrumentation.hooks });
+    runtime = startWorkers({ engine, logger, handlers: handlerSet.handlers, queues: config.WORKER_QUEUES, hooks: instrumentation.hooks, rateLimits: { email: { max: config.EMAIL_RATE_PER_SECOND, durationMs: 1000 } } });
   }
 
   let stopping = false;

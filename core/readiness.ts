@@ -1,6 +1,7 @@
 // Readiness checks for GET /readyz: every configured dependency, by name.
 // A check resolves when the dependency answers and rejects (with a reason) when it does not.
 import type { Config } from './config.ts';
+import { smtpReadiness } from './email/smtp-readiness.ts';
 import type { Engine } from './engine.ts';
 import { searchReadinessCheck } from './search/readiness-check.ts';
 
@@ -12,7 +13,7 @@ export interface ReadinessCheck {
   check(deps: { config: Config; engine: Engine }): Promise<void | string>;
 }
 
-export const readinessChecks: ReadinessCheck[] = [searchReadinessCheck];
+export const readinessChecks: ReadinessCheck[] = [smtpReadiness, searchReadinessCheck];
 
 export async function runReadiness(deps: { config: Config; engine: Engine }, timeoutMs = 2_000) {
   const all: { name: string; check: () => Promise<void | string> }[] = [

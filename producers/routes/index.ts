@@ -3,12 +3,13 @@
 import type { Router } from 'express';
 import { scalingRoutes } from '../../core/metrics/scaling-route.ts';
 import type { AppDeps } from '../app.ts';
+import { emailRoutes } from './email.ts';
 import { reportRoutes } from './reports.ts';
 import { searchRoutes } from './search.ts';
 
 export type RouteModule = (api: Router, deps: AppDeps) => void;
 
-export const routeModules: RouteModule[] = [scalingRoutes, searchRoutes];
+export const routeModules: RouteModule[] = [emailRoutes, scalingRoutes, searchRoutes];
 
 /** Routes whose request carries its own credential (a signed, expiring link): mounted before API-key auth. */
 export const publicRouteModules: RouteModule[] = [reportRoutes];
