@@ -92,7 +92,11 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: int(0, 65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  QUEUE_ENGINE: z.enum(['bullmq'], { error: 'expects bullmq (pgboss arrives with the Postgres engine)' }).default('bullmq'),
+  /** unset: bullmq when REDIS_URL is set, else pgboss (DATABASE_URL, or an embedded PostgreSQL under `npm start`) */
+  QUEUE_ENGINE: z.enum(['bullmq', 'pgboss'], { error: 'expects bullmq or pgboss' }).optional(),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'expects a postgres:// URL' }).optional(),
+  EMBEDDED_POSTGRES_PORT: int(1, 65535).default(54329),
+  PGBOSS_POLL_INTERVAL_MS: int(100, 60_000).default(2_000),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expects a redis:// or rediss:// URL' }).default('redis://127.0.0.1:6379'),
   REDIS_AUTOSTART: bool.optional(),
   DATA_DIR: z.string().min(1).default('.data'),
@@ -174,7 +178,7 @@ export const configSchema = z.object({
   SEARCH_SOURCE_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'expects a postgres:// URL' }).optional(),
 });
 
-export type Config = z.infer<typeof configSchema>;
+export type Config = Omit<z.infer<typeof configSchema>, 'QUEUE_ENGINE'> & { QUEUE_ENGINE: 'bullmq' | 'pgboss' };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -200,7 +204,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       }),
     );
   }
-  const config = parsed.data;
+  // REDIS_URL set → bullmq; otherwise pgboss on DATABASE_URL, or on an embedded PostgreSQL (`npm start`)
+  const config: Config = { ...parsed.data, QUEUE_ENGINE: parsed.data.QUEUE_ENGINE ?? (input.REDIS_URL ? 'bullmq' : 'pgboss') };
+  if (config.NODE_ENV === 'production' && config.QUEUE_ENGINE === 'pgboss' && !config.DATABASE_URL) {
+    throw new ConfigError([{ variable: 'DATABASE_URL', message: 'is required when NODE_ENV=production and the engine is pgboss (or set REDIS_URL)' }]);
+  }
   if (config.NODE_ENV === 'production' && !config.API_KEYS) {
     throw new ConfigError([{ variable: 'API_KEYS', message: 'is required when NODE_ENV=production' }]);
   }

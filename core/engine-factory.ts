@@ -1,10 +1,40 @@
+// The engine QUEUE_ENGINE names (or config inferred: REDIS_URL → bullmq, otherwise pgboss), configured from env.
 import type { Logger } from 'pino';
 import { BullmqEngine } from './bullmq/engine.ts';
 import { queueNames } from './catalog.ts';
 import type { Config } from './config.ts';
+import { PgbossEngine } from './pgboss/engine.ts';
 
-/** The engine QUEUE_ENGINE names, configured from env. */
-export function createEngine(config: Config, logger: Logger, prefix = config.QUEUE_PREFIX): BullmqEngine {
+/** QUEUE_PREFIX as a Postgres schema name: `conveyor` stays, `cvt-a-1f` becomes `cvt_a_1f`. */
+export function pgbossSchemaFor(prefix: string): string {
+  const s = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  return (/^[a-z_]/.test(s) ? s : `q_${s}`).slice(0, 50);
+}
+
+/**
+ * `databaseUrl` overrides DATABASE_URL (the embedded PostgreSQL's URL under `npm start`).
+ * A pgboss engine without any database URL is a configuration error.
+ */
+export function createEngine(
+  config: Config,
+  logger: Logger,
+  prefix = config.QUEUE_PREFIX,
+  databaseUrl = config.DATABASE_URL,
+): BullmqEngine | PgbossEngine {
+  if (config.QUEUE_ENGINE === 'pgboss') {
+    if (!databaseUrl) throw new Error('QUEUE_ENGINE=pgboss needs DATABASE_URL (only `npm start` runs an embedded PostgreSQL)');
+    return new PgbossEngine({
+      databaseUrl,
+      schema: pgbossSchemaFor(prefix),
+      logger,
+      queues: queueNames,
+      worker: {
+        heartbeatSeconds: config.WORKER_LOCK_DURATION_MS / 1000,
+        superviseIntervalSeconds: Math.max(1, Math.round(config.WORKER_STALLED_INTERVAL_MS / 1000)),
+        pollIntervalMs: config.PGBOSS_POLL_INTERVAL_MS,
+      },
+    });
+  }
   return new BullmqEngine({
     redisUrl: config.REDIS_URL,
     prefix,

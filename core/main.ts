@@ -14,6 +14,7 @@ import { type ApiKeyConfig, type Config, ConfigError, loadConfig } from './confi
 import { createEngine } from './engine-factory.ts';
 import { ensureLocalRedis, LocalRedisError } from './local-redis.ts';
 import { createLogger } from './logger.ts';
+import { EmbeddedPostgresError, startEmbeddedPostgres } from './pgboss/embedded-postgres.ts';
 import { startWorkerInstrumentation, type WorkerInstrumentation } from './metrics/worker-server.ts';
 import { createRedis } from './redis.ts';
 import { runRelease } from './release.ts';
@@ -60,13 +61,33 @@ async function main() {
   }
   const logger = createLogger(config.LOG_LEVEL, { process: mode });
 
-  const autostart = config.REDIS_AUTOSTART ?? (mode === 'all' && config.NODE_ENV !== 'production');
+  const autostart = config.QUEUE_ENGINE === 'bullmq' && (config.REDIS_AUTOSTART ?? (mode === 'all' && config.NODE_ENV !== 'production'));
   let stopRedis: (() => Promise<void>) | undefined;
   if (autostart) {
     try {
       stopRedis = await ensureLocalRedis(config.REDIS_URL, config.DATA_DIR, logger);
     } catch (err) {
       if (err instanceof LocalRedisError) {
+        logger.fatal(err.message);
+        process.exit(69); // EX_UNAVAILABLE
+      }
+      throw err;
+    }
+  }
+
+  // neither REDIS_URL nor DATABASE_URL: `npm start` runs a PostgreSQL of its own under DATA_DIR (docs/engines.md)
+  let stopPostgres: (() => Promise<void>) | undefined;
+  if (config.QUEUE_ENGINE === 'pgboss' && !config.DATABASE_URL) {
+    if (mode !== 'all') {
+      console.error(`conveyor: ${mode} needs DATABASE_URL (pgboss) or REDIS_URL (bullmq); only \`npm start\` (all) runs an embedded PostgreSQL`);
+      process.exit(78); // EX_CONFIG
+    }
+    try {
+      const embedded = await startEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_POSTGRES_PORT, logger });
+      config = { ...config, DATABASE_URL: embedded.url };
+      stopPostgres = embedded.stop;
+    } catch (err) {
+      if (err instanceof EmbeddedPostgresError) {
         logger.fatal(err.message);
         process.exit(69); // EX_UNAVAILABLE
       }
@@ -98,7 +119,8 @@ async function main() {
   }
 
   if (mode === 'web' || mode === 'all') {
-    webRedis = createRedis(config.REDIS_URL, 'web');
+    // pgboss: nothing connects unless a Redis-only feature asks (API rate limits are in memory then)
+    webRedis = createRedis(config.REDIS_URL, 'web', config.QUEUE_ENGINE === 'pgboss' ? { lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null } : {});
     webRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis (web) error'));
     const apiKeys = config.API_KEYS ?? devApiKeys(config, logger);
     dashboard = await createDashboard({ config, logger, engine });
@@ -136,6 +158,7 @@ async function main() {
     await dashboard?.close();
     webRedis?.disconnect();
     await stopRedis?.();
+    await stopPostgres?.();
     logger.info({ ms: Date.now() - started }, 'stopped');
     process.exit(0);
   };

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Engine } from './engine.ts';
+import { pgbossReleaseTask } from './pgboss/release-task.ts';
 import { reportsDemoReleaseTask } from './reports/demo-data.ts';
 import { searchReleaseTask } from './search/release-task.ts';
 
@@ -12,7 +13,7 @@ export interface ReleaseTask {
   run(deps: { config: Config; logger: Logger; engine: Engine }): Promise<void>;
 }
 
-export const releaseTasks: ReleaseTask[] = [reportsDemoReleaseTask, searchReleaseTask];
+export const releaseTasks: ReleaseTask[] = [pgbossReleaseTask, reportsDemoReleaseTask, searchReleaseTask];
 
 export async function runRelease(deps: { config: Config; logger: Logger; engine: Engine }): Promise<void> {
   for (const task of releaseTasks) {

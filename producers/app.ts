@@ -67,7 +67,9 @@ export function createApp(deps: AppDeps): express.Express {
 
   const api = express.Router();
   for (const mount of publicRouteModules) mount(api, deps); // signed links: no API key
-  api.use(authenticate(deps.apiKeys, { redis: deps.redis, prefix: config.QUEUE_PREFIX, defaultRps: config.API_RATE_LIMIT_RPS }));
+  // on pgboss there is no Redis to share limits through: per-process in-memory limits (docs/engines.md)
+  const limitStore = deps.engine.kind === 'bullmq' ? deps.redis : undefined;
+  api.use(authenticate(deps.apiKeys, { redis: limitStore, prefix: config.QUEUE_PREFIX, defaultRps: config.API_RATE_LIMIT_RPS }));
   api.use(express.json({ limit: config.MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
 
   const openapi = buildOpenApi(config);

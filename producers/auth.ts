@@ -45,20 +45,23 @@ export function principalOf(req: Request): Principal {
   return req.principal;
 }
 
-export function authenticate(keys: ApiKeyConfig[], limits: { redis: Redis; prefix: string; defaultRps: number }) {
+/** Without `redis` (the pgboss engine) limits are kept in memory: per web process, not shared (docs/engines.md). */
+export function authenticate(keys: ApiKeyConfig[], limits: { redis?: Redis; prefix: string; defaultRps: number }) {
   const byHash = new Map(keys.map((k) => [k.sha256, k]));
-  const limiters = new Map<number, RateLimiterRedis>();
+  const limiters = new Map<number, RateLimiterRedis | RateLimiterMemory>();
   const limiterFor = (rps: number) => {
     let l = limiters.get(rps);
     if (!l) {
-      l = new RateLimiterRedis({
-        storeClient: limits.redis,
-        keyPrefix: `${limits.prefix}:_conveyor:rl:${rps}`,
-        points: rps,
-        duration: 1,
-        // if Redis hiccups, limit per process rather than reject every request
-        insuranceLimiter: new RateLimiterMemory({ points: rps, duration: 1 }),
-      });
+      l = !limits.redis
+        ? new RateLimiterMemory({ points: rps, duration: 1 })
+        : new RateLimiterRedis({
+            storeClient: limits.redis,
+            keyPrefix: `${limits.prefix}:_conveyor:rl:${rps}`,
+            points: rps,
+            duration: 1,
+            // if Redis hiccups, limit per process rather than reject every request
+            insuranceLimiter: new RateLimiterMemory({ points: rps, duration: 1 }),
+          });
       limiters.set(rps, l);
     }
     return l;

@@ -8,6 +8,7 @@
 //   queue `<q>` .............. one per catalog queue, policy standard, notify on
 //   queue `<q>-dlq` .......... dead letters of `<q>`; nobody consumes it; rows keep the dead job's id
 //   conveyor_paused .......... queues that are paused (pg-boss has no pause)
+//   conveyor_schedule* ....... the scheduler's store and slot locks (core/pgboss/schedule-store.ts)
 // Channels: pg-boss's own job-created channel (we LISTEN on it ourselves) and `conveyor_<hash>` for
 // cancel / pause / resume messages between processes.
 import { createHash, randomUUID } from 'node:crypto';
@@ -199,7 +200,10 @@ export class PgbossEngine implements Engine {
     await this.boss.start();
     if (this.opts.migrate ?? true) {
       await this.q(
-        `CREATE TABLE IF NOT EXISTS ${this.schema}.conveyor_paused (queue text PRIMARY KEY, paused_at timestamptz NOT NULL DEFAULT now())`,
+        `CREATE TABLE IF NOT EXISTS ${this.schema}.conveyor_paused (queue text PRIMARY KEY, paused_at timestamptz NOT NULL DEFAULT now());
+         CREATE TABLE IF NOT EXISTS ${this.schema}.conveyor_schedule (name text PRIMARY KEY, definition jsonb NOT NULL);
+         CREATE TABLE IF NOT EXISTS ${this.schema}.conveyor_schedule_state (name text PRIMARY KEY, last_slot_ms bigint, last_job_id text);
+         CREATE TABLE IF NOT EXISTS ${this.schema}.conveyor_schedule_lock (key text PRIMARY KEY, expires_at timestamptz NOT NULL)`,
       );
       const existing = new Set((await this.boss.getQueues()).map((q) => q.name));
       for (const queue of this.opts.queues) {
