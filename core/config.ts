@@ -206,11 +206,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   // REDIS_URL set → bullmq; otherwise pgboss on DATABASE_URL, or on an embedded PostgreSQL (`npm start`)
   const config: Config = { ...parsed.data, QUEUE_ENGINE: parsed.data.QUEUE_ENGINE ?? (input.REDIS_URL ? 'bullmq' : 'pgboss') };
-  if (config.NODE_ENV === 'production' && config.QUEUE_ENGINE === 'pgboss' && !config.DATABASE_URL) {
-    throw new ConfigError([{ variable: 'DATABASE_URL', message: 'is required when NODE_ENV=production and the engine is pgboss (or set REDIS_URL)' }]);
-  }
   if (config.NODE_ENV === 'production' && !config.API_KEYS) {
     throw new ConfigError([{ variable: 'API_KEYS', message: 'is required when NODE_ENV=production' }]);
+  }
+  if (config.NODE_ENV === 'production' && config.QUEUE_ENGINE === 'pgboss' && !config.DATABASE_URL) {
+    throw new ConfigError([{ variable: 'DATABASE_URL', message: 'is required when NODE_ENV=production and the engine is pgboss (or set REDIS_URL)' }]);
   }
   if (config.NODE_ENV === 'production' && config.DASHBOARD_USERS && !config.DASHBOARD_SESSION_SECRET) {
     throw new ConfigError([{ variable: 'DASHBOARD_SESSION_SECRET', message: 'is required when NODE_ENV=production and DASHBOARD_USERS is set' }]);
