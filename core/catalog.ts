@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { JobDefinition, QueueDefinition } from './kinds/define.ts';
 import { diagnosticsKinds, diagnosticsQueues } from './kinds/diagnostics.ts';
 import { emailKinds, emailQueues } from './kinds/email.ts';
+import { opsKinds, opsQueues } from './kinds/ops.ts';
 import { reportsKinds, reportsQueues } from './kinds/reports.ts';
 import { searchKinds, searchQueues } from './kinds/search.ts';
 
@@ -13,6 +14,7 @@ export type { JobDefaults, JobDefinition, QueueDefinition } from './kinds/define
 export const queues = {
   ...diagnosticsQueues,
   ...emailQueues,
+  ...opsQueues,
   ...reportsQueues,
   ...searchQueues,
 } as const satisfies Record<string, QueueDefinition>;
@@ -22,6 +24,7 @@ export const queueNames = Object.keys(queues) as QueueName[];
 export const catalog = {
   ...diagnosticsKinds,
   ...emailKinds,
+  ...opsKinds,
   ...reportsKinds,
   ...searchKinds,
 } as const satisfies Record<string, JobDefinition>;

@@ -87,6 +87,14 @@ const minMax = z
 /** `name@host` or `Display Name <name@host>` */
 const mailbox = /^(?:[^<>\r\n]*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/;
 
+const isTimezone = (tz: string) => {
+  try {
+    return /^[A-Za-z]/.test(tz) && !!new Intl.DateTimeFormat('en-US', { timeZone: tz });
+  } catch {
+    return false;
+  }
+};
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -176,6 +184,20 @@ export const configSchema = z.object({
   SEARCH_TARGETS_TTL_MS: int(0, 60_000).default(1_000),
   SEARCH_REINDEX_SETTLE_MS: int(0, 600_000).default(5_000),
   SEARCH_SOURCE_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'expects a postgres:// URL' }).optional(),
+  // scheduler (docs/scheduler.md)
+  SCHEDULER_RELOAD_MS: int(100, 60_000).default(1_000),
+  SCHEDULER_CATCHUP_GRACE_MS: int(0, 60_000).default(2_000),
+  SCHEDULER_MISFIRE_TOLERANCE_MS: int(1_000, 86_400_000).default(60_000),
+  SCHEDULER_TIMEZONE: z.string().refine(isTimezone, { error: 'expects an IANA timezone, e.g. UTC or Europe/Berlin' }).default('UTC'),
+  SCHEDULES_DISABLED: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_.-]*(,[a-z0-9][a-z0-9_.-]*)*$/, { error: 'expects a comma list of schedule names' })
+    .transform((s) => s.split(','))
+    .default([]),
+  /** JSON `{ "<built-in name>": { "cron"?, "timezone"?, "misfire"?, "enabled"?, "data"? } }`, checked when the scheduler starts */
+  SCHEDULES_OVERRIDES: z.string().optional(),
+  OPS_EMAIL: z.email({ error: 'expects an email address' }).default('ops@example.com'),
+  DEAD_LETTER_RETENTION_SECONDS: int(3600).default(30 * 86_400),
 });
 
 export type Config = Omit<z.infer<typeof configSchema>, 'QUEUE_ENGINE'> & { QUEUE_ENGINE: 'bullmq' | 'pgboss' };

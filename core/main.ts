@@ -9,6 +9,8 @@ import { createApp } from '../producers/app.ts';
 import { generateApiKey, sha256 } from '../producers/auth.ts';
 import { createHandlers, type HandlerSet } from '../workers/handlers/index.ts';
 import { startWorkers, type WorkerRuntime } from '../workers/runtime.ts';
+import { type RunningScheduler, startScheduler } from '../scheduler/index.ts';
+import { ScheduleConfigError } from '../scheduler/schedule-config-error.ts';
 import { runSupervisor } from '../workers/supervisor.ts';
 import { type ApiKeyConfig, type Config, ConfigError, loadConfig } from './config.ts';
 import { createEngine } from './engine-factory.ts';
@@ -139,6 +141,17 @@ async function main() {
     runtime = startWorkers({ engine, logger, handlers: handlerSet.handlers, queues: config.WORKER_QUEUES, hooks: instrumentation.hooks, rateLimits: { email: { max: config.EMAIL_RATE_PER_SECOND, durationMs: 1000 } } });
   }
 
+  let scheduler: RunningScheduler | undefined;
+  if (mode === 'scheduler' || mode === 'all') {
+    try {
+      scheduler = await startScheduler({ config, logger, engine }); // scheduler/, docs/scheduler.md
+    } catch (err) {
+      if (!(err instanceof ScheduleConfigError)) throw err;
+      logger.fatal(err.message);
+      process.exit(78); // EX_CONFIG
+    }
+  }
+
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -147,6 +160,7 @@ async function main() {
     logger.info({ signal, graceMs: config.WORKER_SHUTDOWN_GRACE_MS }, 'shutting down: no new work, finishing in-flight jobs');
     const closingServer = server ? new Promise<void>((r) => server?.close(() => r())) : Promise.resolve();
     server?.closeIdleConnections();
+    await scheduler?.close();
     const { abandoned } = runtime ? await runtime.close(config.WORKER_SHUTDOWN_GRACE_MS) : { abandoned: 0 };
     if (abandoned > 0) logger.warn({ abandoned }, 'grace ran out: unfinished jobs will be recovered by the stalled-job check');
     server?.closeAllConnections();

@@ -2,6 +2,7 @@
 // Each module exports a function that adds routes to the authenticated `/v1` router.
 import type { Router } from 'express';
 import { scalingRoutes } from '../../core/metrics/scaling-route.ts';
+import { scheduleRoutes } from '../../scheduler/routes.ts';
 import type { AppDeps } from '../app.ts';
 import { emailRoutes } from './email.ts';
 import { reportRoutes } from './reports.ts';
@@ -9,7 +10,7 @@ import { searchRoutes } from './search.ts';
 
 export type RouteModule = (api: Router, deps: AppDeps) => void;
 
-export const routeModules: RouteModule[] = [emailRoutes, scalingRoutes, searchRoutes];
+export const routeModules: RouteModule[] = [emailRoutes, scalingRoutes, scheduleRoutes, searchRoutes];
 
 /** Routes whose request carries its own credential (a signed, expiring link): mounted before API-key auth. */
 export const publicRouteModules: RouteModule[] = [reportRoutes];

@@ -9,6 +9,7 @@ import type { HandlerContext } from '../runtime.ts';
 import { createSearchHandlers } from '../search/handlers.ts';
 import { noop, sleepJob } from './diagnostics.ts';
 import { emailHandlers } from './email.ts';
+import { opsModule } from './ops.ts';
 import { reportsModule } from './reports.ts';
 
 export type Handler<N extends JobName> = (payload: Payload<N>, ctx: HandlerContext) => Promise<unknown>;
@@ -35,7 +36,7 @@ export const handlers: HandlerMap = {
 };
 
 /** Domain modules; each adds its own line here. */
-const modules: HandlerModule[] = [emailHandlers, reportsModule, createSearchHandlers];
+const modules: HandlerModule[] = [emailHandlers, reportsModule, opsModule, createSearchHandlers];
 
 export async function createHandlers(deps: HandlerDeps): Promise<HandlerSet> {
   const sets = await Promise.all(modules.map((m) => m(deps)));

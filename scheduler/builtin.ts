@@ -1,0 +1,98 @@
+// Schedules declared in code: platform housekeeping. Each can be changed or disabled by config
+// (SCHEDULES_OVERRIDES, SCHEDULES_DISABLED) or paused/overridden at runtime through the API.
+import { z } from 'zod';
+import { isJobName } from '../core/catalog.ts';
+import type { Config } from '../core/config.ts';
+import { issuesToDetails } from '../core/validation.ts';
+import { checkSchedule, misfireSchema, type StoredSchedule } from './definition.ts';
+import { ScheduleConfigError } from './schedule-config-error.ts';
+
+interface Declared {
+  name: string;
+  description: string;
+  cron: string;
+  job: { name: string; data: Record<string, unknown> };
+  misfire: 'skip' | 'once' | 'all';
+}
+
+function declared(config: Config): Declared[] {
+  const list: Declared[] = [
+    {
+      name: 'dead-letter-digest',
+      description: 'Daily email to OPS_EMAIL listing dead letters per queue (sent only when there are any).',
+      cron: '0 8 * * *',
+      job: {
+        name: 'ops.dead-letter-digest',
+        data: { to: config.OPS_EMAIL, dashboardUrl: `http://127.0.0.1:${config.PORT}/dashboard/dead-letters` },
+      },
+      misfire: 'once',
+    },
+    {
+      name: 'retention-cleanup',
+      description: 'Hourly: removes finished jobs past their retention and dead letters older than DEAD_LETTER_RETENTION_SECONDS.',
+      cron: '17 * * * *',
+      job: { name: 'ops.retention-cleanup', data: { deadLetterMaxAgeSeconds: config.DEAD_LETTER_RETENTION_SECONDS } },
+      misfire: 'once',
+    },
+  ];
+  // the demo report needs the reports kind and its database
+  if (isJobName('report.generate') && config.REPORTS_DATABASE_URL) {
+    list.push({
+      name: 'demo-report',
+      description: 'Nightly demo report (demo.series, 1000 rows).',
+      cron: '0 2 * * *',
+      job: { name: 'report.generate', data: { report: 'demo.series', params: { rows: 1000 } } },
+      misfire: 'skip',
+    });
+  }
+  return list;
+}
+
+const overridesSchema = z.record(
+  z.string(),
+  z.strictObject({
+    cron: z.string().optional(),
+    timezone: z.string().optional(),
+    misfire: misfireSchema.optional(),
+    enabled: z.boolean().optional(),
+    /** replaces the job's data */
+    data: z.record(z.string(), z.unknown()).optional(),
+  }),
+);
+
+/** The built-in schedules after config; throws ScheduleConfigError naming the schedule or variable. */
+export function builtinSchedules(config: Config): StoredSchedule[] {
+  const list = declared(config);
+  const names = new Set(list.map((d) => d.name));
+  let overrides: z.infer<typeof overridesSchema> = {};
+  if (config.SCHEDULES_OVERRIDES) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(config.SCHEDULES_OVERRIDES);
+    } catch {
+      throw new ScheduleConfigError('SCHEDULES_OVERRIDES', [{ path: 'SCHEDULES_OVERRIDES', message: 'expects a JSON object' }]);
+    }
+    const parsed = overridesSchema.safeParse(raw);
+    if (!parsed.success) throw new ScheduleConfigError('SCHEDULES_OVERRIDES', issuesToDetails(parsed.error.issues, 'SCHEDULES_OVERRIDES'));
+    overrides = parsed.data;
+  }
+  for (const name of [...Object.keys(overrides), ...config.SCHEDULES_DISABLED]) {
+    if (!names.has(name)) {
+      throw new ScheduleConfigError(name, [{ path: 'name', message: `no built-in schedule "${name}" (known: ${[...names].join(', ')})` }]);
+    }
+  }
+  return list.map((d) => {
+    const o = overrides[d.name] ?? {};
+    const body = {
+      cron: o.cron ?? d.cron,
+      timezone: o.timezone ?? config.SCHEDULER_TIMEZONE,
+      job: { name: d.job.name, data: o.data ?? d.job.data },
+      misfire: o.misfire ?? d.misfire,
+      enabled: !config.SCHEDULES_DISABLED.includes(d.name) && (o.enabled ?? true),
+      description: d.description,
+    };
+    const checked = checkSchedule(d.name, body, 0);
+    if (!checked.ok) throw new ScheduleConfigError(d.name, checked.details);
+    return checked.schedule;
+  });
+}

@@ -1,0 +1,248 @@
+// The scheduler against real Redis and real processes: three replicas enqueue exactly one job per slot,
+// catch-up after downtime follows the misfire policy, runtime changes reach every replica, and the
+// HTTP API rejects invalid definitions naming the field.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StoredSchedule, slotJobId } from '../scheduler/definition.ts';
+import { RedisScheduleStore } from '../scheduler/redis-store.ts';
+import { dropPrefix, REDIS_URL, setup, uniquePrefix, waitFor } from './helpers.ts';
+import { jobsIn, type SchedulerProcess, spawnScheduler, waitStarted } from './scheduler-processes.ts';
+
+const stored = (name: string, cron: string, extra: Partial<StoredSchedule> = {}): StoredSchedule => ({
+  name,
+  cron,
+  timezone: 'UTC',
+  job: { name: 'diagnostics.noop', data: { note: name }, options: {} },
+  misfire: { policy: 'skip', max: 100 },
+  enabled: true,
+  notBeforeMs: Date.now(),
+  updatedAtMs: Date.now(),
+  ...extra,
+});
+
+const slotOf = (name: string, id: string) => (id.startsWith(`schedule-${name}-`) ? Number(id.slice(`schedule-${name}-`.length)) : null);
+
+describe('three scheduler processes', () => {
+  const prefix = uniquePrefix('sched');
+  const store = new RedisScheduleStore(REDIS_URL, prefix);
+  let procs: SchedulerProcess[] = [];
+
+  beforeAll(async () => {
+    procs = [spawnScheduler(prefix), spawnScheduler(prefix), spawnScheduler(prefix)];
+    await waitStarted(procs);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    await store.close();
+    await dropPrefix(prefix);
+  }, 30_000);
+
+  it('an every-second schedule: over N seconds exactly N jobs, one per slot', async () => {
+    await store.put(stored('tick', '* * * * * *'));
+    await waitFor(() => procs.every((p) => p.logged('schedule armed', 'tick') > 0), {
+      timeoutMs: 20_000,
+      what: 'tick armed on all replicas',
+    });
+    const N = 6;
+    const first = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+    const slots = Array.from({ length: N }, (_, i) => first + i * 1000);
+    const jobs = await waitFor(
+      async () => {
+        const all = await jobsIn(prefix, 'default');
+        return slots.every((s) => all.has(slotJobId('tick', s))) && Date.now() > (slots.at(-1) as number) + 1000 ? all : null;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: `jobs for ${N} slots` },
+    );
+    const inWindow = [...jobs.keys()].filter((id) => {
+      const s = slotOf('tick', id);
+      return s !== null && s >= first && s <= (slots.at(-1) as number);
+    });
+    expect(inWindow.sort()).toEqual(slots.map((s) => slotJobId('tick', s)).sort());
+    // every job of this queue is a slot job of `tick` on a whole second (nothing enqueued under another id)
+    for (const id of jobs.keys()) {
+      const s = slotOf('tick', id);
+      expect(s, id).not.toBeNull();
+      expect((s as number) % 1000).toBe(0);
+    }
+    // the slot's job was enqueued by node-cron on time, not only by the catch-up pass (generous bound)
+    for (const s of slots) expect((jobs.get(slotJobId('tick', s)) as number) - s).toBeLessThan(1_500);
+    await store.remove('tick');
+    await waitFor(() => procs.every((p) => p.logged('schedule stopped', 'tick') > 0), { timeoutMs: 20_000, what: 'tick stopped' });
+  }, 60_000);
+
+  it('runtime create, pause, resume and delete reach every replica', async () => {
+    await store.put(stored('pulse', '*/2 * * * * *'));
+    await store.put(stored('control', '* * * * * *', { job: { name: 'diagnostics.noop', data: { note: 'control' }, options: {} } }));
+    const armed = (name: string, n: number) => () => procs.every((p) => p.logged('schedule armed', name) >= n);
+    const stopped = (name: string, n: number) => () => procs.every((p) => p.logged('schedule stopped', name) >= n);
+    await waitFor(armed('pulse', 1), { timeoutMs: 20_000, what: 'pulse armed everywhere' });
+    await waitFor(async () => [...(await jobsIn(prefix, 'default')).keys()].some((id) => slotOf('pulse', id) !== null), {
+      timeoutMs: 20_000,
+      what: 'a pulse job',
+    });
+
+    // pause (as the API does: enabled false) → every replica stops it, and no pulse job appears meanwhile
+    const current = (await store.get('pulse')) as StoredSchedule;
+    await store.put({ ...current, enabled: false });
+    await waitFor(stopped('pulse', 1), { timeoutMs: 20_000, what: 'pulse stopped everywhere' });
+    const pausedAt = Date.now();
+    const pulseJobs = async () => [...(await jobsIn(prefix, 'default')).keys()].filter((id) => slotOf('pulse', id) !== null);
+    const before = (await pulseJobs()).length;
+    // let the control schedule prove four more slots went by
+    await waitFor(
+      async () => [...(await jobsIn(prefix, 'default')).keys()].filter((id) => (slotOf('control', id) ?? 0) > pausedAt + 3000).length > 0,
+      { timeoutMs: 20_000, what: 'control slots after the pause' },
+    );
+    expect((await pulseJobs()).length).toBe(before);
+
+    // resume: notBefore moves to now, so slots missed while paused never fire
+    const resumedAt = Date.now();
+    await store.put({ ...current, enabled: true, notBeforeMs: resumedAt });
+    await waitFor(armed('pulse', 2), { timeoutMs: 20_000, what: 'pulse re-armed everywhere' });
+    await waitFor(async () => (await pulseJobs()).length > before, { timeoutMs: 20_000, what: 'pulse fires again' });
+    for (const id of await pulseJobs()) {
+      const s = slotOf('pulse', id) as number;
+      expect(s <= pausedAt || s > resumedAt, `no slot of the paused period: ${id}`).toBe(true);
+    }
+
+    await store.remove('pulse');
+    await store.remove('control');
+    await waitFor(stopped('pulse', 2), { timeoutMs: 20_000, what: 'pulse deleted everywhere' });
+    await waitFor(stopped('control', 1), { timeoutMs: 20_000, what: 'control deleted everywhere' });
+  }, 90_000);
+});
+
+describe('catch-up after downtime', () => {
+  it('enqueues missed slots per policy (skip / once / all with a cap) when a scheduler starts', async () => {
+    const prefix = uniquePrefix('catchup');
+    const store = new RedisScheduleStore(REDIS_URL, prefix);
+    const now = Date.now();
+    // hourly at a minute half an hour away: no slot can come due while the test runs
+    const minute = (new Date(now).getUTCMinutes() + 30) % 60;
+    const cron = `0 ${minute} * * * *`;
+    const latestMissed = (() => {
+      const d = new Date(now);
+      d.setUTCMinutes(minute, 0, 0);
+      return d.getTime() > now ? d.getTime() - 3_600_000 : d.getTime();
+    })();
+    const missed = Array.from({ length: 10 }, (_, i) => latestMissed - (9 - i) * 3_600_000); // 10 slots, oldest first
+    const last = (missed[0] as number) - 3_600_000; // the scheduler handled the slot before them, then went down
+    const policies = {
+      skip: { policy: 'skip', max: 100 },
+      once: { policy: 'once', max: 100 },
+      all: { policy: 'all', max: 100 },
+      cap: { policy: 'all', max: 3 },
+    } as const;
+    for (const [name, misfire] of Object.entries(policies)) {
+      await store.put(stored(name, cron, { misfire, notBeforeMs: last - 1 }));
+      await store.recordFired(name, last, null);
+    }
+    const proc = spawnScheduler(prefix);
+    try {
+      await waitStarted([proc]);
+      await waitFor(
+        async () => {
+          const states = await store.states();
+          return Object.keys(policies).every((n) => states.get(n)?.lastSlotMs === latestMissed);
+        },
+        { timeoutMs: 20_000, what: 'every schedule handled its missed slots' },
+      );
+      const jobs = [...(await jobsIn(prefix, 'default')).keys()];
+      const of = (name: string) =>
+        jobs
+          .map((id) => slotOf(name, id))
+          .filter((s): s is number => s !== null)
+          .sort((a, b) => a - b);
+      expect(of('skip')).toEqual([]);
+      expect(of('once')).toEqual([latestMissed]);
+      expect(of('all')).toEqual(missed);
+      expect(of('cap')).toEqual(missed.slice(-3));
+      // a restart does not enqueue them again
+      await proc.stop();
+      const again = spawnScheduler(prefix);
+      try {
+        await waitStarted([again]);
+        await waitFor(() => again.logged('scheduler started') > 0);
+        expect([...(await jobsIn(prefix, 'default')).keys()].sort()).toEqual(jobs.sort());
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await proc.stop();
+      await store.close();
+      await dropPrefix(prefix);
+    }
+  }, 90_000);
+});
+
+describe('HTTP API', () => {
+  it('rejects invalid definitions naming each field', async () => {
+    const t = await setup();
+    const bad = await t.api('PUT', '/v1/schedules/nightly', {
+      cron: '0 61 * * *',
+      timezone: 'Atlantis/Capital',
+      job: { name: 'diagnostics.sleep', data: { ms: 'soon' } },
+      misfire: 'sometimes',
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('invalid_request');
+    expect(bad.body.error.details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['misfire']));
+    const bad2 = await t.api('PUT', '/v1/schedules/nightly', {
+      cron: '0 61 * * *',
+      timezone: 'Atlantis/Capital',
+      job: { name: 'diagnostics.sleep', data: { ms: 'soon' } },
+    });
+    expect(bad2.status).toBe(400);
+    const paths = bad2.body.error.details.map((d: { path: string }) => d.path);
+    expect(paths).toEqual(expect.arrayContaining(['cron', 'timezone', 'job.data.ms']));
+    expect(bad2.body.error.requestId).toBeTruthy();
+    const unknownKind = await t.api('PUT', '/v1/schedules/nightly', { cron: '0 3 * * *', job: { name: 'no.such' } });
+    expect(unknownKind.status).toBe(400);
+    expect(unknownKind.body.error.details[0].path).toBe('job.name');
+    const badName = await t.api('PUT', '/v1/schedules/Has:Colon', { cron: '0 3 * * *', job: { name: 'diagnostics.noop' } });
+    expect(badName.status).toBe(400);
+    expect(badName.body.error.details[0].path).toBe('name');
+    expect((await t.api('GET', '/v1/schedules', undefined, { key: null })).status).toBe(401);
+  });
+
+  it('creates, lists, runs, pauses, resumes and deletes; code schedules cannot be deleted', async () => {
+    const t = await setup();
+    const body = { cron: '30 2 * * *', timezone: 'Europe/Berlin', job: { name: 'diagnostics.noop', data: { note: 'n' } }, misfire: 'once' };
+    const created = await t.api('PUT', '/v1/schedules/nightly', body);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'nightly', source: 'runtime', enabled: true, misfire: { policy: 'once', max: 100 } });
+    expect(created.body.nextRuns).toHaveLength(5);
+    expect(new Date(created.body.nextRuns[0]).getTime()).toBeGreaterThan(Date.now());
+    expect((await t.api('PUT', '/v1/schedules/nightly', { ...body, cron: '0 3 * * *' })).status).toBe(200);
+
+    const list = await t.api('GET', '/v1/schedules');
+    expect(list.status).toBe(200);
+    const names = list.body.schedules.map((s: { name: string }) => s.name);
+    expect(names).toEqual(expect.arrayContaining(['nightly', 'dead-letter-digest', 'retention-cleanup']));
+
+    const run = await t.api('POST', '/v1/schedules/nightly/run');
+    expect(run.status).toBe(202);
+    expect(run.body.id).toMatch(/^schedule-nightly-run-/);
+    expect((await t.engine.getJob(run.body.id))?.name).toBe('diagnostics.noop');
+    const afterRun = await t.api('GET', '/v1/schedules/nightly');
+    expect(afterRun.body.lastJob).toEqual({ id: run.body.id, state: 'waiting' });
+
+    const paused = await t.api('POST', '/v1/schedules/nightly/pause');
+    expect(paused.body).toMatchObject({ enabled: false, nextRuns: [] });
+    const resumed = await t.api('POST', '/v1/schedules/nightly/resume');
+    expect(resumed.body.enabled).toBe(true);
+
+    // a code schedule: pause stores an override; delete is refused
+    const pausedDigest = await t.api('POST', '/v1/schedules/dead-letter-digest/pause');
+    expect(pausedDigest.body).toMatchObject({ enabled: false, source: 'runtime', overridesCode: true });
+    expect((await t.api('DELETE', '/v1/schedules/retention-cleanup')).status).toBe(409);
+
+    // scopes: a key limited to diagnostics.noop may not read or manage schedules
+    expect((await t.api('GET', '/v1/schedules', undefined, { key: t.keys.noopOnly })).status).toBe(403);
+    expect((await t.api('POST', '/v1/schedules/nightly/run', undefined, { key: t.keys.noopOnly })).status).toBe(403);
+
+    expect((await t.api('DELETE', '/v1/schedules/nightly')).status).toBe(204);
+    expect((await t.api('DELETE', '/v1/schedules/nightly')).status).toBe(404);
+    expect((await t.api('POST', '/v1/schedules/nightly/run')).status).toBe(404);
+  });
+});
