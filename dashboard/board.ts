@@ -12,6 +12,8 @@ import type { Logger } from 'pino';
 import { dlqName, META_KEY } from '../core/bullmq/engine.ts';
 import { queueNames } from '../core/catalog.ts';
 import type { Engine } from '../core/engine.ts';
+import { pgbossBoardSource } from '../core/pgboss/bull-board-adapter.ts';
+import { PgbossEngine } from '../core/pgboss/engine.ts';
 import { ApiError } from '../producers/api-error.ts';
 import { atLeast, type Role } from './auth.ts';
 
@@ -73,6 +75,7 @@ export function bullmqBoardSource(redis: Redis, prefix: string, logger: Logger):
 /** The board source for the configured engine. pg-boss: core/pgboss/bull-board-adapter.ts plugs in here. */
 export function boardSourceFor(engine: Engine, redis: Redis | undefined, prefix: string, logger: Logger): BoardSource {
   if (engine.kind === 'bullmq' && redis) return bullmqBoardSource(redis, prefix, logger);
+  if (engine instanceof PgbossEngine) return pgbossBoardSource(engine);
   logger.warn({ engine: engine.kind }, 'no Bull Board adapter for this engine yet: the board shows no queues');
   return { adapters: () => [], close: async () => {} };
 }

@@ -183,7 +183,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   router.use((req, res, next) => {
     if (req.dashboardUser) return next();
     if (wantsJson(req) || req.method !== 'GET') throw new ApiError(401, 'unauthorized', 'sign in at /admin/login');
-    res.redirect(303, `${DASHBOARD_PATH}/login?next=${encodeURIComponent(DASHBOARD_PATH + req.url)}`);
+    res.redirect(303, `${DASHBOARD_PATH}/login?next=${encodeURIComponent(req.originalUrl)}`);
   });
   router.use(formBody, requireCsrf);
 

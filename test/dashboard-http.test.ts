@@ -160,7 +160,7 @@ describe('dashboard over HTTP', () => {
     await waitFor(
       async () => {
         const letters = await t.engine.listDeadLetters(['default'], 10);
-        return letters.length === 1 && letters[0]?.id === dead.body.id && letters[0].deadAt > (before?.deadAt ?? '');
+        return letters.length === 1 && letters[0]?.id === dead.body.id && (letters[0]?.deadAt ?? '') > (before?.deadAt ?? '');
       },
       { timeoutMs: 20_000, what: 'replayed job dead-lettered again' },
     );

@@ -1,0 +1,187 @@
+// The dashboard in a real browser (Debian chromium, headless, driven by playwright-core): sign in, see
+// the queues, retry a failed job as operator, a viewer cannot, a <script> payload stays text, CSRF-less
+// posts are refused, sign out. Screenshots go to test-artifacts/dashboard/ (CI keeps the folder).
+import { existsSync, mkdirSync } from 'node:fs';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dlqName } from '../core/bullmq/engine.ts';
+import { dashboardOverrides, PASSWORDS, type TestRole } from './dashboard-users.ts';
+import { setup, type TestPlatform, waitFor } from './helpers.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = 'test-artifacts/dashboard';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+let browser: Browser;
+
+beforeAll(async () => {
+  // CI installs chromium (apt-get install -y chromium): a missing browser is a failure, never a skip.
+  if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+interface Session {
+  context: BrowserContext;
+  page: Page;
+  dialogs: string[];
+  errors: string[];
+}
+
+async function signIn(t: TestPlatform, role: TestRole): Promise<Session> {
+  const context = await browser.newContext({ baseURL: t.baseUrl });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const dialogs: string[] = [];
+  const errors: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto('/admin');
+  expect(new URL(page.url()).pathname).toBe('/admin/login');
+  await page.fill('input[name=user]', role);
+  await page.fill('input[name=password]', PASSWORDS[role]);
+  await Promise.all([page.waitForURL((u) => u.pathname === '/admin'), page.click('button[type=submit]')]);
+  return { context, page, dialogs, errors };
+}
+
+/** Bull Board's per-job retry button: an icon (lucide refresh-cw) without the text of "Retry all". */
+const jobRetryButton = (page: Page) => page.locator('button:has(svg.lucide-refresh-cw)').filter({ hasNotText: /\w/ });
+
+const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+
+/** Enqueue through the API and wait until the job is dead-lettered. */
+async function deadJob(t: TestPlatform, data: Record<string, unknown>, attempts?: number) {
+  const res = await t.api('POST', '/v1/jobs', { name: 'diagnostics.sleep', data, options: attempts ? { attempts } : undefined });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  const id = res.body.id as string;
+  await waitFor(async () => (await t.engine.getJob(id))?.state === 'dead', { timeoutMs: 20_000, what: `job ${id} dead` });
+  return id;
+}
+
+describe('dashboard in a browser', { timeout: 90_000 }, () => {
+  it('operator signs in, sees the queues and retries a failed job from Bull Board', async () => {
+    const t = await setup(await dashboardOverrides());
+    t.startWorker();
+    const failedId = await deadJob(t, { ms: 0, fail: 'transient', failAttempts: 3, tag: 'retry-me' }, 3);
+
+    const { page, context, errors } = await signIn(t, 'operator');
+    await expect.poll(() => page.locator('#queues tr[data-queue=default]').count()).toBe(1);
+    await shot(page, '01-overview');
+
+    await page.goto('/admin/board');
+    await page.getByText(dlqName('default')).first().waitFor({ timeout: 20_000 });
+    await shot(page, '02-board');
+
+    await page.goto('/admin/board/queue/default?status=failed');
+    await page.getByText('told to fail attempt 3 of the first 3').first().waitFor({ timeout: 20_000 });
+    await page.getByText('diagnostics.sleep').first().waitFor();
+    await shot(page, '03-board-failed');
+    await jobRetryButton(page).first().click();
+    const dialog = page.getByRole('alertdialog').or(page.getByRole('dialog'));
+    await dialog.getByText('Are you sure that you want to retry this job?').waitFor();
+    await shot(page, '04-board-confirm-retry');
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await waitFor(async () => (await t.engine.getJob(failedId))?.state === 'completed', {
+      timeoutMs: 20_000,
+      what: 'retried job completed',
+    });
+    // the job lives again, so its dead letter is gone
+    expect((await t.engine.listDeadLetters(['default'], 10)).map((d) => d.id)).not.toContain(failedId);
+    await shot(page, '05-board-retried');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('viewer sees read-only pages and is refused in the UI and on direct POST', async () => {
+    const t = await setup(await dashboardOverrides());
+    t.startWorker();
+    const deadId = await deadJob(t, { ms: 0, fail: 'permanent', tag: 'viewer-cannot' });
+
+    const { page, context } = await signIn(t, 'viewer');
+    await page.goto('/admin/dead-letters');
+    await expect.poll(() => page.locator(`tr[data-id="${deadId}"]`).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Replay' }).count()).toBe(0);
+    expect(await page.locator('form[action$="/pause"]').count()).toBe(0);
+    await shot(page, '05-viewer-dead-letters');
+
+    await page.goto('/admin/board/queue/default?status=failed');
+    await page.getByText('told to fail permanently (viewer-cannot)').first().waitFor({ timeout: 20_000 });
+    await shot(page, '06-viewer-board');
+    expect(await jobRetryButton(page).count()).toBe(0);
+
+    // direct requests with a valid session and token: refused by role
+    const csrf = decodeURIComponent((await context.cookies()).find((c) => c.name === 'XSRF-TOKEN')?.value ?? '');
+    expect(csrf).not.toBe('');
+    const replay = await page.request.post(`/admin/dead-letters/${deadId}/replay`, { form: { _csrf: csrf } });
+    expect(replay.status()).toBe(403);
+    const retry = await page.request.put(`/admin/board/api/queues/default/${deadId}/retry`, {
+      headers: { 'x-xsrf-token': csrf },
+      data: {},
+    });
+    expect(retry.status()).toBe(403);
+    expect((await t.engine.getJob(deadId))?.state).toBe('dead');
+    await context.close();
+  });
+
+  it('keeps a <script> payload inert, refuses CSRF-less posts, and signs out', async () => {
+    const t = await setup(await dashboardOverrides());
+    t.startWorker();
+    const evil = '<script>window.__pwned = 1; alert("xss")</script><img src=x onerror="alert(2)">';
+    const deadId = await deadJob(t, { ms: 0, fail: 'permanent', tag: evil });
+
+    const { page, context, dialogs, errors } = await signIn(t, 'operator');
+    for (const path of ['/admin/dead-letters', `/admin/jobs?id=${deadId}`, `/admin/jobs?kind=diagnostics.sleep`]) {
+      await page.goto(path);
+      await page.locator('details').evaluateAll((ds) => {
+        for (const d of ds) d.setAttribute('open', '');
+      });
+      // biome-ignore lint/performance/useDomNodeTextContent: the rendered, visible text is what this checks
+      await expect.poll(() => page.locator('main').innerText(), { timeout: 20_000 }).toContain('<script>window.__pwned = 1;');
+    }
+    await shot(page, '07-script-payload-as-text');
+    await page.goto(`/admin/board/queue/${dlqName('default')}`);
+    await page.getByText('told to fail permanently').first().waitFor({ timeout: 20_000 });
+    await page.getByRole('tab', { name: 'Data' }).first().click();
+    await page.getByText('window.__pwned = 1;').first().waitFor();
+    await shot(page, '08-board-dead-letter');
+    expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(dialogs).toEqual([]);
+    expect(errors).toEqual([]);
+
+    // CSRF-less POST with the operator's own session cookie: refused, nothing happens
+    const noToken = await page.request.post(`/admin/dead-letters/${deadId}/replay`, { form: {} });
+    expect(noToken.status()).toBe(403);
+    const noHeader = await page.request.put('/admin/board/api/queues/default/pause', { data: {} });
+    expect(noHeader.status()).toBe(403);
+    expect((await t.engine.getJob(deadId))?.state).toBe('dead');
+    expect((await t.engine.queueInfo(['default']))[0]?.paused).toBe(false);
+
+    // with the form (token included) the replay goes through
+    await page.goto('/admin/dead-letters');
+    await Promise.all([page.waitForURL(/msg=/), page.locator(`tr[data-id="${deadId}"]`).getByRole('button', { name: 'Replay' }).click()]);
+    await expect.poll(() => page.getByRole('status').textContent()).toContain(`replayed ${deadId}`);
+
+    await Promise.all([page.waitForURL((u) => u.pathname === '/admin/login'), page.click('#logout')]);
+    await shot(page, '09-signed-out');
+    await page.goto('/admin/board');
+    expect(new URL(page.url()).pathname).toBe('/admin/login');
+    const api = await page.request.get('/admin/board/api/queues');
+    expect(api.status()).toBe(401);
+    await context.close();
+  });
+});
