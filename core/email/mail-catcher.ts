@@ -2,11 +2,10 @@
 // accepts every message, parses it (mailparser) and stores it for GET /v1/mail. Nothing leaves the machine.
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
 import { simpleParser } from 'mailparser';
 import type { Logger } from 'pino';
 import { SMTPServer } from 'smtp-server';
-import { type CaughtMail, storeCaughtMail } from './caught-mail.ts';
+import type { CaughtMail, CaughtMailStore } from './caught-mail.ts';
 
 export interface MailCatcher {
   host: string;
@@ -17,8 +16,7 @@ export interface MailCatcher {
 const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 
 export async function startMailCatcher(opts: {
-  redis: Redis;
-  prefix: string;
+  store: CaughtMailStore;
   cap: number;
   /** 0 = any free port; a taken port falls back to a free one (several workers on one machine) */
   port: number;
@@ -71,7 +69,7 @@ export async function startMailCatcher(opts: {
             size: 0,
           };
           mail.size = Buffer.byteLength(mail.html ?? '') + Buffer.byteLength(mail.text ?? '');
-          await storeCaughtMail(opts.redis, opts.prefix, mail, opts.cap);
+          await opts.store.store(mail, opts.cap);
           opts.logger.info(
             { mailId: mail.id, to: mail.envelope.to, subject: mail.subject },
             'mail caught (development catcher; not delivered)',

@@ -8,7 +8,7 @@
 // templates also open to keys that may enqueue email.send.
 import type { Request } from 'express';
 import { z } from 'zod';
-import { getCaughtMail, listCaughtMail } from '../../core/email/caught-mail.ts';
+import { caughtMailStore, getCaughtMail, listCaughtMail } from '../../core/email/caught-mail.ts';
 import { listTemplates, renderPreview } from '../../core/email/templates.ts';
 import { issuesToDetails } from '../../core/validation.ts';
 import { ApiError } from '../api-error.ts';
@@ -45,17 +45,18 @@ function parse<S extends z.ZodType>(schema: S, input: unknown, where: string): z
 const PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; font-src https:";
 
 export const emailRoutes: RouteModule = (api, deps) => {
-  const { redis, config } = deps;
+  const { config } = deps;
+  const store = caughtMailStore(deps);
 
   api.get('/mail', async (req, res) => {
     requireMailRead(req);
     const q = parse(listQuery, req.query, 'query');
-    res.json({ catcher: !config.SMTP_URL, mail: await listCaughtMail(redis, config.QUEUE_PREFIX, q.limit) });
+    res.json({ catcher: !config.SMTP_URL, mail: await listCaughtMail(store, q.limit) });
   });
 
   api.get('/mail/:id', async (req, res) => {
     requireMailRead(req);
-    const mail = await getCaughtMail(redis, config.QUEUE_PREFIX, String(req.params.id));
+    const mail = await getCaughtMail(store, String(req.params.id));
     if (!mail) throw new ApiError(404, 'not_found', `no caught mail "${req.params.id}"`);
     res.json(mail);
   });

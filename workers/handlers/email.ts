@@ -3,8 +3,12 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Payload } from '../../core/catalog.ts';
 import type { Config } from '../../core/config.ts';
+import { caughtMailStore } from '../../core/email/caught-mail.ts';
 import { type MailCatcher, startMailCatcher } from '../../core/email/mail-catcher.ts';
+import { postgresStoreOf } from '../../core/email/postgres-store.ts';
 import { RedisSendLedger, type SendLedger, type SendRecord } from '../../core/email/send-ledger.ts';
+import { PostgresSendLedger } from '../../core/email/send-ledger-postgres.ts';
+import { createSendThrottle } from '../../core/email/send-throttle.ts';
 import { classifySmtpError } from '../../core/email/smtp-errors.ts';
 import { getCompiledTemplates, renderEmail } from '../../core/email/templates.ts';
 import { PermanentError, RetryLaterError } from '../../core/errors/index.ts';
@@ -23,7 +27,7 @@ const TRANSPORT_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000,
 export interface EmailHandlerOptions {
   /** Test-only: runs after SMTP accepted the message and the ledger recorded it (e.g. throw to fail the job). */
   afterSend?: (ctx: HandlerContext) => void | Promise<void>;
-  /** another ledger implementation (e.g. Postgres); the Redis one by default */
+  /** another ledger implementation; by default the engine's store (Redis for bullmq, Postgres for pgboss) */
   ledger?: SendLedger;
 }
 
@@ -52,13 +56,24 @@ export async function createEmailHandlers(deps: HandlerDeps, opts: EmailHandlerO
   // Compile every template now: a broken template stops the worker at boot, not a send.
   const templates = await getCompiledTemplates();
 
-  const redis = createRedis(config.REDIS_URL, 'worker');
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis (email) error'));
-  const ledger = opts.ledger ?? new RedisSendLedger(redis, { prefix: config.QUEUE_PREFIX, ttlSeconds: config.EMAIL_LEDGER_TTL_SECONDS });
+  // State lives in the engine's store: Redis (own connection) for bullmq, the engine's Postgres for pgboss.
+  const pg = postgresStoreOf(deps.engine);
+  const redis = pg ? undefined : createRedis(config.REDIS_URL, 'worker');
+  redis?.on('error', (err) => log.warn({ err: err.message }, 'redis (email) error'));
+  const ledger =
+    opts.ledger ??
+    (pg
+      ? new PostgresSendLedger(pg, { ttlSeconds: config.EMAIL_LEDGER_TTL_SECONDS })
+      : new RedisSendLedger(redis as NonNullable<typeof redis>, {
+          prefix: config.QUEUE_PREFIX,
+          ttlSeconds: config.EMAIL_LEDGER_TTL_SECONDS,
+        }));
 
   let catcher: MailCatcher | undefined;
   let transport: Transporter;
+  let throttle: Awaited<ReturnType<typeof createSendThrottle>>;
   try {
+    throttle = await createSendThrottle(deps.engine, { perSecond: config.EMAIL_RATE_PER_SECOND, prefix: config.QUEUE_PREFIX });
     if (config.SMTP_URL) {
       transport = nodemailer.createTransport({
         url: config.SMTP_URL,
@@ -68,8 +83,7 @@ export async function createEmailHandlers(deps: HandlerDeps, opts: EmailHandlerO
       });
     } else {
       catcher = await startMailCatcher({
-        redis,
-        prefix: config.QUEUE_PREFIX,
+        store: caughtMailStore({ engine: deps.engine, config, redis }),
         cap: config.EMAIL_CATCHER_MAX,
         port: config.EMAIL_CATCHER_PORT,
         logger: log,
@@ -85,7 +99,7 @@ export async function createEmailHandlers(deps: HandlerDeps, opts: EmailHandlerO
       });
     }
   } catch (err) {
-    redis.disconnect();
+    redis?.disconnect();
     throw err;
   }
 
@@ -109,6 +123,7 @@ export async function createEmailHandlers(deps: HandlerDeps, opts: EmailHandlerO
       } catch (err) {
         throw new PermanentError(`template ${payload.template} failed to render: ${(err as Error).message}`, { cause: err });
       }
+      await throttle?.take(ctx.signal);
       const replyTo = payload.replyTo ?? config.EMAIL_REPLY_TO;
       info = await transport.sendMail({
         from: config.EMAIL_FROM,
@@ -150,7 +165,7 @@ export async function createEmailHandlers(deps: HandlerDeps, opts: EmailHandlerO
       transport.close();
       await catcher?.close();
       await ledger.close();
-      redis.disconnect();
+      redis?.disconnect();
     },
   };
 }
