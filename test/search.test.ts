@@ -2,6 +2,7 @@
 // ELASTICSEARCH_URL is set (fault-injection tests then skip, saying why). Real Redis and Postgres.
 import { Writable } from 'node:stream';
 import { Client } from '@elastic/elasticsearch';
+import type pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { JobView } from '../core/engine.ts';
@@ -210,6 +211,20 @@ describe('search release step', () => {
   });
 });
 
+/** Lock the source table, enqueue search.reindex, and wait until it is blocked reading the source. */
+async function reindexBlockedAtSource(s: SearchTest, src: { url: string; db: pg.Client }): Promise<string> {
+  await src.db.query('BEGIN');
+  await src.db.query('LOCK TABLE search_products IN ACCESS EXCLUSIVE MODE');
+  const res = await s.t.api('POST', '/v1/jobs', { name: 'search.reindex', data: { index: 'products' } });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  await waitFor(async () => (await waitingOnSource(src.db)) === 1, { timeoutMs: 20_000, what: 'the reindex waiting on its source read' });
+  return res.body.id;
+}
+
+async function waitingOnSource(db: pg.Client): Promise<number> {
+  return (await db.query("SELECT 1 FROM pg_locks WHERE relation = 'search_products'::regclass AND NOT granted")).rowCount ?? 0;
+}
+
 describe('search.reindex', () => {
   it('rebuilds from Postgres into a new index and swaps the alias; writes during the rebuild are kept', async () => {
     const src = await sourceSchema();
@@ -229,21 +244,7 @@ describe('search.reindex', () => {
        SELECT 'p' || i, 2, jsonb_build_object('name', 'rebuilt ' || i, 'price', i) FROM generate_series(0, ${n + 9}) i`,
     );
     // Hold the source table so the rebuild stops right at its source read, while live writes go on.
-    await src.db.query('BEGIN');
-    await src.db.query('LOCK TABLE search_products IN ACCESS EXCLUSIVE MODE');
-    const reindexRes = await s.t.api('POST', '/v1/jobs', { name: 'search.reindex', data: { index: 'products' } });
-    expect(reindexRes.status, JSON.stringify(reindexRes.body)).toBe(202);
-    const probe = new (await import('pg')).default.Client({ connectionString: src.url });
-    await probe.connect();
-    try {
-      await waitFor(
-        async () =>
-          (await probe.query("SELECT 1 FROM pg_locks WHERE relation = 'search_products'::regclass AND NOT granted")).rowCount === 1,
-        { timeoutMs: 20_000, what: 'the reindex waiting on its source read' },
-      );
-    } finally {
-      await probe.end();
-    }
+    const reindexId = await reindexBlockedAtSource(s, src);
     const building = await s.es.indices.getAlias({ name: `${s.alias}-building` });
     const newIndex = Object.keys(building)[0];
     expect(newIndex).toBe(`${s.alias}-v2`);
@@ -257,7 +258,7 @@ describe('search.reindex', () => {
     await src.db.query('COMMIT');
     const job = await waitFor(
       async () => {
-        const j = await s.t.engine.getJob(reindexRes.body.id);
+        const j = await s.t.engine.getJob(reindexId);
         return j && (j.state === 'completed' || j.state === 'dead') && j;
       },
       { timeoutMs: 30_000, what: 'reindex finished' },
@@ -280,6 +281,27 @@ describe('search.reindex', () => {
       await enqueue(s.t, [{ operation: 'upsert', id: 'p3', document: product(3, { name: 'after' }), version: 9 }]),
     );
     expect((after?.result as { index: string } | undefined)?.index).toBe(newIndex);
+  });
+
+  it('on cancel stops the source query, removes the half-built index and leaves the alias alone', async () => {
+    const src = await sourceSchema();
+    const s = await searchSetup({ SEARCH_SOURCE_DATABASE_URL: src.url });
+    await finished(s.t, await enqueue(s.t, [{ operation: 'upsert', id: 'keep', document: product(1), version: 1 }]));
+    const id = await reindexBlockedAtSource(s, src);
+    expect(await s.es.indices.exists({ index: `${s.alias}-v2` })).toBe(true);
+    const cancel = await s.t.api('DELETE', `/v1/jobs/${id}`);
+    expect(cancel.status, JSON.stringify(cancel.body)).toBe(202);
+    await waitFor(async () => (await s.t.engine.getJob(id))?.state === 'cancelled', { timeoutMs: 20_000, what: 'reindex cancelled' });
+    // the statement was cancelled on the server (no longer waiting for our lock) and the new index is gone
+    await waitFor(async () => (await waitingOnSource(src.db)) === 0, { timeoutMs: 20_000, what: 'source query cancelled' });
+    await waitFor(async () => !(await s.es.indices.exists({ index: `${s.alias}-v2` })), {
+      timeoutMs: 20_000,
+      what: 'half-built index removed',
+    });
+    await src.db.query('COMMIT');
+    expect(await s.es.indices.existsAlias({ name: `${s.alias}-building` })).toBe(false);
+    expect(Object.keys(await s.es.indices.getAlias({ name: s.alias }))).toEqual([`${s.alias}-v1`]);
+    expect(await count(s.es, s.alias)).toBe(1);
   });
 });
 

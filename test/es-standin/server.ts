@@ -284,10 +284,10 @@ export class EsStandin {
   private refresher: NodeJS.Timeout | undefined;
   url = '';
 
-  async start(): Promise<string> {
+  async start(port = 0): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 30_000;
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     this.refresher = setInterval(() => {
       for (const idx of this.indices.values()) {
@@ -723,7 +723,8 @@ export class EsStandin {
       return { ...base, result: existed ? 'deleted' : 'not_found', status: existed ? 200 : 404 };
     }
     const created = cur === undefined || cur.deleted;
-    idx.docs.set(id, { source: clone(source ?? {}), version, seqNo, deleted: false });
+    // `source` was parsed from this request: nobody else holds it
+    idx.docs.set(id, { source: source ?? {}, version, seqNo, deleted: false });
     return { ...base, result: created ? 'created' : 'updated', status: created ? 201 : 200 };
   }
 

@@ -81,7 +81,22 @@ async function* sourceRows(url: string, sql: string, signal: AbortSignal, counte
   const db = new pg.Client({ connectionString: url, application_name: 'conveyor search.reindex' });
   await db.connect();
   const stream = db.query(new QueryStream(sql, [], { batchSize: 1000 }));
-  const abort = () => stream.destroy(signal.reason instanceof Error ? signal.reason : new Error('reindex aborted'));
+  let cancelling: Promise<void> | undefined;
+  // On cancel or timeout: stop the statement on the server (it may be waiting on a lock or mid-scan),
+  // from a second connection, as pg_cancel_backend needs; then end the stream.
+  const abort = () => {
+    const pid = (db as unknown as { processID: number }).processID;
+    cancelling = (async () => {
+      const c = new pg.Client({ connectionString: url });
+      try {
+        await c.connect();
+        await c.query('SELECT pg_cancel_backend($1)', [pid]);
+      } finally {
+        await c.end().catch(() => {});
+      }
+    })().catch(() => {});
+    stream.destroy(signal.reason instanceof Error ? signal.reason : new Error('reindex aborted'));
+  };
   signal.addEventListener('abort', abort, { once: true });
   try {
     for await (const row of stream as AsyncIterable<SourceRow>) {
@@ -92,6 +107,7 @@ async function* sourceRows(url: string, sql: string, signal: AbortSignal, counte
   } finally {
     signal.removeEventListener('abort', abort);
     stream.destroy();
+    await cancelling;
     await db.end().catch(() => {});
   }
 }
