@@ -14,7 +14,6 @@ import { processRegistry } from '../core/metrics/job-metrics.ts';
 import { queuesOf } from '../core/metrics/scaling.ts';
 import { readScaling } from '../core/metrics/scaling-reader.ts';
 import { askChildMetrics, startWorkerInstrumentation } from '../core/metrics/worker-server.ts';
-import { createRedis } from '../core/redis.ts';
 
 export interface ScaleState {
   current: number;
@@ -64,8 +63,6 @@ export async function runSupervisor(deps: { config: Config; logger: Logger; engi
     downCooldownMs: config.WORKER_AUTOSCALE_DOWN_COOLDOWN_MS,
   };
   const processTypes = { worker: { queues: queuesOf(config.WORKER_QUEUES), min: bounds.min, max: bounds.max } };
-  const redis = createRedis(config.REDIS_URL, 'producer');
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis (supervisor) error'));
   const children = new Set<Child>();
   const childGauge = new Gauge({
     name: 'conveyor_supervisor_children',
@@ -127,7 +124,7 @@ export async function runSupervisor(deps: { config: Config; logger: Logger; engi
   let timer: NodeJS.Timeout | undefined;
   const tick = async () => {
     try {
-      const { signal } = await readScaling({ engine, redis, config, processTypes });
+      const { signal } = await readScaling({ engine, throughput: instrumentation.throughput, config, processTypes });
       const s = signal.processTypes.worker;
       if (s && !stopping) {
         const next = decideReplicas(state, s.recommendedReplicas, Date.now(), policy);
@@ -164,7 +161,6 @@ export async function runSupervisor(deps: { config: Config; logger: Logger; engi
     for (const c of all) if (!c.draining) drainChild(c);
     await Promise.all(all.map((c) => c.exited));
     await instrumentation.close();
-    redis.disconnect();
     await engine.close();
     logger.info('supervisor stopped');
     process.exit(0);

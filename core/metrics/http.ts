@@ -11,7 +11,7 @@ import { queueNames } from '../catalog.ts';
 import { httpSpanStart } from '../tracing.ts';
 import { jobMetrics, kindLabel, processRegistry, queueLabel } from './job-metrics.ts';
 import { metricsAuthorized } from './metrics-auth.ts';
-import { readScaling } from './scaling-reader.ts';
+import { readScaling, throughputOfApp } from './scaling-reader.ts';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
@@ -36,7 +36,7 @@ function countEnqueued(status: number, body: unknown) {
 }
 
 export function mountOperations(app: express.Express, deps: AppDeps) {
-  const { config, engine, redis, apiKeys } = deps;
+  const { config, engine, apiKeys } = deps;
   const registry = new Registry();
   const httpDuration = new Histogram({
     name: 'conveyor_http_request_duration_seconds',
@@ -89,7 +89,12 @@ export function mountOperations(app: express.Express, deps: AppDeps) {
       );
     }
     try {
-      const { signal, queueInfo, finishedInWindow } = await readScaling({ engine, redis, config, queues: queueNames });
+      const { signal, queueInfo, finishedInWindow } = await readScaling({
+        engine,
+        throughput: throughputOfApp(deps),
+        config,
+        queues: queueNames,
+      });
       queueJobs.reset();
       for (const q of queueInfo) {
         for (const [state, n] of Object.entries(q.counts)) queueJobs.set({ queue: q.name, state }, n);

@@ -4,24 +4,36 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Engine, QueueInfo } from '../engine.ts';
 import { computeScaling, type ProcessTypeSpec, processTypesOf, type ScalingSignal } from './scaling.ts';
-import { readFinished } from './throughput.ts';
+import { readFinished, type ThroughputStore, throughputStoreFor } from './throughput.ts';
+
+const webStores = new WeakMap<object, ThroughputStore>();
+
+/** The web app's throughput store (one per app; the bullmq one reuses the app's Redis connection). */
+export function throughputOfApp(deps: { config: Config; engine: Engine; redis: Redis }): ThroughputStore {
+  let store = webStores.get(deps);
+  if (!store) {
+    store = throughputStoreFor(deps.config, deps.engine, deps.engine.kind === 'bullmq' ? deps.redis : undefined);
+    webStores.set(deps, store);
+  }
+  return store;
+}
 
 export async function readScaling(deps: {
   engine: Engine;
-  redis: Redis;
+  throughput: ThroughputStore;
   config: Config;
   processTypes?: Record<string, ProcessTypeSpec>;
   /** the queues to read (default: those the process types serve) */
   queues?: string[];
   now?: number;
 }): Promise<{ signal: ScalingSignal; queueInfo: QueueInfo[]; finishedInWindow: Record<string, number> }> {
-  const { engine, redis, config } = deps;
+  const { engine, throughput, config } = deps;
   const processTypes = deps.processTypes ?? processTypesOf(config);
   const queues = deps.queues ?? [...new Set(Object.values(processTypes).flatMap((p) => Object.keys(p.queues)))];
   const now = deps.now ?? Date.now();
   const [queueInfo, finishedInWindow] = await Promise.all([
     engine.queueInfo(queues),
-    readFinished(redis, config.QUEUE_PREFIX, queues, config.SCALING_WINDOW_SECONDS, now),
+    readFinished(throughput, queues, config.SCALING_WINDOW_SECONDS, now),
   ]);
   const signal = computeScaling({
     processTypes,

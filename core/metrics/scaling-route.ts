@@ -4,7 +4,7 @@ import { ApiError } from '../../producers/api-error.ts';
 import { principalOf } from '../../producers/auth.ts';
 import type { RouteModule } from '../../producers/routes/index.ts';
 import { METRICS_SCOPES } from './metrics-auth.ts';
-import { readScaling } from './scaling-reader.ts';
+import { readScaling, throughputOfApp } from './scaling-reader.ts';
 
 export const scalingRoutes: RouteModule = (api, deps) => {
   api.get('/scaling', async (req, res) => {
@@ -12,7 +12,7 @@ export const scalingRoutes: RouteModule = (api, deps) => {
     if (!METRICS_SCOPES.some((s) => principal.scopes.has(s))) {
       throw new ApiError(403, 'forbidden', `key "${principal.name}" needs the metrics or admin scope`);
     }
-    const { signal } = await readScaling({ engine: deps.engine, redis: deps.redis, config: deps.config });
+    const { signal } = await readScaling({ engine: deps.engine, throughput: throughputOfApp(deps), config: deps.config });
     res.json(signal);
   });
 };

@@ -11,11 +11,10 @@ import type { RuntimeHooks } from '../../workers/runtime.ts';
 import type { ApiKeyConfig, Config } from '../config.ts';
 import type { Engine } from '../engine.ts';
 import { runReadiness } from '../readiness.ts';
-import { createRedis } from '../redis.ts';
 import { tracingHooks } from '../tracing.ts';
 import { combineHooks, metricsHooks, processRegistry } from './job-metrics.ts';
 import { metricsAuthorized } from './metrics-auth.ts';
-import { ThroughputRecorder } from './throughput.ts';
+import { ThroughputRecorder, type ThroughputStore, throughputStoreFor } from './throughput.ts';
 
 type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 const ASK = 'conveyor:metrics?';
@@ -57,6 +56,8 @@ export interface WorkerInstrumentation {
   hooks: RuntimeHooks;
   /** the metrics port actually bound (WORKER_METRICS_PORT=0 picks a free one); undefined when off */
   port?: number;
+  /** where this process's finished runs are counted (the supervisor reads the signal from it) */
+  throughput: ThroughputStore;
   close(): Promise<void>;
 }
 
@@ -69,19 +70,19 @@ export async function startWorkerInstrumentation(deps: {
   /** extra metrics to add to this process's (the supervisor's children) */
   extraMetrics?: () => Promise<MetricsJson[]>;
 }): Promise<WorkerInstrumentation> {
-  const { config, logger } = deps;
-  const redis = createRedis(config.REDIS_URL, 'producer');
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis (metrics) error'));
-  const throughput = new ThroughputRecorder(redis, config.QUEUE_PREFIX);
+  const { config } = deps;
+  const store = throughputStoreFor(config, deps.engine);
+  const throughput = new ThroughputRecorder(store);
   const server = config.WORKER_METRICS_PORT !== undefined ? await serveWorkerMetrics(deps) : undefined;
   if (process.env.CONVEYOR_SUPERVISED === '1') answerMetricsOverIpc();
   const addr = server?.address();
   return {
     port: typeof addr === 'object' && addr ? addr.port : undefined,
+    throughput: store,
     hooks: combineHooks(metricsHooks(throughput), tracingHooks()),
     close: async () => {
       await throughput.close();
-      redis.disconnect();
+      await store.close();
       if (server) await new Promise<void>((r) => server.close(() => r()));
     },
   };
