@@ -168,7 +168,8 @@ export class PgbossEngine implements Engine {
       createSchema: opts.migrate ?? true,
       schedule: false,
       superviseIntervalSeconds: opts.worker?.superviseIntervalSeconds ?? 10,
-      monitorIntervalSeconds: 60,
+      // the monitor pass is what fails silent (heartbeat) and expired jobs, so it runs as often as supervision
+      monitorIntervalSeconds: opts.worker?.superviseIntervalSeconds ?? 10,
       useListenNotify: false, // we LISTEN ourselves (one connection for jobs, cancels and pauses)
     });
     this.boss.on('error', (err) => this.log.warn({ err: err.message }, 'pg-boss error'));

@@ -1,0 +1,220 @@
+// pg-boss engine specifics beyond the shared engine suite: transactional enqueue, NOTIFY pickup and
+// cancel across processes (two engines on one schema), stalled-job recovery, idempotent migrations,
+// the scheduler's Postgres store. Real PostgreSQL (DATABASE_URL or 127.0.0.1:5432/test), a schema per test.
+import pg from 'pg';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { JobName, PayloadInput } from '../core/catalog.ts';
+import { queueNames } from '../core/catalog.ts';
+import type { Engine } from '../core/engine.ts';
+import { PgbossEngine } from '../core/pgboss/engine.ts';
+import { PostgresScheduleStore } from '../core/pgboss/schedule-store.ts';
+import { ApiError } from '../producers/api-error.ts';
+import { type JobOptions, toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
+import { enqueueInTransaction } from '../producers/transactional.ts';
+import type { HandlerMap } from '../workers/handlers/index.ts';
+import { startWorkers } from '../workers/runtime.ts';
+import { quietLogger, testConfig, waitFor } from './helpers.ts';
+import { DATABASE_URL, dropSchema, makePgbossEngine, postgresUnavailable, uniqueSchema } from './pgboss-helpers.ts';
+
+const retention = testConfig();
+const why = await postgresUnavailable();
+if (why) console.warn(`pg-boss tests skipped: ${why}`);
+
+function request<N extends JobName>(name: N, data: PayloadInput<N>, options: JobOptions = {}) {
+  const v = validateJob({ name, data, options });
+  if (!v.ok) throw new Error(`bad test job: ${JSON.stringify(v.details)}`);
+  return toEnqueueRequest(v.job, retention, {});
+}
+
+function engineOn(schema: string, opts: { pollIntervalMs?: number; heartbeatSeconds?: number } = {}) {
+  const engine = new PgbossEngine({
+    databaseUrl: DATABASE_URL,
+    schema,
+    logger: quietLogger,
+    queues: queueNames,
+    maxConnections: 4,
+    worker: { pollIntervalMs: opts.pollIntervalMs ?? 500, heartbeatSeconds: opts.heartbeatSeconds ?? 10, superviseIntervalSeconds: 1 },
+  });
+  onTestFinished(() => engine.close());
+  return engine;
+}
+
+function fresh() {
+  const made = makePgbossEngine();
+  onTestFinished(made.cleanup);
+  return made;
+}
+
+function work(engine: Engine, handlers: HandlerMap, concurrency = 5) {
+  const rt = startWorkers({ engine, logger: quietLogger, handlers, queues: { default: concurrency } });
+  onTestFinished(() => rt.close(1_000).then(() => undefined));
+  return rt;
+}
+
+describe.skipIf(!!why)('pg-boss engine', () => {
+  it('enqueues inside the caller’s transaction: rolled back leaves no job, committed runs', async () => {
+    const { engine } = fresh();
+    await engine.start();
+    const client = new pg.Client({ connectionString: DATABASE_URL });
+    await client.connect();
+    onTestFinished(() => client.end());
+
+    await client.query('BEGIN');
+    const rolledBack = await enqueueInTransaction(engine, client, 'diagnostics.noop', { note: 'rolled back' });
+    // visible inside the transaction, invisible outside it
+    expect((await engine.getJob(rolledBack.job.id, ['default'], (t, v) => client.query(t, v)))?.state).toBe('waiting');
+    expect(await engine.getJob(rolledBack.job.id)).toBeNull();
+    await client.query('ROLLBACK');
+    expect(await engine.getJob(rolledBack.job.id)).toBeNull();
+
+    const ran: string[] = [];
+    work(engine, {
+      'diagnostics.noop': async (p) => {
+        ran.push(p.note ?? '');
+        return null;
+      },
+    });
+    await client.query('BEGIN');
+    const committed = await enqueueInTransaction(engine, client, 'diagnostics.noop', { note: 'committed' });
+    await client.query('COMMIT');
+    await waitFor(async () => (await engine.getJob(committed.job.id))?.state === 'completed', {
+      what: 'committed job completed',
+      timeoutMs: 20_000,
+    });
+    expect(ran).toEqual(['committed']);
+    const [info] = await engine.queueInfo(['default']);
+    expect(info?.counts.completed).toBe(1);
+  });
+
+  it('rejects an invalid transactional enqueue naming the field', async () => {
+    const { engine } = fresh();
+    const client = new pg.Client({ connectionString: DATABASE_URL });
+    await client.connect();
+    onTestFinished(() => client.end());
+    const err = await enqueueInTransaction(engine, client, 'diagnostics.sleep', { ms: 'soon' } as never).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).details.map((d) => d.path)).toContain('data.ms');
+  });
+
+  it('wakes a worker in another process by NOTIFY, not by its poll (backstop poll 60 s)', async () => {
+    const schema = uniqueSchema('notify');
+    onTestFinished(() => dropSchema(schema));
+    const consumerSide = engineOn(schema, { pollIntervalMs: 60_000 });
+    const producerSide = engineOn(schema);
+    await consumerSide.start();
+    await producerSide.start();
+    let seen = 0;
+    work(consumerSide, {
+      'diagnostics.noop': async () => {
+        seen++;
+        return null;
+      },
+    });
+    // the consumer has done its first (empty) fetch and now waits on NOTIFY or 60 s
+    await waitFor(async () => (await producerSide.queueInfo(['default']))[0] !== undefined);
+    await new Promise((r) => setTimeout(r, 300)); // let the first empty fetch happen before the job exists
+    const { job } = await producerSide.enqueue(request('diagnostics.noop', {}));
+    await waitFor(async () => (await producerSide.getJob(job.id))?.state === 'completed', {
+      what: 'picked up by NOTIFY',
+      timeoutMs: 20_000,
+    });
+    expect(seen).toBe(1);
+  });
+
+  it('cancels a job running in another process through the cancel channel', async () => {
+    const schema = uniqueSchema('cancel');
+    onTestFinished(() => dropSchema(schema));
+    const workerSide = engineOn(schema);
+    const apiSide = engineOn(schema);
+    let aborted = false;
+    const { job } = await apiSide.enqueue(request('diagnostics.noop', {}, { attempts: 3 }));
+    work(workerSide, {
+      'diagnostics.noop': async (_p, ctx) => {
+        await new Promise<void>((resolve) =>
+          ctx.signal.addEventListener('abort', () => {
+            aborted = true;
+            resolve();
+          }),
+        );
+        return null;
+      },
+    });
+    await waitFor(async () => (await apiSide.getJob(job.id))?.state === 'active', { what: 'active' });
+    expect((await apiSide.cancel(job.id)).outcome).toBe('cancelling');
+    await waitFor(() => aborted, { what: 'abort signal in the worker process' });
+    const final = await waitFor(async () => {
+      const j = await apiSide.getJob(job.id);
+      return j?.state === 'cancelled' && j;
+    });
+    expect(final.attempts.made).toBe(1);
+  });
+
+  it('retries a job whose worker went away (no heartbeat) in another worker', async () => {
+    const schema = uniqueSchema('stall');
+    onTestFinished(() => dropSchema(schema));
+    const first = engineOn(schema);
+    const second = engineOn(schema);
+    const { job } = await first.enqueue(request('diagnostics.noop', {}, { attempts: 3 }));
+    const rt = startWorkers({
+      engine: first,
+      logger: quietLogger,
+      handlers: { 'diagnostics.noop': () => new Promise(() => {}) }, // hangs, as a killed process would
+      queues: { default: 1 },
+    });
+    await waitFor(async () => (await first.getJob(job.id))?.state === 'active', { what: 'active' });
+    expect(await rt.close(0)).toEqual({ abandoned: 1 });
+    await first.close(); // its heartbeats stop with it
+    const attempts: number[] = [];
+    work(second, {
+      'diagnostics.noop': async (_p, ctx) => {
+        attempts.push(ctx.attempt);
+        return 'recovered';
+      },
+    });
+    const done = await waitFor(
+      async () => {
+        const j = await second.getJob(job.id);
+        return j?.state === 'completed' && j;
+      },
+      { what: 'recovered after the heartbeat lapsed', timeoutMs: 40_000 },
+    );
+    expect(done.result).toBe('recovered');
+    expect(attempts).toEqual([2]);
+  }, 60_000);
+
+  it('migrates idempotently: a second start and a release run change nothing', async () => {
+    const { engine, schema } = fresh();
+    await engine.migrate();
+    const again = engineOn(schema);
+    await again.migrate();
+    await again.migrate();
+    const { rows } = await engine.pool.query(`SELECT name FROM ${schema}.queue ORDER BY name`);
+    expect(rows.map((r) => r.name)).toEqual(queueNames.flatMap((q) => [q, `${q}-dlq`]).sort());
+  });
+
+  it('keeps schedules and firing state for the scheduler (monotonic slots, one claim per slot)', async () => {
+    const { engine } = fresh();
+    const store = new PostgresScheduleStore(engine);
+    const s = {
+      name: 'nightly',
+      cron: '0 3 * * *',
+      timezone: 'UTC',
+      job: { name: 'diagnostics.noop', data: {}, options: {} },
+      misfire: { policy: 'skip' as const, max: 1 },
+      enabled: true,
+      notBeforeMs: 0,
+      updatedAtMs: 1,
+    };
+    await store.put(s as never);
+    expect(await store.get('nightly')).toEqual(s);
+    expect((await store.list()).map((x) => x.name)).toEqual(['nightly']);
+    await store.recordFired('nightly', 2_000, 'job-2');
+    await store.recordFired('nightly', 1_000, null); // older slot: ignored
+    expect((await store.states()).get('nightly')).toEqual({ lastSlotMs: 2_000, lastJobId: 'job-2' });
+    const claims = await Promise.all([1, 2, 3].map(() => store.claim('nightly:2000', 60_000)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await store.remove('nightly')).toBe(true);
+    expect(await store.remove('nightly')).toBe(false);
+    expect((await store.states()).has('nightly')).toBe(false);
+  });
+});
