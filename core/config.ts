@@ -235,7 +235,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError([{ variable: 'DATABASE_URL', message: 'is required when NODE_ENV=production and the engine is pgboss (or set REDIS_URL)' }]);
   }
   if (config.NODE_ENV === 'production' && config.DASHBOARD_USERS && !config.DASHBOARD_SESSION_SECRET) {
-    throw new ConfigError([{ variable: 'DASHBOARD_SESSION_SECRET', message: 'is required when NODE_ENV=production and DASHBOARD_USERS is set' }]);
+    throw new ConfigError([
+      { variable: 'DASHBOARD_SESSION_SECRET', message: 'is required when NODE_ENV=production and DASHBOARD_USERS is set' },
+    ]);
   }
   if (config.NODE_ENV === 'production' && config.REPORTS_DATABASE_URL && !config.REPORTS_SIGNING_SECRET) {
     throw new ConfigError([

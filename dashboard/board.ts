@@ -72,7 +72,7 @@ export function bullmqBoardSource(redis: Redis, prefix: string, logger: Logger):
   };
 }
 
-/** The board source for the configured engine. pg-boss: core/pgboss/bull-board-adapter.ts plugs in here. */
+/** The board source for the configured engine: our Queue objects on Redis, or the pg-boss adapters. */
 export function boardSourceFor(engine: Engine, redis: Redis | undefined, prefix: string, logger: Logger): BoardSource {
   if (engine.kind === 'bullmq' && redis) return bullmqBoardSource(redis, prefix, logger);
   if (engine instanceof PgbossEngine) return pgbossBoardSource(engine);

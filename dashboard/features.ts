@@ -1,5 +1,6 @@
 // What the dashboard needs from feature modules that arrive separately (scheduler, email). Each is
-// optional: a page whose source is missing says so instead of failing. Wire them in createDashboard's deps.
+// optional: a page whose source is missing says so instead of failing. createDashboard wires the real
+// ones (feature-sources.ts) unless its deps pass others.
 
 export interface ScheduleRow {
   name: string;

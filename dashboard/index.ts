@@ -15,6 +15,7 @@ import { createRedis } from '../core/redis.ts';
 import { ApiError } from '../producers/api-error.ts';
 import { COOKIE_PATH, DashboardAuth, LOGIN_CSRF_COOKIE, requireCsrf, sameOrigin, tokenMatches } from './auth.ts';
 import { BOARD_PATH, boardSourceFor, createBoard } from './board.ts';
+import { emailSource, schedulerSource } from './feature-sources.ts';
 import type { EmailSource, ScheduleSource } from './features.ts';
 import { html } from './html.ts';
 import { layout, PAGE_CSP } from './layout.ts';
@@ -194,11 +195,12 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   });
 
   router.use('/board', board.handler);
+  const scheduler = deps.schedules ? undefined : schedulerSource(config, engine, redis);
   mountPages(router, {
     engine,
     reads: queueReadsFor(engine, redis, config.QUEUE_PREFIX),
-    schedules: deps.schedules,
-    email: deps.email,
+    schedules: deps.schedules ?? scheduler?.source,
+    email: deps.email ?? emailSource(config, engine, redis),
     showCaughtMail: config.NODE_ENV !== 'production',
     logger: log,
   });
@@ -231,6 +233,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     router,
     async close() {
       await board.close();
+      await scheduler?.close();
       redis?.disconnect();
     },
   };

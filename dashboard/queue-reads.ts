@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { catalog, isJobName } from '../core/catalog.ts';
 import type { Engine, JobView } from '../core/engine.ts';
+import { idempotencyUuid } from '../core/pgboss/ids.ts';
 
 export interface RecentCounts {
   completed: number;
@@ -60,9 +61,10 @@ export function bullmqQueueReads(redis: Redis, prefix: string, engine: Engine): 
 
 export function queueReadsFor(engine: Engine, redis: Redis | undefined, prefix: string): QueueReads {
   if (engine.kind === 'bullmq' && redis) return bullmqQueueReads(redis, prefix, engine);
+  // pgboss: the job id of an idempotent enqueue is derived from kind and key; the rest is not offered yet
   return {
     finishedSince: async () => null,
-    byIdempotencyKey: async () => null,
+    byIdempotencyKey: async (kind, key) => (engine.kind === 'pgboss' && isJobName(kind) ? engine.getJob(idempotencyUuid(kind, key)) : null),
     byKind: async () => [],
   };
 }

@@ -3,8 +3,10 @@
 // posts are refused, sign out. Screenshots go to test-artifacts/dashboard/ (CI keeps the folder).
 import { existsSync, mkdirSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { dlqName } from '../core/bullmq/engine.ts';
+import { caughtMailStore } from '../core/email/caught-mail.ts';
+import { createRedis } from '../core/redis.ts';
 import { dashboardOverrides, PASSWORDS, type TestRole } from './dashboard-users.ts';
 import { setup, type TestPlatform, waitFor } from './helpers.ts';
 
@@ -182,6 +184,49 @@ describe('dashboard in a browser', { timeout: 90_000 }, () => {
     expect(new URL(page.url()).pathname).toBe('/admin/login');
     const api = await page.request.get('/admin/board/api/queues');
     expect(api.status()).toBe(401);
+    await context.close();
+  });
+
+  it('shows email previews and caught mail in sandboxed frames where scripts never run', async () => {
+    const t = await setup(await dashboardOverrides());
+    const redis = createRedis(t.config.REDIS_URL, 'probe');
+    onTestFinished(() => {
+      redis.disconnect();
+    });
+    const html = '<html><body><p id="greeting">Hello</p><script>alert("caught")</script><img src=x onerror="alert(3)"></body></html>';
+    await caughtMailStore({ engine: t.engine, config: t.config, redis }).store(
+      {
+        id: 'mail-1',
+        receivedAt: new Date().toISOString(),
+        envelope: { from: 'a@example.com', to: ['b@example.com'] },
+        subject: 'Subject <b>not bold</b>',
+        from: 'a@example.com',
+        to: 'b@example.com',
+        replyTo: null,
+        messageId: null,
+        headers: [],
+        html,
+        text: 'Hello',
+        attachments: [],
+        size: html.length,
+      },
+      10,
+    );
+
+    const { page, context, dialogs, errors } = await signIn(t, 'admin');
+    const vars = JSON.stringify({ name: '<script>alert(1)</script>Ada', loginUrl: 'https://app.example.com/login' });
+    await page.goto(`/admin/email/templates/welcome?vars=${encodeURIComponent(vars)}`);
+    const frame = page.frameLocator('iframe.preview');
+    await expect.poll(() => frame.locator('body').textContent(), { timeout: 20_000 }).toContain('<script>alert(1)</script>Ada');
+    expect(await page.locator('iframe.preview').getAttribute('sandbox')).toBe('');
+    await shot(page, '10-email-preview');
+
+    await page.goto('/admin/email/caught');
+    await expect.poll(() => page.locator('section.mail h2').first().textContent()).toBe('Subject <b>not bold</b>');
+    await expect.poll(() => page.frameLocator('iframe.preview').locator('#greeting').textContent()).toBe('Hello');
+    await shot(page, '11-caught-mail');
+    expect(dialogs).toEqual([]);
+    expect(errors).toEqual([]);
     await context.close();
   });
 });

@@ -165,4 +165,34 @@ describe('dashboard over HTTP', () => {
       { timeoutMs: 20_000, what: 'replayed job dead-lettered again' },
     );
   });
+
+  it('lists schedules (admin pauses and resumes, operator may not) and previews email templates', async () => {
+    const t = await setup(await dashboardOverrides());
+    const admin = new DashboardClient(t.baseUrl);
+    await admin.login('admin', PASSWORDS.admin);
+    const page = await admin.request('GET', '/admin/schedules');
+    expect(page.status).toBe(200);
+    const name = /data-schedule="([^"]+)"/.exec(page.text)?.[1];
+    expect(name, page.text).toBeTruthy();
+    const op = new DashboardClient(t.baseUrl);
+    await op.login('operator', PASSWORDS.operator);
+    expect((await op.request('GET', '/admin/schedules')).text).not.toContain(`/admin/schedules/${name}/pause`);
+    expect((await op.request('POST', `/admin/schedules/${name}/pause`, { form: { _csrf: op.csrf } })).status).toBe(403);
+    const paused = await admin.request('POST', `/admin/schedules/${name}/pause`, { form: { _csrf: admin.csrf } });
+    expect(paused.status).toBe(303);
+    expect((await admin.request('GET', '/admin/schedules')).text).toContain(`${name} (paused)`);
+    await admin.request('POST', `/admin/schedules/${name}/resume`, { form: { _csrf: admin.csrf } });
+    expect((await admin.request('GET', '/admin/schedules')).text).not.toContain(`${name} (paused)`);
+
+    const email = await admin.request('GET', '/admin/email');
+    expect(email.text).toContain('/admin/email/templates/welcome');
+    const vars = JSON.stringify({ name: '<script>alert(1)</script>', loginUrl: 'https://app.example.com/login' });
+    const preview = await admin.request('GET', `/admin/email/templates/welcome?vars=${encodeURIComponent(vars)}`);
+    expect(preview.status).toBe(200);
+    // the rendered email sits escaped inside a sandboxed srcdoc frame, never in the page's own DOM
+    expect(preview.text).toMatch(/<iframe class="preview" sandbox title="email preview" srcdoc="[^"]*&lt;html/);
+    expect(preview.text).not.toContain('<script>alert(1)');
+    const wrong = await admin.request('GET', `/admin/email/templates/welcome?vars=${encodeURIComponent('{"name":1}')}`);
+    expect(wrong.text).toContain('vars do not match the template');
+  });
 });
