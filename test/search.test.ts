@@ -7,6 +7,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { JobView } from '../core/engine.ts';
 import { runReadiness } from '../core/readiness.ts';
+import { setupIndex } from '../core/search/index-setup.ts';
+import { searchIndexes } from '../core/search/indexes.ts';
 import { searchReleaseTask } from '../core/search/release-task.ts';
 import { handlers as defaultHandlers } from '../workers/handlers/index.ts';
 import { resolveQueues } from '../workers/runtime.ts';
@@ -205,6 +207,15 @@ describe('search release step', () => {
       // the mapping came from core/search/templates/products.json
       const mapping = await es.indices.getMapping({ index: `${alias}-v1` });
       expect(mapping[`${alias}-v1`]?.mappings.properties?.price).toMatchObject({ type: 'float' });
+      // a worker's lazy setup leaves a template on the cluster alone (an older worker cannot undo a
+      // release); the release step puts ours back
+      await es.indices.putIndexTemplate({ name: alias, index_patterns: [`${alias}-v*`], _meta: { by: 'someone else' } });
+      await setupIndex(es, t.config.SEARCH_INDEX_PREFIX, searchIndexes.products, { overwrite: false });
+      expect((await es.indices.getIndexTemplate({ name: alias })).index_templates[0]?.index_template._meta).toEqual({ by: 'someone else' });
+      await searchReleaseTask.run({ config: t.config, logger: quietLogger, engine: t.engine });
+      expect((await es.indices.getIndexTemplate({ name: alias })).index_templates[0]?.index_template._meta).toMatchObject({
+        managed_by: 'conveyor',
+      });
     } finally {
       await es.close();
     }

@@ -1,7 +1,8 @@
 // Idempotent cluster setup for the registered indexes: put each index template, and make sure the
-// alias exists (first time: create `<alias>-v1` with the alias). Run by the release step and, lazily,
-// by the search worker before its first write to an alias.
+// alias exists (first time: create `<alias>-v1` with the alias). Run by the release step and, lazily
+// (template only if missing), by the search worker before its first write to an alias and by reindex.
 import { type Client, errors } from '@elastic/elasticsearch';
+import { AliasConflictError } from './alias-conflict-error.ts';
 import type { SearchIndexDefinition } from './indexes.ts';
 import { aliasName, versionedIndexName, versionedIndexPattern } from './names.ts';
 
@@ -17,10 +18,6 @@ export async function putIndexTemplate(client: Client, prefix: string, def: Sear
     },
     { signal },
   );
-}
-
-export class AliasConflictError extends Error {
-  override name = 'AliasConflictError';
 }
 
 /** Make sure `<prefix>-<name>` is an alias over a versioned index. Returns what it did. */
@@ -51,7 +48,20 @@ export async function ensureAlias(
   }
 }
 
-export async function setupIndex(client: Client, prefix: string, def: SearchIndexDefinition, signal?: AbortSignal) {
-  await putIndexTemplate(client, prefix, def, signal);
+/**
+ * Template and alias. `overwrite` (the release step) puts the template from this code version; without
+ * it (workers, reindex) a template already on the cluster is left alone, so a worker of an older
+ * version that restarts after a release cannot put its older mappings back.
+ */
+export async function setupIndex(
+  client: Client,
+  prefix: string,
+  def: SearchIndexDefinition,
+  opts: { overwrite: boolean; signal?: AbortSignal },
+) {
+  const { signal } = opts;
+  if (opts.overwrite || !(await client.indices.existsIndexTemplate({ name: aliasName(prefix, def.name) }, { signal }))) {
+    await putIndexTemplate(client, prefix, def, signal);
+  }
   return ensureAlias(client, prefix, def, signal);
 }

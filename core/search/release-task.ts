@@ -14,7 +14,7 @@ export const searchReleaseTask: ReleaseTask = {
     if (!client) return;
     try {
       for (const def of Object.values(searchIndexes)) {
-        const alias = await setupIndex(client, config.SEARCH_INDEX_PREFIX, def);
+        const alias = await setupIndex(client, config.SEARCH_INDEX_PREFIX, def, { overwrite: true });
         logger.info(
           { index: def.name, alias: aliasName(config.SEARCH_INDEX_PREFIX, def.name), outcome: alias },
           'search index template applied',

@@ -58,7 +58,7 @@ const section: BenchSection = async (ctx) => {
   const client = new Client({ node: standin.url });
   try {
     const prefix = 'bench';
-    await setupIndex(client, prefix, searchIndexes.products);
+    await setupIndex(client, prefix, searchIndexes.products, { overwrite: true });
     const alias = `${prefix}-products`;
     const concurrency = queues.search.concurrency;
     // the stand-in's periodic refresh copies every document; indexing is what is measured here

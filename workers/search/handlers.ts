@@ -54,7 +54,7 @@ export async function createSearchHandlers(deps: HandlerDeps): Promise<SearchHan
   const ensure = (name: SearchIndexName) => {
     let p = ready.get(name);
     if (!p) {
-      p = setupIndex(client, prefix, searchIndexes[name]);
+      p = setupIndex(client, prefix, searchIndexes[name], { overwrite: false });
       p.catch(() => ready.delete(name));
       ready.set(name, p);
     }

@@ -1,6 +1,7 @@
 // search.reindex: rebuild an index from its registered source into a new versioned index, then swap
 // the alias atomically. The rule that keeps concurrent writes (docs/search.md):
-//   1. create <alias>-v<n+1> and, in the same call, the alias <alias>-building on it;
+//   1. create <alias>-v<n+1> (from the index template on the cluster: run the release step first when
+//      the mappings changed) and, in the same call, the alias <alias>-building on it;
 //   2. wait SEARCH_REINDEX_SETTLE_MS, so every indexer sees the building alias (it caches the lookup for
 //      SEARCH_TARGETS_TTL_MS) and from then on writes each operation to the live alias AND the building alias;
 //   3. stream the source (SQL over Postgres, a cursor) into the new index with external versions;
@@ -14,7 +15,8 @@ import pg from 'pg';
 import QueryStream from 'pg-query-stream';
 import type { Logger } from 'pino';
 import { PermanentError, RetryLaterError } from '../../core/errors/index.ts';
-import { putIndexTemplate } from '../../core/search/index-setup.ts';
+import { AliasConflictError } from '../../core/search/alias-conflict-error.ts';
+import { setupIndex } from '../../core/search/index-setup.ts';
 import type { SearchIndexDefinition } from '../../core/search/indexes.ts';
 import { aliasName, buildingAliasName, versionedIndexName, versionedIndexPattern, versionOfIndex } from '../../core/search/names.ts';
 
@@ -129,14 +131,15 @@ export async function reindex(def: SearchIndexDefinition, deps: ReindexDeps): Pr
   const building = buildingAliasName(alias);
   const log = logger.child({ alias });
 
-  // The template may have changed since the last release: the new index must get the current one.
-  await putIndexTemplate(client, deps.prefix, def, signal);
-  await clearStaleBuild(client, building, deps);
-  if (await client.indices.exists({ index: alias, expand_wildcards: 'none' }, { signal })) {
-    if (!(await client.indices.existsAlias({ name: alias }, { signal }))) {
-      throw new PermanentError(`"${alias}" is a concrete index, not an alias; delete it (or move its data) and run the release step`);
-    }
+  // The new index gets the template on the cluster (the release step puts the current one); the alias
+  // must exist and be an alias.
+  try {
+    await setupIndex(client, deps.prefix, def, { overwrite: false, signal });
+  } catch (err) {
+    if (err instanceof AliasConflictError) throw new PermanentError(err.message);
+    throw err;
   }
+  await clearStaleBuild(client, building, deps);
   const previous = await indicesOf(client, alias, signal);
   const existing = Object.keys(await client.indices.get({ index: versionedIndexPattern(alias) }, { signal }));
   const next = Math.max(0, ...existing.map((n) => versionOfIndex(alias, n) ?? 0)) + 1;
