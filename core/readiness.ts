@@ -3,6 +3,7 @@
 import type { Config } from './config.ts';
 import { smtpReadiness } from './email/smtp-readiness.ts';
 import type { Engine } from './engine.ts';
+import { postgresReadinessChecks } from './postgres-readiness.ts';
 import { searchReadinessCheck } from './search/readiness-check.ts';
 
 export interface ReadinessCheck {
@@ -13,7 +14,7 @@ export interface ReadinessCheck {
   check(deps: { config: Config; engine: Engine }): Promise<void | string>;
 }
 
-export const readinessChecks: ReadinessCheck[] = [smtpReadiness, searchReadinessCheck];
+export const readinessChecks: ReadinessCheck[] = [smtpReadiness, searchReadinessCheck, ...postgresReadinessChecks];
 
 export async function runReadiness(deps: { config: Config; engine: Engine }, timeoutMs = 2_000) {
   const all: { name: string; check: () => Promise<void | string> }[] = [

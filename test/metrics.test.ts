@@ -229,4 +229,19 @@ describe('/readyz', () => {
     expect(r.ready).toBe(false);
     expect(r.checks.redis).toMatch(/^down: /);
   });
+
+  it('checks the other PostgreSQL databases when configured, by name', async () => {
+    const t = await setup();
+    const good = testConfig({ REPORTS_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test' });
+    const up = await runReadiness({ config: good, engine: t.engine }, 3_000);
+    expect(up.checks['postgres (reports)']).toBe('up');
+    expect(up.checks.redis).toBe('up');
+    const bad = testConfig({ REPORTS_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test' });
+    const down = await runReadiness({ config: bad, engine: t.engine }, 3_000);
+    expect(down.ready).toBe(false);
+    expect(down.checks['postgres (reports)']).toMatch(/^down: /);
+    expect(down.checks.redis).toBe('up');
+    expect(testConfig().REPORTS_DATABASE_URL).toBeUndefined();
+    expect((await runReadiness({ config: testConfig(), engine: t.engine })).checks['postgres (reports)']).toBeUndefined();
+  });
 });
