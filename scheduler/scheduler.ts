@@ -12,6 +12,7 @@ import { toEnqueueRequest } from '../producers/enqueue.ts';
 import { mergeSchedules } from './admin.ts';
 import { type Schedule, type StoredSchedule, slotJobId, toSchedule } from './definition.ts';
 import { planSlots } from './plan.ts';
+import { slotsBetween } from './slots.ts';
 import type { ScheduleStore } from './store.ts';
 
 export interface SchedulerOptions {
@@ -42,6 +43,8 @@ export class Scheduler {
   /** per-schedule chain: one firing at a time per schedule in this process */
   private readonly chains = new Map<string, Promise<void>>();
   private readonly invalidLogged = new Map<string, string>();
+  /** the latest slot this process recorded per schedule (skips the fast path for handled slots) */
+  private readonly recorded = new Map<string, number>();
   private readonly log: Logger;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
@@ -121,7 +124,7 @@ export class Scheduler {
       async (ctx) => {
         // node-cron may wake a hair before the slot's millisecond; its slot time is a floor for "now"
         const now = Math.max(this.now(), ctx.date.getTime());
-        await this.fire(schedule.name, now, undefined, 'cron');
+        await this.fire(schedule.name, now, undefined, 'cron', ctx.date.getTime());
       },
       {
         name: schedule.name,
@@ -144,9 +147,9 @@ export class Scheduler {
   }
 
   /** Plan and enqueue due slots of one schedule at `nowMs` (serialized per schedule in this process). */
-  fire(name: string, nowMs: number, knownLast: number | null | undefined, trigger: 'cron' | 'catch-up'): Promise<void> {
+  fire(name: string, nowMs: number, knownLast: number | null | undefined, trigger: 'cron' | 'catch-up', cronSlot?: number): Promise<void> {
     const prev = this.chains.get(name) ?? Promise.resolve();
-    const next = prev.then(() => this.fireNow(name, nowMs, knownLast, trigger));
+    const next = prev.then(() => this.fireNow(name, nowMs, knownLast, trigger, cronSlot));
     const settled = next.catch((err) => {
       this.log.warn({ schedule: name, trigger, err: (err as Error).message }, 'could not enqueue slot; retrying on the next pass');
     });
@@ -157,10 +160,18 @@ export class Scheduler {
     return trigger === 'cron' ? next : settled;
   }
 
-  private async fireNow(name: string, nowMs: number, knownLast: number | null | undefined, trigger: string) {
+  private async fireNow(name: string, nowMs: number, knownLast: number | null | undefined, trigger: string, cronSlot?: number) {
     const a = this.active.get(name);
     if (!a || this.stopped) return;
     const s = a.schedule;
+    // fast path: enqueue node-cron's slot first (when it is one of ours), the bookkeeping read comes after
+    const done = new Set<number>();
+    if (cronSlot !== undefined && cronSlot > s.notBeforeMs && cronSlot > (this.recorded.get(name) ?? Number.NEGATIVE_INFINITY)) {
+      if (slotsBetween(s.spec, s.timezone, cronSlot - 1, cronSlot).length === 1) {
+        await this.enqueueSlot(s, cronSlot, trigger);
+        done.add(cronSlot);
+      }
+    }
     const last = knownLast !== undefined ? knownLast : ((await this.opts.store.states()).get(name)?.lastSlotMs ?? null);
     // a code schedule that never fired starts counting when this scheduler started
     const notBeforeMs = s.source === 'code' && last === null ? Math.max(s.notBeforeMs, this.startedAt) : s.notBeforeMs;
@@ -175,16 +186,19 @@ export class Scheduler {
     });
     if (plan.latest === null) return;
     let lastJobId: string | null = null;
-    for (const slot of plan.enqueue) {
-      const req = toEnqueueRequest(s.valid, this.opts.config, { requestId: `schedule-${name}` }, this.now(), slotJobId(name, slot));
-      const { job, created } = await this.opts.engine.enqueue(req);
-      lastJobId = job.id;
-      if (created) this.log.debug({ schedule: name, slot: new Date(slot).toISOString(), jobId: job.id, trigger }, 'slot enqueued');
-    }
+    for (const slot of plan.enqueue) lastJobId = done.has(slot) ? slotJobId(name, slot) : await this.enqueueSlot(s, slot, trigger);
     if (plan.skipped > 0) {
       this.log.warn({ schedule: name, skipped: plan.skipped, policy: s.misfire.policy }, 'missed slots left out by the misfire policy');
     }
     await this.opts.store.recordFired(name, plan.latest, lastJobId);
+    this.recorded.set(name, Math.max(plan.latest, this.recorded.get(name) ?? Number.NEGATIVE_INFINITY));
+  }
+
+  private async enqueueSlot(s: Schedule, slot: number, trigger: string): Promise<string> {
+    const req = toEnqueueRequest(s.valid, this.opts.config, { requestId: `schedule-${s.name}` }, this.now(), slotJobId(s.name, slot));
+    const { job, created } = await this.opts.engine.enqueue(req);
+    if (created) this.log.debug({ schedule: s.name, slot: new Date(slot).toISOString(), jobId: job.id, trigger }, 'slot enqueued');
+    return job.id;
   }
 
   /** Stop firing; waits for slots being enqueued. */

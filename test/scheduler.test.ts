@@ -2,6 +2,7 @@
 // catch-up after downtime follows the misfire policy, runtime changes reach every replica, and the
 // HTTP API rejects invalid definitions naming the field.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedis } from '../core/redis.ts';
 import { type StoredSchedule, slotJobId } from '../scheduler/definition.ts';
 import { RedisScheduleStore } from '../scheduler/redis-store.ts';
 import { dropPrefix, REDIS_URL, setup, uniquePrefix, waitFor } from './helpers.ts';
@@ -66,6 +67,15 @@ describe('three scheduler processes', () => {
     }
     // the slot's job was enqueued by node-cron on time, not only by the catch-up pass (generous bound)
     for (const s of slots) expect((jobs.get(slotJobId('tick', s)) as number) - s).toBeLessThan(1_500);
+    // node-cron's distributed mode went through our run coordinator: one claimed lock per slot
+    const redis = createRedis(REDIS_URL, 'probe');
+    try {
+      for (const slot of slots) {
+        expect(await redis.exists(`${prefix}:_conveyor:schedule-lock:tick:${new Date(slot).toISOString()}`), `lock for ${slot}`).toBe(1);
+      }
+    } finally {
+      redis.disconnect();
+    }
     await store.remove('tick');
     await waitFor(() => procs.every((p) => p.logged('schedule stopped', 'tick') > 0), { timeoutMs: 20_000, what: 'tick stopped' });
   }, 60_000);
