@@ -330,6 +330,10 @@ describe('search without ELASTICSEARCH_URL', () => {
     const unconfigured = await createSearchHandlers({ config: t.config, logger: pino({ level: 'info' }, sink), engine: t.engine });
     expect(unconfigured.handlers).toEqual({});
     expect(lines.join('')).toMatch(/search queue not consumed: waiting for config: ELASTICSEARCH_URL is not set/);
+    // a worker told to consume `search` explicitly refuses to start rather than dead-letter every job
+    await expect(
+      createSearchHandlers({ config: { ...t.config, WORKER_QUEUES: { search: 10 } }, logger: quietLogger, engine: t.engine }),
+    ).rejects.toThrow(/WORKER_QUEUES names the search queue but ELASTICSEARCH_URL is not set/);
     const handlers = { ...defaultHandlers, ...unconfigured.handlers };
     expect([...resolveQueues({ '*': undefined }, handlers).keys()]).not.toContain('search');
     t.startWorker({ handlers, queues: { '*': undefined } });

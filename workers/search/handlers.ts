@@ -27,6 +27,12 @@ export async function createSearchHandlers(deps: HandlerDeps): Promise<SearchHan
   const logger = deps.logger.child({ module: 'search' });
   const client = createSearchClient(config);
   if (!client) {
+    if (Object.hasOwn(config.WORKER_QUEUES, 'search')) {
+      // Named explicitly, the queue would be consumed with no handler and every job dead-lettered.
+      throw new Error(
+        'WORKER_QUEUES names the search queue but ELASTICSEARCH_URL is not set: set it, or leave search out of WORKER_QUEUES',
+      );
+    }
     logger.warn({ queue: 'search' }, `search queue not consumed: ${NOT_CONFIGURED}`);
     return { handlers: {}, close: async () => {} };
   }
