@@ -88,7 +88,7 @@ export function mountPages(router: Router, deps: PageDeps) {
       const action = q.paused ? 'resume' : 'pause';
       return html`<tr data-queue="${q.name}"><td>${q.name}${q.paused ? ' (paused)' : ''}</td><td>${q.counts.waiting}</td><td>${q.counts.delayed}</td>
 <td>${q.counts.active}</td><td>${q.counts.failed}</td><td><a href="/admin/dead-letters?queue=${q.name}">${q.counts.dead}</a></td>
-<td>${age(q.oldestWaitingAgeSeconds)}</td><td>${finished ?? 'n/a'}</td><td>${rate}</td>
+<td class="oldest">${age(q.oldestWaitingAgeSeconds)}</td><td class="finished">${finished ?? 'n/a'}</td><td class="failure-rate">${rate}</td>
 <td>${
         canOperate(req)
           ? html`<form class="inline" method="post" action="/admin/queues/${q.name}/${action}">${csrfField(req)}<button>${action}</button></form>`

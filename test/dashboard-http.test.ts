@@ -110,6 +110,21 @@ describe('dashboard over HTTP', () => {
     expect((await op.request('GET', '/admin/board/api/queues')).status).toBe(401);
   });
 
+  it('marks cookies Secure behind https (X-Forwarded-Proto)', async () => {
+    const t = await setup(await dashboardOverrides());
+    const c = new DashboardClient(t.baseUrl);
+    const page = await c.request('GET', '/admin/login', { headers: { 'x-forwarded-proto': 'https' } });
+    const token = /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? '';
+    const res = await c.request('POST', '/admin/login', {
+      form: { _csrf: token, next: '/admin', user: 'viewer', password: PASSWORDS.viewer },
+      headers: { 'x-forwarded-proto': 'https' },
+    });
+    expect(res.status).toBe(303);
+    const cookies = res.headers.getSetCookie();
+    expect(cookies.find((x) => x.startsWith('cv_dash='))).toMatch(/; Secure/);
+    expect(cookies.find((x) => x.startsWith('XSRF-TOKEN='))).toMatch(/; Secure/);
+  });
+
   it('rate-limits sign-in attempts', async () => {
     const t = await setup(await dashboardOverrides({ DASHBOARD_LOGIN_ATTEMPTS: '3' }));
     const c = new DashboardClient(t.baseUrl);
@@ -150,8 +165,10 @@ describe('dashboard over HTTP', () => {
     expect(list.text).toContain(`data-id="${dead.body.id}"`);
     expect(list.text).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(list.text).not.toContain('<img src=x');
+    // last hour on `default`: the noop completed, the sleep job failed for good → 2 finished, 50% failed
+    await waitFor(async () => (await t.engine.getJob(enq.body.id))?.state === 'completed', { timeoutMs: 20_000, what: 'noop done' });
     const overview = await c.request('GET', '/admin');
-    expect(overview.text).toMatch(/Finished \(1 h\)/);
+    expect(overview.text).toMatch(/data-queue="default">.*?<td class="finished">2<\/td><td class="failure-rate">50\.0%<\/td>/s);
     const [before] = await t.engine.listDeadLetters(['default'], 10);
     const replay = await c.request('POST', `/admin/dead-letters/${dead.body.id}/replay`, { form: { _csrf: c.csrf } });
     expect(replay.status).toBe(303);
