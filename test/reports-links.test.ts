@@ -137,6 +137,22 @@ describe('GET /v1/reports/:id/download', () => {
     expect(res.body.error.code).toBe('not_found');
   });
 
+  it('POST /v1/reports/:id/link mints a fresh link (API key with report scope needed)', async () => {
+    const { t, id, body, storage } = await platform();
+    const res = await t.api('POST', `/v1/reports/${id}/link`);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ reportId: id, filename: 'orders-2026-01-01.csv', rows: 2, bytes: Buffer.byteLength(body) });
+    const url = new URL(res.body.download);
+    const file = await t.api('GET', url.pathname + url.search, undefined, { key: null });
+    expect(file.status).toBe(200);
+    expect(file.body).toBe(body);
+    expect((await t.api('POST', `/v1/reports/${id}/link`, undefined, { key: null })).status).toBe(401);
+    const narrow = await t.api('POST', `/v1/reports/${id}/link`, undefined, { key: t.keys.noopOnly });
+    expect(narrow.status).toBe(403);
+    await storage.remove(id);
+    expect((await t.api('POST', `/v1/reports/${id}/link`)).status).toBe(404);
+  });
+
   it('other /v1/reports paths still need an API key', async () => {
     const { t, id } = await platform();
     const res = await t.api('GET', `/v1/reports/${id}`, undefined, { key: null });

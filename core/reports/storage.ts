@@ -32,6 +32,8 @@ export interface ReportUpload {
 
 export interface ReportStorage {
   create(id: string): Promise<ReportUpload>;
+  /** the metadata of a committed file; null when there is none */
+  meta(id: string): Promise<ReportFileMeta | null>;
   /** null when no committed file has this id */
   open(id: string): Promise<{ meta: ReportFileMeta; stream: Readable } | null>;
   remove(id: string): Promise<void>;
@@ -82,17 +84,21 @@ export class LocalReportStorage implements ReportStorage {
     };
   }
 
-  async open(id: string) {
+  async meta(id: string) {
     if (!REPORT_ID.test(id)) return null;
-    let meta: ReportFileMeta;
     try {
-      meta = JSON.parse(await readFile(this.path(id, 'json'), 'utf8')) as ReportFileMeta;
+      const meta = JSON.parse(await readFile(this.path(id, 'json'), 'utf8')) as ReportFileMeta;
       await stat(this.path(id, 'data'));
+      return meta;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
-    return { meta, stream: createReadStream(this.path(id, 'data')) };
+  }
+
+  async open(id: string) {
+    const meta = await this.meta(id);
+    return meta ? { meta, stream: createReadStream(this.path(id, 'data')) } : null;
   }
 
   async remove(id: string) {

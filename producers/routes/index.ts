@@ -5,12 +5,12 @@ import { scalingRoutes } from '../../core/metrics/scaling-route.ts';
 import { scheduleRoutes } from '../../scheduler/routes.ts';
 import type { AppDeps } from '../app.ts';
 import { emailRoutes } from './email.ts';
-import { reportRoutes } from './reports.ts';
+import { reportLinkRoutes, reportRoutes } from './reports.ts';
 import { searchRoutes } from './search.ts';
 
 export type RouteModule = (api: Router, deps: AppDeps) => void;
 
-export const routeModules: RouteModule[] = [emailRoutes, scalingRoutes, scheduleRoutes, searchRoutes];
+export const routeModules: RouteModule[] = [emailRoutes, reportLinkRoutes, scalingRoutes, scheduleRoutes, searchRoutes];
 
 /** Routes whose request carries its own credential (a signed, expiring link): mounted before API-key auth. */
 export const publicRouteModules: RouteModule[] = [reportRoutes];

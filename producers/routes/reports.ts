@@ -4,10 +4,11 @@
 // A tampered or expired link → 403; a valid link to a file already removed → 404.
 import { pipeline } from 'node:stream/promises';
 import type { Router } from 'express';
-import { signingSecrets, verifyDownloadLink } from '../../core/reports/download-links.ts';
+import { createDownloadLink, publicBaseUrl, REPORT_ID, signingSecrets, verifyDownloadLink } from '../../core/reports/download-links.ts';
 import { LocalReportStorage, type ReportStorage, reportsDir } from '../../core/reports/storage.ts';
 import { ApiError } from '../api-error.ts';
 import type { AppDeps } from '../app.ts';
+import { mayUseKind, principalOf } from '../auth.ts';
 
 export function createReportRoutes(options: { storage?: ReportStorage; now?: () => number } = {}) {
   return (api: Router, deps: AppDeps) => {
@@ -51,3 +52,42 @@ export function createReportRoutes(options: { storage?: ReportStorage; now?: () 
 }
 
 export const reportRoutes = createReportRoutes();
+
+/**
+ * POST /v1/reports/:id/link (API key with `report.generate` in scope): a fresh signed link for a file that
+ * still exists, for when the emailed one has expired.
+ */
+export function createReportLinkRoutes(options: { storage?: ReportStorage; now?: () => number } = {}) {
+  return (api: Router, deps: AppDeps) => {
+    const storage = options.storage ?? new LocalReportStorage(reportsDir(deps.config));
+    const now = options.now ?? Date.now;
+    api.post('/reports/:id/link', async (req, res) => {
+      const principal = principalOf(req);
+      if (!mayUseKind(principal, 'report.generate')) {
+        throw new ApiError(403, 'forbidden', `key "${principal.name}" may not use reports`);
+      }
+      const secrets = signingSecrets(deps.config);
+      if (!secrets) throw new ApiError(503, 'unavailable', 'report downloads are not configured on this server (REPORTS_SIGNING_SECRET)');
+      const id = String(req.params.id);
+      const meta = REPORT_ID.test(id) ? await storage.meta(id) : null;
+      if (!meta) throw new ApiError(404, 'not_found', `no report file "${id}"`);
+      const link = createDownloadLink({
+        baseUrl: publicBaseUrl(deps.config),
+        id,
+        secrets,
+        ttlSeconds: deps.config.REPORTS_LINK_TTL_SECONDS,
+        now: now(),
+      });
+      res.json({
+        reportId: id,
+        filename: meta.filename,
+        rows: meta.rows,
+        bytes: meta.bytes,
+        download: link.url,
+        expiresAt: link.expiresAt,
+      });
+    });
+  };
+}
+
+export const reportLinkRoutes = createReportLinkRoutes();

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { Payload } from '../../core/catalog.ts';
 import { PermanentError } from '../../core/errors/index.ts';
+import { reportsQueues } from '../../core/kinds/reports.ts';
 import { createReportsPool, demoEnabled, reportsDatabaseUrl } from '../../core/reports/database.ts';
 import { reportDefinition } from '../../core/reports/definitions.ts';
 import { seedDemoOrders } from '../../core/reports/demo-data.ts';
@@ -35,7 +36,7 @@ export function createReportsModule(options: ReportsHandlerOptions = {}): Handle
     if (!secrets) throw new Error('REPORTS_SIGNING_SECRET is required in production'); // config rejects this earlier
     const now = options.now ?? Date.now;
     const storage = options.storage ?? new LocalReportStorage(reportsDir(config));
-    const concurrency = config.WORKER_QUEUES.reports ?? 2;
+    const concurrency = config.WORKER_QUEUES.reports ?? reportsQueues.reports.concurrency;
     const pool: pg.Pool = createReportsPool(url, { max: concurrency + 1, applicationName: `conveyor-reports:${config.QUEUE_PREFIX}` });
     pool.on('error', (err) => log.warn({ err: err.message }, 'reports database: idle connection error'));
 
