@@ -294,6 +294,30 @@ describe('search.reindex', () => {
     expect((after?.result as { index: string } | undefined)?.index).toBe(newIndex);
   });
 
+  it('retries source rows the cluster rejects with 429 during a rebuild', async () => {
+    if (!standinOnly('per-item 429 during reindex')) return;
+    const src = await sourceSchema();
+    const s = await searchSetup({ SEARCH_SOURCE_DATABASE_URL: src.url });
+    await src.db.query(
+      `INSERT INTO search_products (id, version, document)
+       SELECT 'q' || i, 1, jsonb_build_object('name', 'row ' || i, 'price', i) FROM generate_series(0, 19) i`,
+    );
+    backend.standin?.faults.rejectItems.set('q5', 1);
+    const res = await s.t.api('POST', '/v1/jobs', { name: 'search.reindex', data: { index: 'products' } });
+    const job = await waitFor(
+      async () => {
+        const j = await s.t.engine.getJob(res.body.id);
+        return j && (j.state === 'completed' || j.state === 'dead') && j;
+      },
+      { timeoutMs: 30_000, what: 'reindex finished' },
+    );
+    expect(job.state, JSON.stringify(job.error)).toBe('completed');
+    expect(job.attempts.made).toBe(1);
+    expect(job.result).toMatchObject({ rows: 20, indexed: 20, rejected: 0 });
+    expect(backend.standin?.faults.rejectItems.get('q5')).toBe(0);
+    expect(await count(s.es, s.alias)).toBe(20);
+  });
+
   it('on cancel stops the source query, removes the half-built index and leaves the alias alone', async () => {
     const src = await sourceSchema();
     const s = await searchSetup({ SEARCH_SOURCE_DATABASE_URL: src.url });

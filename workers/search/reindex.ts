@@ -169,6 +169,7 @@ export async function reindex(def: SearchIndexDefinition, deps: ReindexDeps): Pr
   const rejectedSamples: { id: string; reason: string }[] = [];
   let rejected = 0;
   let stale = 0;
+  let throttled = 0;
   try {
     // Every indexer must see the building alias before we read the source (see the header).
     await sleep(deps.settleMs, undefined, { signal });
@@ -185,6 +186,10 @@ export async function reindex(def: SearchIndexDefinition, deps: ReindexDeps): Pr
           stale++;
           return;
         }
+        if (drop.status === 429 || type === 'es_rejected_execution_exception') {
+          throttled++;
+          return;
+        }
         rejected++;
         const id = String((drop.operation as { index?: { _id?: string } }).index?._id);
         if (rejectedSamples.length < 10)
@@ -193,7 +198,7 @@ export async function reindex(def: SearchIndexDefinition, deps: ReindexDeps): Pr
       flushBytes: deps.maxBytes,
       concurrency: 2,
       retries: 5,
-      wait: 2_000,
+      wait: 1_000,
     });
     const abort = () => helper.abort();
     signal.addEventListener('abort', abort, { once: true });
@@ -204,8 +209,8 @@ export async function reindex(def: SearchIndexDefinition, deps: ReindexDeps): Pr
       signal.removeEventListener('abort', abort);
     }
     if (signal.aborted) throw signal.reason;
-    if (stats.failed - stale - rejected > 0)
-      throw new Error(`${stats.failed - stale - rejected} documents were still rejected (429) after retries`);
+    // the cluster kept pushing back: fail this run (the half-built index is removed); the job retries
+    if (throttled > 0) throw new Error(`${throttled} of ${stats.total} documents were still rejected (429) after retries`);
     if (rejected > 0) log.warn({ rejected, samples: rejectedSamples }, 'reindex: the new index rejected some source rows');
 
     // Back to the template's refresh interval and tombstone lifetime, make everything visible, swap.
