@@ -87,7 +87,8 @@ async function count(es: Client, index: string) {
 
 describe('search.index', () => {
   it('coalesces many jobs into few _bulk requests, one result per job', async () => {
-    const s = await searchSetup({}, { startWorker: false });
+    // a wait long enough that batches fill by count even on a loaded machine
+    const s = await searchSetup({ SEARCH_BULK_WAIT_MS: '500' }, { startWorker: false });
     const n = 300;
     const ids = await enqueue(
       s.t,
