@@ -1,11 +1,13 @@
 // The scheduler against real Redis and real processes: three replicas enqueue exactly one job per slot,
 // catch-up after downtime follows the misfire policy, runtime changes reach every replica, and the
 // HTTP API rejects invalid definitions naming the field.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createRedis } from '../core/redis.ts';
 import { type StoredSchedule, slotJobId } from '../scheduler/definition.ts';
 import { RedisScheduleStore } from '../scheduler/redis-store.ts';
-import { dropPrefix, REDIS_URL, setup, uniquePrefix, waitFor } from './helpers.ts';
+import { storeRunCoordinator } from '../scheduler/run-coordinator.ts';
+import { Scheduler } from '../scheduler/scheduler.ts';
+import { dropPrefix, quietLogger, REDIS_URL, setup, uniquePrefix, waitFor } from './helpers.ts';
 import { jobsIn, type SchedulerProcess, spawnScheduler, waitStarted } from './scheduler-processes.ts';
 
 const stored = (name: string, cron: string, extra: Partial<StoredSchedule> = {}): StoredSchedule => ({
@@ -123,6 +125,40 @@ describe('three scheduler processes', () => {
 });
 
 describe('catch-up after downtime', () => {
+  it('fires DST slots by our rule on a fake clock (node-cron does not fire them there)', async () => {
+    const t = await setup();
+    const store = new RedisScheduleStore(REDIS_URL, t.config.QUEUE_PREFIX);
+    let now = Date.parse('2026-03-29T01:00:03Z'); // 03:00:03 CEST, just after the spring-forward gap
+    const scheduler = new Scheduler({
+      config: t.config,
+      logger: quietLogger,
+      engine: t.engine,
+      store,
+      coordinator: storeRunCoordinator(store),
+      codeSchedules: [],
+      now: () => now,
+    });
+    onTestFinished(async () => {
+      await scheduler.stop();
+      await store.close();
+    });
+    const berlin = { timezone: 'Europe/Berlin', notBeforeMs: 0 };
+    await store.put(stored('gap', '30 2 * * *', berlin));
+    await store.recordFired('gap', Date.parse('2026-03-28T01:30:00Z'), null);
+    await scheduler.sync();
+    // 02:30 does not exist that day: it fires once, at 03:00 CEST
+    expect([...(await jobsIn(t.config.QUEUE_PREFIX, 'default')).keys()]).toEqual([slotJobId('gap', Date.parse('2026-03-29T01:00:00Z'))]);
+
+    await store.put(stored('repeat', '30 2 * * *', berlin));
+    await store.recordFired('repeat', Date.parse('2026-10-24T00:30:00Z'), null);
+    now = Date.parse('2026-10-25T00:30:03Z'); // 02:30:03 CEST, the first of the two 02:30s
+    await scheduler.sync();
+    now = Date.parse('2026-10-25T01:30:03Z'); // 02:30:03 CET, the second
+    await scheduler.sync();
+    const repeat = [...(await jobsIn(t.config.QUEUE_PREFIX, 'default')).keys()].filter((id) => slotOf('repeat', id) !== null);
+    expect(repeat).toEqual([slotJobId('repeat', Date.parse('2026-10-25T00:30:00Z'))]);
+  });
+
   it('enqueues missed slots per policy (skip / once / all with a cap) when a scheduler starts', async () => {
     const prefix = uniquePrefix('catchup');
     const store = new RedisScheduleStore(REDIS_URL, prefix);
