@@ -3,7 +3,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { isJobName } from '../core/catalog.ts';
 import { createReportsModule } from '../workers/handlers/reports.ts';
-import { quietLogger, setup, waitFor } from './helpers.ts';
+import { quietLogger, setup, testConfig, waitFor } from './helpers.ts';
 import { busyBackends, filesIn, tempDir, testSchema } from './reports-db.ts';
 
 const SECRET = 'reports-test-secret-0123456789abcdef';
@@ -146,6 +146,38 @@ describe('report.generate', () => {
         vars: { reportName: 'series-10.jsonl', url: done.result.download, expiresAt: done.result.expiresAt },
       },
     });
+  });
+});
+
+describe('reports handler module', () => {
+  it('close() at shutdown aborts a running report: query stopped, no file, pool ended', async () => {
+    const db = await testSchema();
+    const dir = await tempDir();
+    const config = testConfig({ REPORTS_DATABASE_URL: db.url, REPORTS_DIR: dir, REPORTS_SIGNING_SECRET: SECRET });
+    const set = await createReportsModule()({ config, logger: quietLogger, engine: undefined as never });
+    const seen: unknown[] = [];
+    const handler = set.handlers['report.generate'] as NonNullable<(typeof set.handlers)['report.generate']>;
+    const run = handler(
+      { report: 'demo.series', params: { rows: 10_000_000 }, format: 'csv' },
+      {
+        jobId: 'shutdown-1',
+        attempt: 1,
+        maxAttempts: 1,
+        signal: new AbortController().signal,
+        log: quietLogger,
+        progress: async (p) => {
+          seen.push(p);
+        },
+      },
+    ).catch((e: Error) => e);
+    await waitFor(() => seen.length > 0, { timeoutMs: 20_000, what: 'report streaming' });
+    await set.close();
+    expect(((await run) as Error).message).toBe('worker shutting down');
+    await waitFor(async () => (await busyBackends(db.admin, `conveyor-reports:${config.QUEUE_PREFIX}`)).length === 0, {
+      timeoutMs: 10_000,
+      what: 'report query stopped',
+    });
+    expect(await filesIn(dir)).toEqual([]);
   });
 });
 

@@ -2,12 +2,13 @@
 // link and, with `notify`, enqueues an `email.send` (template `report-ready`) carrying the link.
 // Without a reports database the module serves nothing, so the reports queue is not consumed: jobs wait.
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { Payload } from '../../core/catalog.ts';
 import { PermanentError } from '../../core/errors/index.ts';
 import { reportsQueues } from '../../core/kinds/reports.ts';
 import { createReportsPool, demoEnabled, reportsDatabaseUrl } from '../../core/reports/database.ts';
-import { reportDefinition } from '../../core/reports/definitions.ts';
+import { type ReportDefinition, reportDefinition } from '../../core/reports/definitions.ts';
 import { seedDemoOrders } from '../../core/reports/demo-data.ts';
 import { createDownloadLink, publicBaseUrl, signingSecrets } from '../../core/reports/download-links.ts';
 import { LocalReportStorage, type ReportStorage, reportsDir } from '../../core/reports/storage.ts';
@@ -64,10 +65,29 @@ export function createReportsModule(options: ReportsHandlerOptions = {}): Handle
     void sweep();
     const timer = setInterval(sweep, SWEEP_INTERVAL_MS).unref();
 
+    const running = new Set<AbortController>();
+
     async function generate(payload: Payload<'report.generate'>, ctx: HandlerContext) {
       const definition = reportDefinition(payload.report);
       if (!definition) throw new PermanentError(`unknown report "${payload.report}"`);
       const id = randomBytes(16).toString('base64url');
+      // close() aborts runs the runtime abandoned at shutdown, so the pool can end (the job is retried)
+      const shutdown = new AbortController();
+      running.add(shutdown);
+      try {
+        return await generateFile(payload, ctx, definition, id, AbortSignal.any([ctx.signal, shutdown.signal]));
+      } finally {
+        running.delete(shutdown);
+      }
+    }
+
+    async function generateFile(
+      payload: Payload<'report.generate'>,
+      ctx: HandlerContext,
+      definition: ReportDefinition,
+      id: string,
+      signal: AbortSignal,
+    ) {
       // progress goes to the queue store one update at a time; the newest waiting one wins
       let latest: ReportProgress | undefined;
       let pending: Promise<void> | undefined;
@@ -86,7 +106,7 @@ export function createReportsModule(options: ReportsHandlerOptions = {}): Handle
         params: payload.params,
         format: payload.format,
         id,
-        signal: ctx.signal,
+        signal,
         onProgress: (p) => {
           latest = p;
           pending ??= drain();
@@ -136,7 +156,8 @@ export function createReportsModule(options: ReportsHandlerOptions = {}): Handle
       handlers: { 'report.generate': generate },
       close: async () => {
         clearInterval(timer);
-        await pool.end();
+        for (const run of running) run.abort(new Error('worker shutting down'));
+        await Promise.race([pool.end(), sleep(10_000)]);
       },
     };
   };
