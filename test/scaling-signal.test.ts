@@ -1,5 +1,6 @@
 // The pure scaling computation and the supervisor's decision function, with a fake clock.
 import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../core/config.ts';
 import type { QueueInfo } from '../core/engine.ts';
 import { computeScaling, queuesOf } from '../core/metrics/scaling.ts';
 import { decideReplicas, type ScalePolicy } from '../workers/supervisor.ts';
@@ -110,5 +111,30 @@ describe('decideReplicas (supervisor hysteresis)', () => {
 
   it('never goes below min', () => {
     expect(decideReplicas({ current: 2, lastChangeAt: 0, belowSince: 0, belowMax: 0 }, 0, 100_000, { ...policy, min: 2 }).current).toBe(2);
+  });
+});
+
+describe('scaling settings', () => {
+  it('parses min:max and names a bad variable', () => {
+    const c = loadConfig({ WORKER_AUTOSCALE: '2:5', REDIS_URL: 'redis://127.0.0.1:6379' });
+    expect(c.WORKER_AUTOSCALE).toEqual({ min: 2, max: 5 });
+    expect(c.SCALING_WORKER_REPLICAS).toEqual({ min: 1, max: 10 });
+    for (const [variable, value] of [
+      ['WORKER_AUTOSCALE', '5:2'],
+      ['WORKER_AUTOSCALE', 'four'],
+      ['SCALING_WORKER_REPLICAS', '0:0'],
+      ['SCALING_WINDOW_SECONDS', '5'],
+      ['METRICS_TOKEN', 'short'],
+      ['OTEL_EXPORTER_OTLP_ENDPOINT', 'grpc://collector:4317'],
+    ]) {
+      let err: unknown;
+      try {
+        loadConfig({ [variable as string]: value });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, `${variable}=${value}`).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).problems.map((p) => p.variable)).toContain(variable);
+    }
   });
 });

@@ -1,6 +1,7 @@
 // The shared throughput counters behind the scaling signal, on both stores: Redis (bullmq) and a
 // table in the engine's schema (pgboss), against the real servers, with a fake clock.
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { readScaling } from '../core/metrics/scaling-reader.ts';
 import {
   BUCKET_SECONDS,
   PostgresThroughputStore,
@@ -8,10 +9,12 @@ import {
   readFinished,
   ThroughputRecorder,
   type ThroughputStore,
+  throughputStoreFor,
 } from '../core/metrics/throughput.ts';
 import { createRedis } from '../core/redis.ts';
-import { dropPrefix, REDIS_URL, uniquePrefix } from './helpers.ts';
-import { DATABASE_URL, dropSchema, postgresUnavailable, uniqueSchema } from './pgboss-helpers.ts';
+import { toEnqueueRequest } from '../producers/enqueue.ts';
+import { dropPrefix, REDIS_URL, testConfig, uniquePrefix } from './helpers.ts';
+import { DATABASE_URL, dropSchema, makePgbossEngine, postgresUnavailable, uniqueSchema } from './pgboss-helpers.ts';
 
 async function behaves(store: ThroughputStore) {
   let now = Date.parse('2026-03-01T12:00:05Z');
@@ -81,5 +84,29 @@ describe('throughput store', () => {
     rec.record('default');
     await rec.close();
     expect(await readFinished(real, ['default'], 60, now)).toEqual({ default: 3 });
+  });
+
+  it('pgboss: the scaling signal reads the engine and the table in its schema', async (ctx) => {
+    const why = await postgresUnavailable();
+    if (why) {
+      console.warn(`skipping the pgboss scaling test: ${why}`);
+      ctx.skip();
+    }
+    const { engine, cleanup } = makePgbossEngine();
+    const config = testConfig({ DATABASE_URL, QUEUE_ENGINE: 'pgboss', WORKER_QUEUES: 'default:2', SCALING_TARGET_LATENCY_SECONDS: '1' });
+    const store = throughputStoreFor(config, engine);
+    onTestFinished(async () => {
+      await store.close();
+      await cleanup();
+    });
+    expect(store).toBeInstanceOf(PostgresThroughputStore);
+    const rec = new ThroughputRecorder(store, 60_000);
+    for (let i = 0; i < 6; i++) rec.record('default');
+    await rec.close();
+    await engine.enqueueMany(
+      Array.from({ length: 5 }, () => toEnqueueRequest({ name: 'diagnostics.noop', data: {}, options: {} }, config)),
+    );
+    const { signal } = await readScaling({ engine, throughput: store, config });
+    expect(signal.processTypes.worker).toMatchObject({ queues: ['default'], depth: 5, throughputPerSecond: 0.1 });
   });
 });
