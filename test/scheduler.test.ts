@@ -82,43 +82,47 @@ describe('three scheduler processes', () => {
     await waitFor(() => procs.every((p) => p.logged('schedule stopped', 'tick') > 0), { timeoutMs: 20_000, what: 'tick stopped' });
   }, 60_000);
 
-  it('runtime create, pause, resume and delete reach every replica', async () => {
-    await store.put(stored('pulse', '*/2 * * * * *'));
-    await store.put(stored('control', '* * * * * *', { job: { name: 'diagnostics.noop', data: { note: 'control' }, options: {} } }));
+  it('runtime create, pause, resume and delete through the API reach every replica', async () => {
+    const t = await setup({ QUEUE_PREFIX: prefix }); // the API on the replicas' prefix
+    const put = async (name: string, cron: string) => {
+      const r = await t.api('PUT', `/v1/schedules/${name}`, { cron, job: { name: 'diagnostics.noop', data: { note: name } } });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+    };
+    await put('pulse', '*/2 * * * * *');
+    await put('control', '* * * * * *');
     const armed = (name: string, n: number) => () => procs.every((p) => p.logged('schedule armed', name) >= n);
     const stopped = (name: string, n: number) => () => procs.every((p) => p.logged('schedule stopped', name) >= n);
+    const pulseJobs = async () => [...(await jobsIn(prefix, 'default')).keys()].filter((id) => slotOf('pulse', id) !== null);
     await waitFor(armed('pulse', 1), { timeoutMs: 20_000, what: 'pulse armed everywhere' });
-    await waitFor(async () => [...(await jobsIn(prefix, 'default')).keys()].some((id) => slotOf('pulse', id) !== null), {
-      timeoutMs: 20_000,
-      what: 'a pulse job',
-    });
+    await waitFor(async () => (await pulseJobs()).length > 0, { timeoutMs: 20_000, what: 'a pulse job' });
 
-    // pause (as the API does: enabled false) → every replica stops it, and no pulse job appears meanwhile
-    const current = (await store.get('pulse')) as StoredSchedule;
-    await store.put({ ...current, enabled: false });
+    // pause → every replica stops it, and no pulse job appears meanwhile
+    expect((await t.api('POST', '/v1/schedules/pulse/pause')).body.enabled).toBe(false);
     await waitFor(stopped('pulse', 1), { timeoutMs: 20_000, what: 'pulse stopped everywhere' });
     const pausedAt = Date.now();
-    const pulseJobs = async () => [...(await jobsIn(prefix, 'default')).keys()].filter((id) => slotOf('pulse', id) !== null);
     const before = (await pulseJobs()).length;
-    // let the control schedule prove four more slots went by
-    await waitFor(
-      async () => [...(await jobsIn(prefix, 'default')).keys()].filter((id) => (slotOf('control', id) ?? 0) > pausedAt + 3000).length > 0,
-      { timeoutMs: 20_000, what: 'control slots after the pause' },
-    );
+    // let the control schedule prove that more slots went by
+    await waitFor(async () => [...(await jobsIn(prefix, 'default')).keys()].some((id) => (slotOf('control', id) ?? 0) > pausedAt + 3000), {
+      timeoutMs: 20_000,
+      what: 'control slots after the pause',
+    });
     expect((await pulseJobs()).length).toBe(before);
 
-    // resume: notBefore moves to now, so slots missed while paused never fire
+    // resume: slots missed while paused never fire
     const resumedAt = Date.now();
-    await store.put({ ...current, enabled: true, notBeforeMs: resumedAt });
+    expect((await t.api('POST', '/v1/schedules/pulse/resume')).body.enabled).toBe(true);
     await waitFor(armed('pulse', 2), { timeoutMs: 20_000, what: 'pulse re-armed everywhere' });
     await waitFor(async () => (await pulseJobs()).length > before, { timeoutMs: 20_000, what: 'pulse fires again' });
     for (const id of await pulseJobs()) {
-      const s = slotOf('pulse', id) as number;
-      expect(s <= pausedAt || s > resumedAt, `no slot of the paused period: ${id}`).toBe(true);
+      const slot = slotOf('pulse', id) as number;
+      expect(slot <= pausedAt || slot > resumedAt, `no slot of the paused period: ${id}`).toBe(true);
     }
+    const listed = (await t.api('GET', '/v1/schedules/pulse')).body;
+    expect(listed.lastSlot).not.toBeNull();
+    expect(listed.lastJob.id).toMatch(/^schedule-pulse-\d+$/);
 
-    await store.remove('pulse');
-    await store.remove('control');
+    expect((await t.api('DELETE', '/v1/schedules/pulse')).status).toBe(204);
+    expect((await t.api('DELETE', '/v1/schedules/control')).status).toBe(204);
     await waitFor(stopped('pulse', 2), { timeoutMs: 20_000, what: 'pulse deleted everywhere' });
     await waitFor(stopped('control', 1), { timeoutMs: 20_000, what: 'control deleted everywhere' });
   }, 90_000);
