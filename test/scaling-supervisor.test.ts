@@ -96,7 +96,7 @@ describe('worker supervisor (WORKER_AUTOSCALE)', () => {
     });
     expect(childPids().size).toBe(1);
 
-    const N = 18;
+    const N = 24;
     const reqs = Array.from({ length: N }, (_, i) =>
       toEnqueueRequest(
         { name: 'diagnostics.sleep', data: { ms: 2000, fail: 'never', failAttempts: 0, tag: `job-${i}` }, options: {} },
