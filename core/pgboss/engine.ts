@@ -105,6 +105,9 @@ const toBossPriority = (p: number) => (p >= 1 && p <= 10 ? 11 - p : 0);
 const fromBossPriority = (p: number) => (p >= 1 && p <= 10 ? 11 - p : p);
 const MAX_EXPIRE_SECONDS = 24 * 3600;
 const LOG_LINES = 200;
+/** runs faster than this on average make a consumer fetch ahead of its free slots, up to MAX_PREFETCH */
+const FAST_RUN_MS = 20;
+const MAX_PREFETCH = 500;
 
 function splitData(data: unknown): { payload: unknown; meta: StoredMeta } {
   if (data && typeof data === 'object' && !Array.isArray(data) && META_KEY in data) {
@@ -536,9 +539,9 @@ export class PgbossEngine implements Engine {
 
     const heartbeat = setInterval(
       () => {
-        if (running.size === 0) return;
+        if (running.size === 0 && buffer.length === 0) return;
         this.boss
-          .touch(queue, [...running.keys()])
+          .touch(queue, [...running.keys(), ...buffer.map((j) => j.id)])
           .catch((err) => this.log.warn({ queue, err: (err as Error).message }, 'heartbeat failed'));
       },
       (this.heartbeatSeconds * 1000) / 3,
@@ -580,7 +583,9 @@ export class PgbossEngine implements Engine {
         const result = await opts.process(consumed, controller.signal);
         const output = result === null && progress === undefined ? null : { result, progress };
         completions.push({ id: job.id, output: output as Output | null });
-        await flush();
+        // the slot frees now; completions are written in batches behind it (a lost write means a re-run, never a lost job)
+        if (completions.length > Math.max(opts.concurrency * 4, 2 * MAX_PREFETCH)) await flush();
+        else void flush();
       } catch (err) {
         const decision = opts.classify(err, consumed);
         await this.onFailure(queue, job.id, consumed, decision).catch((e) =>
@@ -598,47 +603,64 @@ export class PgbossEngine implements Engine {
       }
     };
 
+    // Jobs fetched ahead of free slots. Only while runs are fast (a few ms): then one fetch of hundreds
+    // costs what one of a few costs, and a buffered job waits well under a second. Slow queues fetch
+    // exactly their free slots. Buffered jobs are `active` in the table and heartbeated like running ones.
+    const buffer: BossJob<Record<string, unknown>>[] = [];
+    let avgRunMs = 1_000; // pessimistic until measured
+    const prefetchLimit = () => (avgRunMs < FAST_RUN_MS && !opts.rateLimit ? Math.min(MAX_PREFETCH, opts.concurrency * 10) : 0);
+    const startOne = (job: BossJob<Record<string, unknown>>) => {
+      if (opts.rateLimit) starts.push(Date.now());
+      const t0 = performance.now();
+      const p = runOne(job).finally(() => {
+        avgRunMs = avgRunMs * 0.9 + (performance.now() - t0) * 0.1;
+        running.delete(job.id);
+        wake();
+      });
+      running.set(job.id, p);
+    };
+
     const loop = (async () => {
       await this.start();
       await this.ensureListener().catch(() => {});
       while (!stopping) {
         dirty = false;
-        if (this.paused.has(queue)) {
+        if (this.paused.has(queue) && buffer.length === 0) {
           await idle(this.pollIntervalMs);
           continue;
         }
-        let free = opts.concurrency - running.size;
+        let slots = opts.concurrency - running.size;
         if (opts.rateLimit) {
           const now = Date.now();
           while (starts.length && (starts[0] as number) <= now - opts.rateLimit.durationMs) starts.shift();
-          free = Math.min(free, opts.rateLimit.max - starts.length);
-          if (free <= 0 && running.size < opts.concurrency) {
+          slots = Math.min(slots, opts.rateLimit.max - starts.length);
+          if (slots <= 0 && running.size < opts.concurrency) {
             await idle(Math.max(5, (starts[0] as number) + opts.rateLimit.durationMs - now));
             continue;
           }
         }
-        if (free <= 0) {
+        while (slots > 0 && buffer.length > 0) {
+          startOne(buffer.shift() as BossJob<Record<string, unknown>>);
+          slots--;
+        }
+        const hold = Math.max(0, slots) + (this.paused.has(queue) ? 0 : prefetchLimit());
+        const want = hold - buffer.length;
+        // nothing to take, or the buffer is still well stocked: wait for a run to finish (or a NOTIFY)
+        if (want <= 0 || buffer.length >= opts.concurrency) {
           await idle(this.pollIntervalMs);
           continue;
         }
         let jobs: BossJob<Record<string, unknown>>[];
         try {
-          jobs = await this.boss.fetch<Record<string, unknown>>(queue, { batchSize: free });
+          jobs = await this.boss.fetch<Record<string, unknown>>(queue, { batchSize: want });
         } catch (err) {
           if (stopping) break;
           this.log.warn({ queue, err: (err as Error).message }, 'fetch failed; retrying');
           await idle(1_000);
           continue;
         }
-        for (const job of jobs) {
-          if (opts.rateLimit) starts.push(Date.now());
-          const p = runOne(job).finally(() => {
-            running.delete(job.id);
-            wake();
-          });
-          running.set(job.id, p);
-        }
-        if (jobs.length === 0) await idle(this.pollIntervalMs);
+        buffer.push(...jobs);
+        if (jobs.length === 0 && buffer.length === 0) await idle(this.pollIntervalMs);
       }
     })().catch((err) => this.log.error({ queue, err: (err as Error).message }, 'consumer stopped'));
 
@@ -649,6 +671,10 @@ export class PgbossEngine implements Engine {
         wake();
         this.wakers.get(queue)?.delete(wake);
         await loop;
+        await this.release(
+          queue,
+          buffer.splice(0).map((j) => j.id),
+        );
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<'timeout'>((r) => {
           timer = setTimeout(() => r('timeout'), graceMs);
@@ -664,6 +690,22 @@ export class PgbossEngine implements Engine {
     };
     this.consumers.add(consumer);
     return consumer;
+  }
+
+  /** Give fetched-but-never-started jobs back, as if they had not been fetched (attempt count restored). */
+  private async release(queue: string, ids: string[]) {
+    if (ids.length === 0) return;
+    await this.q(
+      `UPDATE ${this.t} SET state = 'retry', start_after = now(), heartbeat_on = NULL,
+         started_on = CASE WHEN retry_count = 0 THEN NULL ELSE started_on END, retry_count = GREATEST(retry_count - 1, 0)
+       WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'active'`,
+      [queue, ids],
+    ).catch((err) =>
+      this.log.warn(
+        { queue, err: (err as Error).message },
+        'could not release prefetched jobs; they are retried after their heartbeat lapses',
+      ),
+    );
   }
 
   /** Carry out the runtime's decision for a failed run (only if the row is still ours: `active`). */
