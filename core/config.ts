@@ -244,6 +244,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       { variable: 'REPORTS_SIGNING_SECRET', message: 'is required when NODE_ENV=production and REPORTS_DATABASE_URL is set' },
     ]);
   }
+  if (config.NODE_ENV === 'production' && config.REPORTS_DATABASE_URL && !config.REPORTS_PUBLIC_URL) {
+    throw new ConfigError([
+      {
+        variable: 'REPORTS_PUBLIC_URL',
+        message: 'is required when NODE_ENV=production and REPORTS_DATABASE_URL is set (download links point there)',
+      },
+    ]);
+  }
   if (config.REPORTS_RETENTION_SECONDS < config.REPORTS_LINK_TTL_SECONDS) {
     throw new ConfigError([
       { variable: 'REPORTS_RETENTION_SECONDS', message: `expects at least REPORTS_LINK_TTL_SECONDS (${config.REPORTS_LINK_TTL_SECONDS})` },

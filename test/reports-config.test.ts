@@ -32,12 +32,24 @@ describe('reports config', () => {
     );
   });
 
-  it('requires a signing secret in production when reports are on', () => {
+  it('requires a signing secret and a public URL in production when reports are on', () => {
     const prod = { NODE_ENV: 'production', API_KEYS: '[]', DATABASE_URL: 'postgres://x@127.0.0.1/db' };
     expect(problems({ ...prod, REPORTS_DATABASE_URL: 'postgres://x@127.0.0.1/db' }).map((p) => p.variable)).toContain(
       'REPORTS_SIGNING_SECRET',
     );
-    expect(problems({ ...prod, REPORTS_DATABASE_URL: 'postgres://x@127.0.0.1/db', REPORTS_SIGNING_SECRET: 's'.repeat(32) })).toEqual([]);
+    expect(
+      problems({ ...prod, REPORTS_DATABASE_URL: 'postgres://x@127.0.0.1/db', REPORTS_SIGNING_SECRET: 's'.repeat(32) }).map(
+        (p) => p.variable,
+      ),
+    ).toEqual(['REPORTS_PUBLIC_URL']);
+    expect(
+      problems({
+        ...prod,
+        REPORTS_DATABASE_URL: 'postgres://x@127.0.0.1/db',
+        REPORTS_SIGNING_SECRET: 's'.repeat(32),
+        REPORTS_PUBLIC_URL: 'https://conveyor.example.com',
+      }),
+    ).toEqual([]);
   });
 
   it('parses a comma list of secrets (rotation)', () => {
