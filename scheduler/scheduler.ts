@@ -141,7 +141,6 @@ export class Scheduler {
         },
       },
     );
-    task.on('execution:failed', (ctx) => log.error({ err: ctx.execution?.error?.message }, 'slot failed; the catch-up pass retries it'));
     void task.start();
     return task;
   }
@@ -157,7 +156,7 @@ export class Scheduler {
     void settled.finally(() => {
       if (this.chains.get(name) === settled) this.chains.delete(name);
     });
-    return trigger === 'cron' ? next : settled;
+    return settled;
   }
 
   private async fireNow(name: string, nowMs: number, knownLast: number | null | undefined, trigger: string, cronSlot?: number) {
