@@ -16,8 +16,8 @@ import { type ApiKeyConfig, type Config, ConfigError, loadConfig } from './confi
 import { createEngine } from './engine-factory.ts';
 import { ensureLocalRedis, LocalRedisError } from './local-redis.ts';
 import { createLogger } from './logger.ts';
-import { EmbeddedPostgresError, startEmbeddedPostgres } from './pgboss/embedded-postgres.ts';
 import { startWorkerInstrumentation, type WorkerInstrumentation } from './metrics/worker-server.ts';
+import { EmbeddedPostgresError, startEmbeddedPostgres } from './pgboss/embedded-postgres.ts';
 import { createRedis } from './redis.ts';
 import { runRelease } from './release.ts';
 import { startTracing } from './tracing.ts';
@@ -138,7 +138,14 @@ async function main() {
     handlerSet = await createHandlers({ config, logger, engine });
     const metricsKeys = config.WORKER_METRICS_PORT === undefined ? [] : (config.API_KEYS ?? devApiKeys(config, logger));
     instrumentation = await startWorkerInstrumentation({ config, logger, engine, apiKeys: metricsKeys });
-    runtime = startWorkers({ engine, logger, handlers: handlerSet.handlers, queues: config.WORKER_QUEUES, hooks: instrumentation.hooks, rateLimits: { email: { max: config.EMAIL_RATE_PER_SECOND, durationMs: 1000 } } });
+    runtime = startWorkers({
+      engine,
+      logger,
+      handlers: handlerSet.handlers,
+      queues: config.WORKER_QUEUES,
+      hooks: instrumentation.hooks,
+      rateLimits: { email: { max: config.EMAIL_RATE_PER_SECOND, durationMs: 1000 } },
+    });
   }
 
   let scheduler: RunningScheduler | undefined;
