@@ -83,6 +83,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   } catch (err) {
     throw new EmbeddedPostgresError(
       `could not start the embedded PostgreSQL in ${dir} on port ${opts.port}: ${(err as Error | undefined)?.message ?? 'the server exited (see LOG_LEVEL=debug)'}. ` +
+        `${process.getuid?.() === 0 ? 'As root the server runs as user postgres: DATA_DIR and every folder above it must be open to that user. ' : ''}` +
         'Set DATABASE_URL (or REDIS_URL) to use a server you run, or EMBEDDED_POSTGRES_PORT if the port is taken.',
     );
   }
