@@ -182,6 +182,37 @@ describe.skipIf(!!why)('pg-boss engine', () => {
     expect(attempts).toEqual([2]);
   }, 60_000);
 
+  it('fetches ahead while runs are fast and gives unstarted jobs back on close, attempts untouched', async () => {
+    const { engine } = fresh();
+    const reqs = Array.from({ length: 300 }, (_, i) => request('diagnostics.noop', { note: `n${i}` }));
+    await engine.enqueueMany(reqs);
+    let ran = 0;
+    let release!: () => void;
+    const gate = new Promise<null>((r) => {
+      release = () => r(null);
+    });
+    const rt = startWorkers({
+      engine,
+      logger: quietLogger,
+      handlers: { 'diagnostics.noop': async () => (++ran >= 100 ? gate : null) }, // fast, then one run hangs
+      queues: { default: 1 },
+    });
+    await waitFor(() => ran >= 100, { what: '100 runs' });
+    // fast runs made the consumer fetch ahead: more jobs are active than the one running
+    const before = (await engine.queueInfo(['default']))[0];
+    expect(before?.counts.active).toBeGreaterThan(1);
+    const closing = rt.close(200);
+    expect(await closing).toEqual({ abandoned: 1 });
+    release();
+    const after = (await engine.queueInfo(['default']))[0];
+    expect(after?.counts.active).toBe(1); // only the abandoned run; the fetched-ahead ones went back
+    expect((after?.counts.waiting ?? 0) + (after?.counts.completed ?? 0) + 1).toBe(300);
+    const { rows } = await engine.pool.query(
+      `SELECT count(*)::int AS n FROM ${engine.schema}.job WHERE name = 'default' AND state = 'retry' AND (started_on IS NOT NULL OR retry_count <> 0)`,
+    );
+    expect(rows[0].n).toBe(0); // given back as never started: their first run will be attempt 1
+  });
+
   it('migrates idempotently: a second start and a release run change nothing', async () => {
     const { engine, schema } = fresh();
     await engine.migrate();
