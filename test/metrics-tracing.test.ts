@@ -1,6 +1,8 @@
 // OpenTelemetry: an HTTP request that enqueues a job and the worker run of that job end up in one
 // trace (server span → producer span → consumer span, with a link to the producer), captured by the
 // SDK's in-memory exporter. The SDK is started in-process exactly as main.ts does, minus the OTLP exporter.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -18,6 +20,33 @@ describe('tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     const req = toEnqueueRequest({ name: 'diagnostics.noop', data: {}, options: {} }, testConfig(), { requestId: 'r1' });
     expect(req.meta).toEqual({ requestId: 'r1' });
     await tracing.shutdown();
+  });
+});
+
+/** In a fresh Node process: which @opentelemetry packages does startTracing load? */
+function packagesLoaded(endpoint: string | undefined) {
+  const script = `
+    import { registerHooks } from 'node:module';
+    const seen = new Set();
+    registerHooks({ resolve(s, c, next) { const r = next(s, c); const m = r.url.match(/node_modules\\/(@opentelemetry\\/[^/]+)/); if (m) seen.add(m[1]); return r; } });
+    const { startTracing } = await import(${JSON.stringify(join(import.meta.dirname, '..', 'core', 'tracing.ts'))});
+    const t = await startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: process.env.EP || undefined, OTEL_SERVICE_NAME: 'probe', QUEUE_ENGINE: 'bullmq' }, 'web');
+    await t.shutdown();
+    console.log(JSON.stringify([...seen].sort()));`;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: join(import.meta.dirname, '..'),
+    env: { ...process.env, EP: endpoint ?? '' },
+    encoding: 'utf8',
+  });
+  return JSON.parse(out.trim().split('\n').at(-1) as string) as string[];
+}
+
+describe('tracing packages', () => {
+  it('loads only @opentelemetry/api without an endpoint, and the SDK and OTLP exporter with one', { timeout: 30_000 }, () => {
+    expect(packagesLoaded(undefined)).toEqual(['@opentelemetry/api']);
+    const on = packagesLoaded('http://127.0.0.1:4318');
+    expect(on).toContain('@opentelemetry/sdk-trace-node');
+    expect(on).toContain('@opentelemetry/exporter-trace-otlp-http');
   });
 });
 
