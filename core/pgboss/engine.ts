@@ -621,7 +621,17 @@ export class PgbossEngine implements Engine {
     };
 
     const loop = (async () => {
-      await this.start();
+      // the database may be down at boot: keep trying, as after any outage
+      for (let delay = 500; !stopping; delay = Math.min(delay * 2, 10_000)) {
+        try {
+          await this.start();
+          break;
+        } catch (err) {
+          this.log.warn({ queue, err: (err as Error).message, retryInMs: delay }, 'postgres unavailable; consumer waits');
+          await idle(delay);
+          dirty = false;
+        }
+      }
       await this.ensureListener().catch(() => {});
       while (!stopping) {
         dirty = false;
