@@ -1,5 +1,9 @@
 // The Bull Board adapter for the pgboss engine, driven through its adapter API (what the board's
 // routes call): counts, lists per state, job detail, retry of a dead job, promote, clean, pause. Real PostgreSQL.
+import type { AddressInfo } from 'node:net';
+import { createBullBoard } from '@bull-board/api';
+import { ExpressAdapter } from '@bull-board/express';
+import express from 'express';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { JobName, PayloadInput } from '../core/catalog.ts';
 import { type PgbossQueueAdapter, pgbossBoardSource } from '../core/pgboss/bull-board-adapter.ts';
@@ -87,5 +91,33 @@ describe.skipIf(!!why)('Bull Board adapter for pg-boss', () => {
     await main.resume();
     expect(await main.isPaused()).toBe(false);
     await expect(main.addJob()).rejects.toThrow(/POST \/v1\/jobs/);
+  });
+
+  it('serves Bull Board’s own API from the adapters: queue list with counts, jobs, detail, pause', async () => {
+    const made = makePgbossEngine();
+    onTestFinished(made.cleanup);
+    const { engine } = made;
+    const { job } = await engine.enqueue(request('diagnostics.noop', { note: '<b>bold?</b>' }));
+    await engine.enqueue(request('diagnostics.noop', {}, { delay: 600_000 }));
+    const serverAdapter = new ExpressAdapter().setBasePath('/board');
+    createBullBoard({ queues: pgbossBoardSource(engine).adapters(false), serverAdapter });
+    const app = express();
+    app.use('/board', serverAdapter.getRouter());
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((r) => server.once('listening', () => r()));
+    onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/board/api`;
+
+    const list = (await (await fetch(`${base}/queues?activeQueue=default&status=waiting&page=1`)).json()) as any;
+    const q = list.queues.find((x: { name: string }) => x.name === 'default');
+    expect(list.queues.map((x: { name: string }) => x.name)).toContain('default-dlq');
+    expect(q.counts).toMatchObject({ waiting: 1, delayed: 1, active: 0 });
+    expect(q.jobs.map((j: { id: string }) => j.id)).toEqual([job.id]);
+    expect(q.jobs[0].data).toEqual({ note: '<b>bold?</b>' }); // a JSON string value, shown as text
+    const detail = await fetch(`${base}/queues/default/${job.id}`);
+    expect(detail.status).toBe(200);
+    expect(((await detail.json()) as any).job.name).toBe('diagnostics.noop');
+    expect((await fetch(`${base}/queues/default/pause`, { method: 'PUT' })).status).toBe(200);
+    expect((await engine.queueInfo(['default']))[0]?.paused).toBe(true);
   });
 });
