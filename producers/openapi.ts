@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { catalog, jobNames, queueNames } from '../core/catalog.ts';
 import type { Config } from '../core/config.ts';
 import { jobOptionsSchema } from './enqueue.ts';
+import { extraPaths } from './openapi-extra.ts';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -159,6 +160,7 @@ export function buildOpenApi(config: Pick<Config, 'BULK_MAX_JOBS' | 'MAX_BODY_BY
         },
       },
       '/v1/openapi.json': { get: { summary: 'This document', responses: { '200': json({ type: 'object' }, 'OpenAPI 3.1'), ...common } } },
+      ...extraPaths,
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key from API_KEYS' } },
