@@ -11,6 +11,9 @@ import { PostgresScheduleStore } from '../core/pgboss/schedule-store.ts';
 import { ApiError } from '../producers/api-error.ts';
 import { type JobOptions, toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
 import { enqueueInTransaction } from '../producers/transactional.ts';
+import { slotJobId } from '../scheduler/definition.ts';
+import { storeRunCoordinator } from '../scheduler/run-coordinator.ts';
+import { Scheduler } from '../scheduler/scheduler.ts';
 import type { HandlerMap } from '../workers/handlers/index.ts';
 import { startWorkers } from '../workers/runtime.ts';
 import { quietLogger, testConfig, waitFor } from './helpers.ts';
@@ -247,5 +250,49 @@ describe.skipIf(!!why)('pg-boss engine', () => {
     expect(await store.remove('nightly')).toBe(true);
     expect(await store.remove('nightly')).toBe(false);
     expect((await store.states()).has('nightly')).toBe(false);
+  });
+
+  it('fires an every-second schedule from two scheduler replicas: exactly one job per slot', async () => {
+    const schema = uniqueSchema('sched');
+    onTestFinished(() => dropSchema(schema));
+    const engines = [engineOn(schema), engineOn(schema)];
+    const config = testConfig({ SCHEDULER_RELOAD_MS: '200' });
+    const store = new PostgresScheduleStore(engines[0] as PgbossEngine);
+    await store.put({
+      name: 'tick',
+      cron: '* * * * * *',
+      timezone: 'UTC',
+      job: { name: 'diagnostics.noop', data: { note: 'tick' }, options: {} },
+      misfire: { policy: 'skip', max: 100 },
+      enabled: true,
+      notBeforeMs: Date.now(),
+      updatedAtMs: Date.now(),
+    });
+    const schedulers = engines.map((engine) => {
+      const replicaStore = new PostgresScheduleStore(engine);
+      return new Scheduler({
+        config,
+        logger: quietLogger,
+        engine,
+        store: replicaStore,
+        coordinator: storeRunCoordinator(replicaStore),
+        codeSchedules: [],
+      });
+    });
+    for (const s of schedulers) await s.start();
+    onTestFinished(() => Promise.all(schedulers.map((s) => s.stop())).then(() => undefined));
+    const first = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+    const slots = [first, first + 1000, first + 2000];
+    await waitFor(async () => (await Promise.all(slots.map((slot) => engines[0]?.getJob(slotJobId('tick', slot))))).every(Boolean), {
+      what: 'a job for each of 3 slots',
+      timeoutMs: 20_000,
+    });
+    const { rows } = await (engines[0] as PgbossEngine).pool.query(
+      `SELECT data->'$conveyor'->>'id' AS id FROM ${schema}.job WHERE name = 'default'`,
+    );
+    const ids = rows.map((r) => r.id as string).filter((id) => slots.some((slot) => id === slotJobId('tick', slot)));
+    expect(ids.sort()).toEqual(slots.map((slot) => slotJobId('tick', slot)).sort()); // one each, no duplicates
+    const state = (await store.states()).get('tick');
+    expect(state?.lastSlotMs).toBeGreaterThanOrEqual(slots[2] as number);
   });
 });
