@@ -98,6 +98,12 @@ const isTimezone = (tz: string) => {
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
+  /** express `trust proxy`: hops (`1` on Heroku/Render), `true`, `false`, or addresses/subnets (`loopback, 10.0.0.0/8`) */
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|\d+|[\w.:/, -]+)$/, { error: 'expects a hop count, true, false, or a comma list of addresses/subnets' })
+    .transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v))
+    .default('loopback'),
   PORT: int(0, 65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** unset: bullmq when REDIS_URL is set, else pgboss (DATABASE_URL, or an embedded PostgreSQL under `npm start`) */

@@ -45,7 +45,8 @@ export function createApp(deps: AppDeps): express.Express {
   const { engine, config, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', true);
+  // who may set X-Forwarded-For/-Proto (client IP for rate limits, https for Secure cookies)
+  app.set('trust proxy', config.TRUST_PROXY);
   app.set('query parser', 'simple');
 
   app.use((req, res, next) => {
