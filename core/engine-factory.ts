@@ -28,6 +28,7 @@ export function createEngine(
       schema: pgbossSchemaFor(prefix),
       logger,
       queues: queueNames,
+      retentionCounts: { completed: config.RETENTION_COMPLETED_COUNT, failed: config.RETENTION_FAILED_COUNT },
       worker: {
         heartbeatSeconds: config.WORKER_LOCK_DURATION_MS / 1000,
         superviseIntervalSeconds: Math.max(1, Math.round(config.WORKER_STALLED_INTERVAL_MS / 1000)),

@@ -29,13 +29,17 @@ function request<N extends JobName>(name: N, data: PayloadInput<N>, options: Job
   return toEnqueueRequest(v.job, retention, {});
 }
 
-function engineOn(schema: string, opts: { pollIntervalMs?: number; heartbeatSeconds?: number } = {}) {
+function engineOn(
+  schema: string,
+  opts: { pollIntervalMs?: number; heartbeatSeconds?: number; retentionCounts?: { completed?: number; failed?: number } } = {},
+) {
   const engine = new PgbossEngine({
     databaseUrl: DATABASE_URL,
     schema,
     logger: quietLogger,
     queues: queueNames,
     maxConnections: 4,
+    retentionCounts: opts.retentionCounts,
     worker: { pollIntervalMs: opts.pollIntervalMs ?? 500, heartbeatSeconds: opts.heartbeatSeconds ?? 10, superviseIntervalSeconds: 1 },
   });
   onTestFinished(() => engine.close());
@@ -294,5 +298,18 @@ describe.skipIf(!!why)('pg-boss engine', () => {
     expect(ids.sort()).toEqual(slots.map((slot) => slotJobId('tick', slot)).sort()); // one each, no duplicates
     const state = (await store.states()).get('tick');
     expect(state?.lastSlotMs).toBeGreaterThanOrEqual(slots[2] as number);
+  });
+
+  it('keeps only the newest completed jobs by count, never trimming idempotent ones', async () => {
+    const schema = uniqueSchema('trim');
+    onTestFinished(() => dropSchema(schema));
+    const engine = engineOn(schema, { retentionCounts: { completed: 2 } });
+    await engine.enqueueMany(Array.from({ length: 5 }, (_, i) => request('diagnostics.noop', { note: `n${i}` })));
+    const idem = await engine.enqueue(request('diagnostics.noop', { note: 'idem' }, { idempotencyKey: 'keep-me' }));
+    work(engine, { 'diagnostics.noop': async () => null });
+    await waitFor(async () => (await engine.queueInfo(['default']))[0]?.counts.completed === 6, { what: 'six completed' });
+    await engine.trimByCount('default');
+    expect((await engine.queueInfo(['default']))[0]?.counts.completed).toBe(3);
+    expect((await engine.getJob(idem.job.id))?.state).toBe('completed');
   });
 });

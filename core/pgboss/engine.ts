@@ -50,6 +50,8 @@ export interface PgbossEngineOptions {
   };
   /** connections in each of the two pools (pg-boss's and ours) */
   maxConnections?: number;
+  /** keep at most this many completed / failed jobs per queue (idempotent ones are exempt); trimmed every minute by consumers */
+  retentionCounts?: { completed?: number; failed?: number };
   /** install/migrate the schema on first use (the release step does it explicitly) */
   migrate?: boolean;
 }
@@ -254,7 +256,12 @@ export class PgbossEngine implements Engine {
   }
 
   private envelope(req: EnqueueRequest, external?: string): Record<string, unknown> {
-    const meta: StoredMeta = { ...req.meta, timeoutMs: req.timeoutMs, kind: req.name, maxAttempts: req.attempts, retention: req.retention };
+    // idempotent jobs are never trimmed by count: a repeated key must find its job for the whole TTL
+    const retention =
+      req.idempotencyKey === undefined
+        ? req.retention
+        : { completedSeconds: req.retention.completedSeconds, failedSeconds: req.retention.failedSeconds };
+    const meta: StoredMeta = { ...req.meta, timeoutMs: req.timeoutMs, kind: req.name, maxAttempts: req.attempts, retention };
     if (external !== undefined) meta.id = external;
     return { ...(req.data as Record<string, unknown>), [META_KEY]: meta };
   }
@@ -547,6 +554,8 @@ export class PgbossEngine implements Engine {
       (this.heartbeatSeconds * 1000) / 3,
     );
     heartbeat.unref();
+    const trim = setInterval(() => void this.trimByCount(queue), 60_000);
+    trim.unref();
 
     const runOne = async (job: BossJob<Record<string, unknown>>) => {
       const { payload, meta } = splitData(job.data);
@@ -692,6 +701,7 @@ export class PgbossEngine implements Engine {
         const outcome = await Promise.race([Promise.all(running.values()).then(() => 'drained' as const), timedOut]);
         clearTimeout(timer);
         clearInterval(heartbeat);
+        clearInterval(trim);
         await flush();
         this.consumers.delete(consumer);
         // unfinished runs stay `active` without a heartbeat: pg-boss's supervisor retries them
@@ -700,6 +710,24 @@ export class PgbossEngine implements Engine {
     };
     this.consumers.add(consumer);
     return consumer;
+  }
+
+  /** Retention by count: drop the oldest completed / failed jobs of `queue` beyond the configured counts. */
+  async trimByCount(queue: string) {
+    const counts = this.opts.retentionCounts ?? {};
+    for (const [state, keep, key] of [
+      ['completed', counts.completed, 'completedCount'],
+      ['failed', counts.failed, 'failedCount'],
+    ] as const) {
+      if (keep === undefined) continue;
+      await this.q(
+        `DELETE FROM ${this.t} j USING (
+           SELECT id FROM ${this.t} WHERE name = $1 AND state = '${state}' AND data->'${META_KEY}'->'retention' ? '${key}'
+           ORDER BY completed_on DESC OFFSET $2) old
+         WHERE j.name = $1 AND j.id = old.id`,
+        [queue, keep],
+      ).catch((err) => this.log.warn({ queue, err: (err as Error).message }, 'retention trim failed'));
+    }
   }
 
   /** Give fetched-but-never-started jobs back, as if they had not been fetched (attempt count restored). */
