@@ -238,7 +238,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError([{ variable: 'API_KEYS', message: 'is required when NODE_ENV=production' }]);
   }
   if (config.NODE_ENV === 'production' && config.QUEUE_ENGINE === 'pgboss' && !config.DATABASE_URL) {
-    throw new ConfigError([{ variable: 'DATABASE_URL', message: 'is required when NODE_ENV=production and the engine is pgboss (or set REDIS_URL)' }]);
+    throw new ConfigError([
+      { variable: 'DATABASE_URL', message: 'is required when NODE_ENV=production and the engine is pgboss (or set REDIS_URL)' },
+    ]);
   }
   if (config.NODE_ENV === 'production' && config.DASHBOARD_USERS && !config.DASHBOARD_SESSION_SECRET) {
     throw new ConfigError([

@@ -7,10 +7,10 @@ import type { Logger } from 'pino';
 import { createDashboard, type Dashboard } from '../dashboard/index.ts';
 import { createApp } from '../producers/app.ts';
 import { generateApiKey, sha256 } from '../producers/auth.ts';
-import { createHandlers, type HandlerSet } from '../workers/handlers/index.ts';
-import { startWorkers, type WorkerRuntime } from '../workers/runtime.ts';
 import { type RunningScheduler, startScheduler } from '../scheduler/index.ts';
 import { ScheduleConfigError } from '../scheduler/schedule-config-error.ts';
+import { createHandlers, type HandlerSet } from '../workers/handlers/index.ts';
+import { startWorkers, type WorkerRuntime } from '../workers/runtime.ts';
 import { runSupervisor } from '../workers/supervisor.ts';
 import { type ApiKeyConfig, type Config, ConfigError, loadConfig } from './config.ts';
 import { createEngine } from './engine-factory.ts';
@@ -81,7 +81,9 @@ async function main() {
   let stopPostgres: (() => Promise<void>) | undefined;
   if (config.QUEUE_ENGINE === 'pgboss' && !config.DATABASE_URL) {
     if (mode !== 'all') {
-      console.error(`conveyor: ${mode} needs DATABASE_URL (pgboss) or REDIS_URL (bullmq); only \`npm start\` (all) runs an embedded PostgreSQL`);
+      console.error(
+        `conveyor: ${mode} needs DATABASE_URL (pgboss) or REDIS_URL (bullmq); only \`npm start\` (all) runs an embedded PostgreSQL`,
+      );
       process.exit(78); // EX_CONFIG
     }
     try {
@@ -122,7 +124,11 @@ async function main() {
 
   if (mode === 'web' || mode === 'all') {
     // pgboss: nothing connects unless a Redis-only feature asks (API rate limits are in memory then)
-    webRedis = createRedis(config.REDIS_URL, 'web', config.QUEUE_ENGINE === 'pgboss' ? { lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null } : {});
+    webRedis = createRedis(
+      config.REDIS_URL,
+      'web',
+      config.QUEUE_ENGINE === 'pgboss' ? { lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null } : {},
+    );
     webRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis (web) error'));
     const apiKeys = config.API_KEYS ?? devApiKeys(config, logger);
     dashboard = await createDashboard({ config, logger, engine });

@@ -95,10 +95,8 @@ function fill(nodes: Node[], scopes: unknown[], escapeValue: Escape, strict: boo
   return out;
 }
 
-export interface Filler {
-  /** `strict`: a placeholder without a value throws (used to check templates against their sample vars) */
-  (values: Record<string, unknown>, opts?: { strict?: boolean }): string;
-}
+/** `strict`: a placeholder without a value throws (used to check templates against their sample vars) */
+export type Filler = (values: Record<string, unknown>, opts?: { strict?: boolean }) => string;
 
 /** Parse `source` once and return a function that fills it, escaping every value with `escapeValue`. */
 export function compilePlaceholders(source: string, escapeValue: Escape): Filler {
