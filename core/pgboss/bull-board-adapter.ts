@@ -143,14 +143,17 @@ export class PgbossQueueAdapter extends BaseAdapter {
   }
 
   async getJobCounts(): Promise<JobCounts> {
-    const [info] = await this.engine.queueInfo([this.queueName]);
+    const [[info], cancelled] = await Promise.all([
+      this.engine.queueInfo([this.queueName]),
+      this.sql(`SELECT count(*)::int AS n FROM ${this.table} WHERE name = $1 AND state = 'cancelled'`, [this.queueName]),
+    ]);
     const c = info?.counts;
     return {
       active: c?.active ?? 0,
       waiting: c?.waiting ?? 0,
       delayed: c?.delayed ?? 0,
       completed: c?.completed ?? 0,
-      failed: c?.failed ?? 0,
+      failed: (c?.failed ?? 0) + (cancelled.rows[0]?.n ?? 0), // the failed tab lists cancelled jobs too
       paused: 0,
       prioritized: 0,
       'waiting-children': 0,
