@@ -507,15 +507,25 @@ export class PgbossEngine implements Engine {
     let wakeNow: (() => void) | undefined;
     const starts: number[] = []; // rate limit window (per process)
 
+    // `wake`: look again (a slot freed). `nudge`: jobs may have arrived (NOTIFY, a retry coming due,
+    // resume). After a fetch came back short the queue is drained: no fetch until a nudge or the poll.
+    let hint = true;
     const wake = () => {
       dirty = true;
       wakeNow?.();
+    };
+    const nudge = () => {
+      hint = true;
+      wake();
     };
     const idle = (ms: number) =>
       dirty || stopping
         ? Promise.resolve()
         : new Promise<void>((resolve) => {
-            const timer = setTimeout(done, ms);
+            const timer = setTimeout(() => {
+              hint = true; // the backstop poll: look whether or not anyone told us
+              done();
+            }, ms);
             function done() {
               clearTimeout(timer);
               wakeNow = undefined;
@@ -524,7 +534,7 @@ export class PgbossEngine implements Engine {
             wakeNow = done;
           });
     if (!this.wakers.has(queue)) this.wakers.set(queue, new Set());
-    this.wakers.get(queue)?.add(wake);
+    this.wakers.get(queue)?.add(nudge);
 
     const flush = (): Promise<void> => {
       if (flushing) return flushing;
@@ -604,7 +614,7 @@ export class PgbossEngine implements Engine {
           ),
         );
         if (decision.action === 'retry') {
-          const t = setTimeout(wake, decision.delayMs + 5);
+          const t = setTimeout(nudge, decision.delayMs + 5);
           t.unref();
         }
       } finally {
@@ -665,20 +675,23 @@ export class PgbossEngine implements Engine {
         const hold = Math.max(0, slots) + (this.paused.has(queue) ? 0 : prefetchLimit());
         const want = hold - buffer.length;
         // nothing to take, or the buffer is still well stocked: wait for a run to finish (or a NOTIFY)
-        if (want <= 0 || buffer.length >= opts.concurrency) {
+        if (want <= 0 || buffer.length >= opts.concurrency || !hint) {
           await idle(this.pollIntervalMs);
           continue;
         }
+        hint = false;
         let jobs: BossJob<Record<string, unknown>>[];
         try {
           jobs = await this.boss.fetch<Record<string, unknown>>(queue, { batchSize: want });
         } catch (err) {
           if (stopping) break;
           this.log.warn({ queue, err: (err as Error).message }, 'fetch failed; retrying');
+          hint = true;
           await idle(1_000);
           continue;
         }
         buffer.push(...jobs);
+        if (jobs.length >= want) hint = true; // a full batch: there is likely more
         if (jobs.length === 0 && buffer.length === 0) await idle(this.pollIntervalMs);
       }
     })().catch((err) => this.log.error({ queue, err: (err as Error).message }, 'consumer stopped'));
@@ -688,7 +701,7 @@ export class PgbossEngine implements Engine {
       close: async (graceMs: number) => {
         stopping = true;
         wake();
-        this.wakers.get(queue)?.delete(wake);
+        this.wakers.get(queue)?.delete(nudge);
         await loop;
         await this.release(
           queue,
