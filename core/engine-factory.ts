@@ -29,6 +29,8 @@ export function createEngine(
       logger,
       queues: queueNames,
       retentionCounts: { completed: config.RETENTION_COMPLETED_COUNT, failed: config.RETENTION_FAILED_COUNT },
+      // per process: 5 for pg-boss, 5 for ours, 1 LISTEN (docs/engines.md)
+      maxConnections: 5,
       worker: {
         heartbeatSeconds: config.WORKER_LOCK_DURATION_MS / 1000,
         superviseIntervalSeconds: Math.max(1, Math.round(config.WORKER_STALLED_INTERVAL_MS / 1000)),
