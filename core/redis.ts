@@ -35,3 +35,18 @@ export async function redisAnswers(url: string, timeoutMs = 1_500): Promise<bool
     probe.disconnect();
   }
 }
+
+/** Delete every key under `<prefix>:` (test and benchmark clean-up; SCAN, never KEYS). */
+export async function deleteKeysWithPrefix(url: string, prefix: string): Promise<void> {
+  const r = createRedis(url, 'probe');
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
+      cursor = next;
+      if (keys.length) await r.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+}

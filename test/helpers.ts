@@ -4,10 +4,10 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { onTestFinished } from 'vitest';
-import { BullmqEngine } from '../core/bullmq/engine.ts';
-import { queueNames } from '../core/catalog.ts';
+import type { BullmqEngine } from '../core/bullmq/engine.ts';
 import { type Config, loadConfig } from '../core/config.ts';
-import { createRedis } from '../core/redis.ts';
+import { createEngine } from '../core/engine-factory.ts';
+import { createRedis, deleteKeysWithPrefix } from '../core/redis.ts';
 import { createDashboard } from '../dashboard/index.ts';
 import { createApp } from '../producers/app.ts';
 import { generateApiKey } from '../producers/auth.ts';
@@ -57,19 +57,7 @@ export async function waitFor<T>(
 }
 
 /** Delete every key under a prefix (tests clean up after themselves). */
-export async function dropPrefix(prefix: string) {
-  const r = createRedis(REDIS_URL, 'probe');
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await r.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
-  }
-}
+export const dropPrefix = (prefix: string) => deleteKeysWithPrefix(REDIS_URL, prefix);
 
 export interface TestKeys {
   admin: string;
@@ -106,18 +94,7 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
     ]),
     ...overrides,
   });
-  const engine = new BullmqEngine({
-    redisUrl: config.REDIS_URL,
-    prefix: config.QUEUE_PREFIX,
-    logger: quietLogger,
-    idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
-    queues: queueNames,
-    worker: {
-      lockDurationMs: config.WORKER_LOCK_DURATION_MS,
-      stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
-      maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
-    },
-  });
+  const engine = createEngine(config, quietLogger) as BullmqEngine; // REDIS_URL is set: the BullMQ engine
   const redis = createRedis(config.REDIS_URL, 'web');
   const dashboard = await createDashboard({ config, logger: quietLogger, engine });
   const app = createApp({ engine, config, logger: quietLogger, redis, apiKeys: config.API_KEYS ?? [], dashboard: dashboard.router });

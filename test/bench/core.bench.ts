@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { BullmqEngine } from '../../core/bullmq/engine.ts';
 import { queueNames } from '../../core/catalog.ts';
 import { loadConfig } from '../../core/config.ts';
-import { createRedis } from '../../core/redis.ts';
+import { createRedis, deleteKeysWithPrefix } from '../../core/redis.ts';
 import { createApp } from '../../producers/app.ts';
 import { generateApiKey } from '../../producers/auth.ts';
 import { toEnqueueRequest, validateJob } from '../../producers/enqueue.ts';
@@ -20,16 +20,7 @@ import type { BenchContext, BenchRow } from './types.ts';
 const logger = pino({ level: 'warn' });
 const CONCURRENCY = 50;
 
-async function drop(url: string, prefix: string) {
-  const r = createRedis(url, 'probe');
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
-    cursor = next;
-    if (keys.length) await r.unlink(...keys);
-  } while (cursor !== '0');
-  r.disconnect();
-}
+const drop = deleteKeysWithPrefix;
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);

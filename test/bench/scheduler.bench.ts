@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import cron, { type ScheduledTask } from 'node-cron';
-import { createRedis } from '../../core/redis.ts';
+import { createRedis, deleteKeysWithPrefix } from '../../core/redis.ts';
 import { RedisScheduleStore } from '../../scheduler/redis-store.ts';
 import type { BenchContext, BenchRow } from './types.ts';
 
@@ -17,16 +17,7 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
 };
 
-async function drop(url: string, prefix: string) {
-  const r = createRedis(url, 'probe');
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
-    cursor = next;
-    if (keys.length) await r.unlink(...keys);
-  } while (cursor !== '0');
-  r.disconnect();
-}
+const drop = deleteKeysWithPrefix;
 
 function spawnScheduler(redisUrl: string, prefix: string): { child: ChildProcess; started: Promise<void> } {
   const child = spawn(`${ROOT}node_modules/.bin/tsx`, ['core/main.ts', 'scheduler'], {
