@@ -1,5 +1,6 @@
-// Process entry: `web`, `worker`, or `all` (web + worker in one process, for development; `npm start`).
-// Also `keygen`, which prints a new API key and the hash to put in API_KEYS.
+// Process entry, one mode per Procfile process type: `web`, `worker`, `scheduler`, `release`, and `all`
+// (web + worker + scheduler in one process, for development: `npm start`). Also `keygen`, which prints a
+// new API key and the hash to put in API_KEYS.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';

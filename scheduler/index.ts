@@ -14,7 +14,8 @@ import { Scheduler } from './scheduler.ts';
 import type { ScheduleStore } from './store.ts';
 
 /**
- * The store beside the engine's queues, or null when the engine has none yet (pgboss: to be added).
+ * The store beside the engine's queues (Redis for bullmq, the engine's Postgres schema for pgboss), or null
+ * for an engine without one.
  * `redis` is borrowed (not closed); without it the store opens its own `scheduler` connection.
  */
 export function scheduleStoreFor(config: Config, engine: Engine, redis?: Redis): ScheduleStore | null {

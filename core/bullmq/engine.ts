@@ -39,6 +39,7 @@ export const META_KEY = '$conveyor';
 const BACKOFF_TYPE = 'conveyor';
 const CANCELLED_PREFIX = '[cancelled]';
 const DECISION = Symbol('conveyor.decision');
+const neverAborted = new AbortController().signal;
 export const dlqName = (queue: string) => `${queue}-dlq`;
 /** BullMQ refuses integer custom ids, and plain BullMQ producers get integer ids: prefix those. */
 const dlqId = (id: string) => (/^\d+$/.test(id) ? `bullmq-${id}` : id);
@@ -313,18 +314,15 @@ export class BullmqEngine implements Engine {
           await job.log(line);
         },
       };
-      const controller = new AbortController();
-      const onAbort = () => controller.abort(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (this.takePendingCancel(consumed.id)) controller.abort('cancelled by request');
+      // BullMQ fires `signal` on worker.cancelJob(); a cancel that arrived before the job started is pending here
+      const runSignal = this.takePendingCancel(consumed.id) ? AbortSignal.abort('cancelled by request') : (signal ?? neverAborted);
       running.add(consumed.id);
       try {
-        return await opts.process(consumed, controller.signal);
+        return await opts.process(consumed, runSignal);
       } catch (err) {
         throw await this.onFailure(job, consumed, opts.classify(err, consumed));
       } finally {
         running.delete(consumed.id);
-        signal?.removeEventListener('abort', onAbort);
       }
     };
     const limiter = opts.rateLimit ? { max: opts.rateLimit.max, duration: opts.rateLimit.durationMs } : undefined;

@@ -1,16 +1,17 @@
 // Core benchmark: the platform vs raw BullMQ in the same run.
 //  1. worker throughput: raw BullMQ no-op Worker vs our runtime running diagnostics.noop through the full wrapper
-//  2. enqueue throughput: raw Queue.addBulk vs POST /v1/jobs/bulk
-//  3. latency: single POST /v1/jobs at a steady 500/s → handler start, p50/p99
+//  2. enqueue throughput: raw Queue.addBulk vs POST /v1/jobs/bulk to a real web process
+//  3. latency: single POST /v1/jobs at a steady 500/s to real web + worker processes → handler start, p50/p99
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { type JobsOptions, Queue, Worker } from 'bullmq';
 import { pino } from 'pino';
 import { BullmqEngine } from '../../core/bullmq/engine.ts';
 import { queueNames } from '../../core/catalog.ts';
 import { loadConfig } from '../../core/config.ts';
 import { createRedis, deleteKeysWithPrefix } from '../../core/redis.ts';
-import { createApp } from '../../producers/app.ts';
 import { generateApiKey } from '../../producers/auth.ts';
 import { toEnqueueRequest, validateJob } from '../../producers/enqueue.ts';
 import { handlers } from '../../workers/handlers/index.ts';
@@ -34,6 +35,8 @@ function platform(url: string, prefix: string) {
     LOG_LEVEL: 'warn',
     API_RATE_LIMIT_RPS: '1000000',
     BULK_MAX_JOBS: '1000',
+    // the raw side keeps every completed job (age-only retention); so do we, or the completed count would cap
+    RETENTION_COMPLETED_COUNT: '10000000',
   });
   const engine = new BullmqEngine({
     redisUrl: url,
@@ -56,11 +59,12 @@ async function waitCompleted(q: Queue, n: number, deadlineMs = 300_000) {
   }
 }
 
+// the raw side stores jobs with the options Conveyor gives them (attempts, backoff, retention, priority)
 const jobOpts: JobsOptions = {
   attempts: 5,
   backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 86_400 },
-  removeOnFail: { age: 604_800 },
+  removeOnComplete: { age: 86_400, count: 10_000_000 },
+  removeOnFail: { age: 604_800, count: 50_000 },
   priority: 5,
 };
 
@@ -117,87 +121,137 @@ async function rawAddBulk(url: string, n: number): Promise<number> {
   return rate;
 }
 
-async function withServer<T>(
-  url: string,
-  prefix: string,
-  fn: (base: string, key: string, p: ReturnType<typeof platform>) => Promise<T>,
-): Promise<T> {
-  const p = platform(url, prefix);
-  const key = generateApiKey();
-  const redis = createRedis(url, 'web');
-  const app = createApp({ ...p, logger, redis, apiKeys: [{ name: 'bench', sha256: key.sha256, scopes: ['admin'] }] });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((r) => server.once('listening', () => r()));
-  try {
-    return await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, key.key, p);
-  } finally {
-    server.closeAllConnections();
-    server.close();
-    await p.engine.close();
-    redis.disconnect();
-    await drop(url, prefix);
-  }
+/** Spawn a real Conveyor process (`core/main.ts <mode>`) and resolve once its log says `ready`. */
+function spawnProcess(mode: string, env: Record<string, string>, ready: (line: Record<string, unknown>) => boolean) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'core/main.ts', mode], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const up = new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        if (ready(JSON.parse(line))) resolve();
+      } catch {}
+    });
+    child.once('exit', (code) => reject(new Error(`${mode} exited with ${code} before it was ready`)));
+  });
+  return { child, up };
 }
 
+function processEnv(url: string, prefix: string, keySha: string, port: number) {
+  return {
+    REDIS_URL: url,
+    QUEUE_PREFIX: prefix,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    API_KEYS: JSON.stringify([{ name: 'bench', sha256: keySha, scopes: ['admin'] }]),
+    API_RATE_LIMIT_RPS: '1000000',
+    BULK_MAX_JOBS: '1000',
+    RETENTION_COMPLETED_COUNT: '10000000',
+    WORKER_QUEUES: `default:${CONCURRENCY}`,
+  };
+}
+
+async function stop(...children: ChildProcess[]) {
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+}
+
+/** POST /v1/jobs/bulk to a real `web` process; the bench process only sends bodies it serialised beforehand. */
 async function httpBulk(url: string, n: number): Promise<number> {
-  return withServer(url, `cvbench-http-${randomBytes(3).toString('hex')}`, async (base, key) => {
+  const prefix = `cvbench-http-${randomBytes(3).toString('hex')}`;
+  const key = generateApiKey();
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const web = spawnProcess('web', processEnv(url, prefix, key.sha256, port), (l) => String(l.msg ?? '').startsWith('web listening'));
+  try {
+    await web.up;
+    const base = `http://127.0.0.1:${port}`;
+    const headers = { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' };
+    const bodies = Array.from({ length: Math.ceil(n / 1000) }, (_, b) =>
+      JSON.stringify({
+        jobs: Array.from({ length: Math.min(1000, n - b * 1000) }, (_, k) => ({
+          name: 'diagnostics.noop',
+          data: { note: `n${b * 1000 + k}` },
+        })),
+      }),
+    );
+    await fetch(`${base}/v1/queues`, { headers }).then((r) => r.arrayBuffer()); // warm up
     const t0 = performance.now();
-    for (let i = 0; i < n; i += 1000) {
-      const jobs = Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({ name: 'diagnostics.noop', data: { note: `n${i + k}` } }));
-      const res = await fetch(`${base}/v1/jobs/bulk`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ jobs }),
-      });
+    for (const body of bodies) {
+      const res = await fetch(`${base}/v1/jobs/bulk`, { method: 'POST', headers, body });
       if (res.status !== 202) throw new Error(`bulk answered ${res.status}: ${await res.text()}`);
       await res.arrayBuffer();
     }
     return n / ((performance.now() - t0) / 1000);
-  });
+  } finally {
+    await stop(web.child);
+    await drop(url, prefix);
+  }
 }
 
+/**
+ * Single POST /v1/jobs at a steady rate against real `web` and `worker` processes (as the Procfile runs
+ * them); the bench process only sends. Latency = the job's processedOn (set by the worker as it takes the
+ * job, right before the handler) minus the client's send time; both clocks are this machine's.
+ */
 async function latency(url: string, rate: number, seconds: number): Promise<{ p50: number; p99: number; n: number }> {
-  return withServer(url, `cvbench-lat-${randomBytes(3).toString('hex')}`, async (base, key, p) => {
-    const sent = new Map<string, number>();
-    const lat: number[] = [];
-    const rt = startWorkers({
-      engine: p.engine,
-      logger,
-      handlers: {
-        'diagnostics.noop': async (payload) => {
-          const t = sent.get(payload.note ?? '');
-          if (t !== undefined) lat.push(performance.now() - t);
-          return null;
-        },
-      },
-      queues: { default: CONCURRENCY },
-    });
-    // warm up the connection pool and the worker
-    await fetch(`${base}/v1/queues`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.arrayBuffer());
-    const n = rate * seconds;
-    const gap = 1000 / rate;
-    const t0 = performance.now();
-    const inflight: Promise<unknown>[] = [];
-    for (let i = 0; i < n; i++) {
-      const due = t0 + i * gap;
-      const wait = due - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      const note = `j${i}`;
-      sent.set(note, performance.now());
-      inflight.push(
-        fetch(`${base}/v1/jobs`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ name: 'diagnostics.noop', data: { note } }),
-        }).then((r) => r.arrayBuffer()),
+  const prefix = `cvbench-lat-${randomBytes(3).toString('hex')}`;
+  const key = generateApiKey();
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const env = processEnv(url, prefix, key.sha256, port);
+  const web = spawnProcess('web', { ...env, LOG_LEVEL: 'info' }, (l) => String(l.msg ?? '').startsWith('web listening'));
+  const worker = spawnProcess('worker', env, (l) => l.msg === 'consuming');
+  const conn = createRedis(url, 'probe');
+  const q = new Queue('default', { connection: conn, prefix });
+  try {
+    await Promise.all([web.up, worker.up]);
+    const base = `http://127.0.0.1:${port}`;
+    const headers = { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' };
+    // warm up connections and both processes
+    for (let i = 0; i < 50; i++) {
+      await fetch(`${base}/v1/jobs`, { method: 'POST', headers, body: JSON.stringify({ name: 'diagnostics.noop', data: {} }) }).then((r) =>
+        r.arrayBuffer(),
       );
     }
-    await Promise.all(inflight);
+    const n = rate * seconds;
+    const gap = 1000 / rate;
+    const sent: { id: Promise<string>; at: number }[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const wait = t0 + i * gap - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const at = Date.now();
+      const id = fetch(`${base}/v1/jobs`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ name: 'diagnostics.noop', data: { note: `j${i}` } }),
+      })
+        .then((r) => r.json() as Promise<{ id: string }>)
+        .then((b) => b.id);
+      sent.push({ id, at });
+    }
+    const lat: number[] = [];
     const until = Date.now() + 30_000;
-    while (lat.length < n && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    await rt.close(5_000);
+    for (const s of sent) {
+      const id = await s.id;
+      for (;;) {
+        const job = await q.getJob(id);
+        if (job?.processedOn) {
+          lat.push(job.processedOn - s.at);
+          break;
+        }
+        if (Date.now() > until) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
     return { p50: pct(lat, 50), p99: pct(lat, 99), n: lat.length };
-  });
+  } finally {
+    await stop(web.child, worker.child);
+    await q.close();
+    conn.disconnect();
+    await drop(url, prefix);
+  }
 }
 
 export default async function core(ctx: BenchContext): Promise<BenchRow[]> {
