@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { isJobName } from '../core/catalog.ts';
 import type { Config } from '../core/config.ts';
+import { publicBaseUrl } from '../core/reports/download-links.ts';
 import { issuesToDetails } from '../core/validation.ts';
 import { checkSchedule, misfireSchema, type StoredSchedule } from './definition.ts';
 import { ScheduleConfigError } from './schedule-config-error.ts';
@@ -23,7 +24,7 @@ function declared(config: Config): Declared[] {
       cron: '0 8 * * *',
       job: {
         name: 'ops.dead-letter-digest',
-        data: { to: config.OPS_EMAIL, dashboardUrl: `http://127.0.0.1:${config.PORT}/dashboard/dead-letters` },
+        data: { to: config.OPS_EMAIL, dashboardUrl: `${publicBaseUrl(config)}/admin/dead-letters` },
       },
       misfire: 'once',
     },
