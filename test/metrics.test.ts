@@ -232,7 +232,7 @@ describe('/readyz', () => {
 
   it('checks the other PostgreSQL databases when configured, by name', async () => {
     const t = await setup();
-    const good = testConfig({ REPORTS_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test' });
+    const good = testConfig({ REPORTS_DATABASE_URL: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
     const up = await runReadiness({ config: good, engine: t.engine }, 3_000);
     expect(up.checks['postgres (reports)']).toBe('up');
     expect(up.checks.redis).toBe('up');

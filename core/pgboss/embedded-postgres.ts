@@ -19,7 +19,8 @@ export interface EmbeddedPostgres {
 
 const DATABASE = 'conveyor';
 
-async function answers(url: string): Promise<boolean> {
+/** True when a PostgreSQL at `url` accepts a connection and answers a query. */
+export async function postgresAnswers(url: string): Promise<boolean> {
   const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
   try {
     await c.connect();
@@ -54,7 +55,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   const url = `${admin}/${DATABASE}`;
 
   // A server left running by an earlier process that was killed: reuse it.
-  if (await answers(`${admin}/postgres`)) {
+  if (await postgresAnswers(`${admin}/postgres`)) {
     log.warn({ port: opts.port, dir }, 'an embedded PostgreSQL from an earlier run still answers: reusing it');
     await ensureDatabase(admin);
     return { url, stop: async () => {} };
