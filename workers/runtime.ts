@@ -127,6 +127,8 @@ export interface WorkerRuntime {
 
 export function startWorkers(opts: RuntimeOptions): WorkerRuntime {
   const random = opts.random ?? Math.random;
+  /** how long a failed run took, from `process` to `classify` */
+  const failedAfterMs = new WeakMap<ConsumedJob, number>();
   const consumers = [...resolveQueues(opts.queues, opts.handlers)].map(([queue, concurrency]) => {
     const def = queues[queue] as { rateLimit?: { max: number; durationMs: number } };
     const rateLimit = opts.rateLimits?.[queue] ?? def.rateLimit;
@@ -138,7 +140,13 @@ export function startWorkers(opts: RuntimeOptions): WorkerRuntime {
         const started = performance.now();
         opts.hooks?.onStart?.(job);
         const run = () => runJob(job, signal, opts);
-        const result = await (opts.hooks?.around ? opts.hooks.around(job, run) : run());
+        let result: unknown;
+        try {
+          result = await (opts.hooks?.around ? opts.hooks.around(job, run) : run());
+        } catch (err) {
+          failedAfterMs.set(job, performance.now() - started);
+          throw err;
+        }
         const durationMs = performance.now() - started;
         opts.hooks?.onComplete?.(job, durationMs);
         if (opts.logger.isLevelEnabled('info')) {
@@ -151,7 +159,7 @@ export function startWorkers(opts: RuntimeOptions): WorkerRuntime {
       },
       classify: (error, job) => {
         const decision = classify(error, job, random);
-        opts.hooks?.onFailure?.(job, decision, 0);
+        opts.hooks?.onFailure?.(job, decision, failedAfterMs.get(job) ?? 0);
         const level = decision.action === 'retry' && job.attempt < job.maxAttempts ? 'warn' : 'error';
         opts.logger[level](
           {

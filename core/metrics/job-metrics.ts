@@ -71,33 +71,52 @@ export const jobMetrics = {
 
 /** RuntimeHooks that count and time every run, and feed the shared throughput counter. */
 export function metricsHooks(throughput?: ThroughputRecorder): RuntimeHooks {
-  const started = new Map<string, number>();
-  const keyOf = (job: ConsumedJob) => `${job.queue}\0${job.id}\0${job.attempt}`;
-  const finish = (job: ConsumedJob) => {
-    const key = keyOf(job);
-    const t = started.get(key);
-    started.delete(key);
-    jobMetrics.running.dec({ queue: queueLabel(job.queue) });
-    throughput?.record(job.queue);
-    return t === undefined ? 0 : (performance.now() - t) / 1000;
+  // Labelled children are looked up once per (queue, kind), not hashed from label objects on every run.
+  type Children = ReturnType<typeof childrenFor>;
+  const childrenFor = (kind: string, queue: string) => ({
+    processed: jobMetrics.processed.labels(kind, queue),
+    failed: jobMetrics.failed.labels(kind, queue),
+    retried: jobMetrics.retried.labels(kind, queue),
+    deadLettered: jobMetrics.deadLettered.labels(kind, queue),
+    cancelled: jobMetrics.cancelled.labels(kind, queue),
+    completedIn: jobMetrics.duration.labels(kind, queue, 'completed'),
+    failedIn: jobMetrics.duration.labels(kind, queue, 'failed'),
+    running: jobMetrics.running.labels(queue),
+  });
+  const cache = new Map<string, Map<string, Children>>();
+  const children = (job: ConsumedJob): Children => {
+    let byName = cache.get(job.queue);
+    if (!byName) {
+      byName = new Map();
+      cache.set(job.queue, byName);
+    }
+    let c = byName.get(job.name);
+    if (!c) {
+      c = childrenFor(kindLabel(job.name), queueLabel(job.queue));
+      byName.set(job.name, c);
+    }
+    return c;
   };
   return {
     onStart(job) {
-      started.set(keyOf(job), performance.now());
-      jobMetrics.running.inc({ queue: queueLabel(job.queue) });
+      children(job).running.inc();
     },
-    onComplete(job) {
-      const labels = { kind: kindLabel(job.name), queue: queueLabel(job.queue) };
-      jobMetrics.duration.observe({ ...labels, outcome: 'completed' }, finish(job));
-      jobMetrics.processed.inc(labels);
+    onComplete(job, durationMs) {
+      const c = children(job);
+      c.running.dec();
+      c.completedIn.observe(durationMs / 1000);
+      c.processed.inc();
+      throughput?.record(job.queue);
     },
-    onFailure(job, decision) {
-      const labels = { kind: kindLabel(job.name), queue: queueLabel(job.queue) };
-      jobMetrics.duration.observe({ ...labels, outcome: 'failed' }, finish(job));
-      jobMetrics.failed.inc(labels);
-      if (decision.action === 'cancelled') jobMetrics.cancelled.inc(labels);
-      else if (decision.action === 'dead' || job.attempt >= job.maxAttempts) jobMetrics.deadLettered.inc(labels);
-      else jobMetrics.retried.inc(labels);
+    onFailure(job, decision, durationMs) {
+      const c = children(job);
+      c.running.dec();
+      c.failedIn.observe(durationMs / 1000);
+      c.failed.inc();
+      throughput?.record(job.queue);
+      if (decision.action === 'cancelled') c.cancelled.inc();
+      else if (decision.action === 'dead' || job.attempt >= job.maxAttempts) c.deadLettered.inc();
+      else c.retried.inc();
     },
   };
 }
