@@ -86,8 +86,10 @@ export function withTraceContext(meta: JobMeta, queue: string, kind: string): Jo
   return carrier.traceparent ? { ...meta, traceparent: carrier.traceparent } : meta;
 }
 
-/** The consumer side: a `process <queue>` span around each run, child of and linked to the producer span. */
-/** Consumer spans around every run; no hook at all (nothing on the hot path) while tracing is off. */
+/**
+ * The consumer side: a `process <queue>` span around each run, child of and linked to the producer span.
+ * No hook at all (nothing on the hot path) while tracing is off.
+ */
 export function tracingHooks(): RuntimeHooks {
   if (!enabled) return {};
   return {
