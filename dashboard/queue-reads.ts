@@ -1,7 +1,8 @@
 // Engine-specific reads the engine seam does not offer: recent throughput, lookup by idempotency key and
 // by job kind. BullMQ reads go through the dashboard's own Redis connection; other engines plug in here.
-import { createHash } from 'node:crypto';
+
 import type { Redis } from 'ioredis';
+import { idempotencyJobId } from '../core/bullmq/engine.ts';
 import { catalog, isJobName } from '../core/catalog.ts';
 import type { Engine, JobView } from '../core/engine.ts';
 import { idempotencyUuid } from '../core/pgboss/ids.ts';
@@ -35,10 +36,8 @@ export function bullmqQueueReads(redis: Redis, prefix: string, engine: Engine): 
       return { completed, failed };
     },
     async byIdempotencyKey(kind, key) {
-      // Same id the engine derives (core/bullmq/engine.ts idempotencyHash); test/dashboard-http.test.ts checks it.
-      const hash = createHash('sha256').update(`${kind}\0${key}`).digest('hex').slice(0, 40);
       if (!isJobName(kind)) return null;
-      return engine.getJob(`idem-${hash}`);
+      return engine.getJob(idempotencyJobId(kind, key));
     },
     async byKind(kind, limit) {
       if (!isJobName(kind)) return [];

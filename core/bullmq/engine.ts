@@ -42,6 +42,10 @@ const DECISION = Symbol('conveyor.decision');
 const neverAborted = new AbortController().signal;
 export const dlqName = (queue: string) => `${queue}-dlq`;
 /** BullMQ refuses integer custom ids, and plain BullMQ producers get integer ids: prefix those. */
+/** The hash behind an idempotency key: names its Redis record and, as `idem-<hash>`, its job. */
+export const idempotencyHash = (name: string, key: string) => createHash('sha256').update(`${name}\0${key}`).digest('hex').slice(0, 40);
+/** The job id a job enqueued with this kind and idempotency key has. */
+export const idempotencyJobId = (name: string, key: string) => `idem-${idempotencyHash(name, key)}`;
 const dlqId = (id: string) => (/^\d+$/.test(id) ? `bullmq-${id}` : id);
 
 type Envelope = Record<string, unknown> & { [META_KEY]?: JobMeta };
@@ -112,10 +116,6 @@ export class BullmqEngine implements Engine {
 
   // ── enqueue ─────────────────────────────────────────────────────────────────────────────────
 
-  private idempotencyHash(name: string, key: string) {
-    return createHash('sha256').update(`${name}\0${key}`).digest('hex').slice(0, 40);
-  }
-
   private envelope(req: EnqueueRequest): Envelope {
     const meta: JobMeta = { ...req.meta, timeoutMs: req.timeoutMs };
     return { ...(req.data as Record<string, unknown>), [META_KEY]: meta };
@@ -124,8 +124,8 @@ export class BullmqEngine implements Engine {
   async enqueue(req: EnqueueRequest): Promise<EnqueueResult> {
     const q = this.queue(req.queue);
     if (req.idempotencyKey !== undefined) {
-      const hash = this.idempotencyHash(req.name, req.idempotencyKey);
-      const jobId = `idem-${hash}`;
+      const hash = idempotencyHash(req.name, req.idempotencyKey);
+      const jobId = `idem-${hash}`; // = idempotencyJobId(name, key)
       const claimed = await this.producer.set(this.key('idem', hash), jobId, 'EX', this.opts.idempotencyTtlSeconds, 'NX');
       if (claimed === null) {
         // Someone enqueued this key before. Return their job; re-add only if it never got written
