@@ -35,7 +35,15 @@ export async function postgresUnavailable(): Promise<string | undefined> {
   }
 }
 
-export function makePgbossEngine(opts: { heartbeatSeconds?: number; superviseIntervalSeconds?: number; schema?: string } = {}) {
+export function makePgbossEngine(
+  opts: {
+    heartbeatSeconds?: number;
+    superviseIntervalSeconds?: number;
+    pollIntervalMs?: number;
+    retentionCounts?: { completed?: number; failed?: number };
+    schema?: string;
+  } = {},
+) {
   const schema = opts.schema ?? uniqueSchema('eng');
   const engine = new PgbossEngine({
     databaseUrl: DATABASE_URL,
@@ -43,10 +51,11 @@ export function makePgbossEngine(opts: { heartbeatSeconds?: number; superviseInt
     logger: quietLogger,
     queues: queueNames,
     maxConnections: 4,
+    retentionCounts: opts.retentionCounts,
     worker: {
       heartbeatSeconds: opts.heartbeatSeconds ?? 10,
       superviseIntervalSeconds: opts.superviseIntervalSeconds ?? 2,
-      pollIntervalMs: 500,
+      pollIntervalMs: opts.pollIntervalMs ?? 500,
     },
   });
   return {

@@ -6,7 +6,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import type { JobName, PayloadInput } from '../core/catalog.ts';
 import { queueNames } from '../core/catalog.ts';
 import type { Engine } from '../core/engine.ts';
-import { PgbossEngine } from '../core/pgboss/engine.ts';
+import type { PgbossEngine } from '../core/pgboss/engine.ts';
 import { PostgresScheduleStore } from '../core/pgboss/schedule-store.ts';
 import { ApiError } from '../producers/api-error.ts';
 import { type JobOptions, toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
@@ -29,19 +29,12 @@ function request<N extends JobName>(name: N, data: PayloadInput<N>, options: Job
   return toEnqueueRequest(v.job, retention, {});
 }
 
+/** Another engine on an existing schema (a second process, in effect); closed after the test, schema kept. */
 function engineOn(
   schema: string,
   opts: { pollIntervalMs?: number; heartbeatSeconds?: number; retentionCounts?: { completed?: number; failed?: number } } = {},
 ) {
-  const engine = new PgbossEngine({
-    databaseUrl: DATABASE_URL,
-    schema,
-    logger: quietLogger,
-    queues: queueNames,
-    maxConnections: 4,
-    retentionCounts: opts.retentionCounts,
-    worker: { pollIntervalMs: opts.pollIntervalMs ?? 500, heartbeatSeconds: opts.heartbeatSeconds ?? 10, superviseIntervalSeconds: 1 },
-  });
+  const { engine } = makePgbossEngine({ schema, superviseIntervalSeconds: 1, ...opts });
   onTestFinished(() => engine.close());
   return engine;
 }

@@ -34,7 +34,17 @@ SELECT g,
 ON CONFLICT (id) DO NOTHING`;
 
 /** Creates demo_orders (in the connection's search_path) and fills it; safe to run concurrently and again. */
-export async function seedDemoOrders(client: pg.ClientBase, rows = DEMO_ROWS): Promise<void> {
+export async function seedDemoOrders(db: pg.Pool | pg.ClientBase, rows = DEMO_ROWS): Promise<void> {
+  if ('totalCount' in db) {
+    // a pool: the transaction needs one connection of its own
+    const client = await db.connect();
+    try {
+      return await seedDemoOrders(client, rows);
+    } finally {
+      client.release();
+    }
+  }
+  const client = db;
   await client.query('BEGIN');
   try {
     await client.query("SELECT pg_advisory_xact_lock(hashtext('conveyor:demo_orders'))");
@@ -53,12 +63,7 @@ export const reportsDemoReleaseTask: ReleaseTask = {
   async run({ config }) {
     const pool = createReportsPool(reportsDatabaseUrl(config) as string, { max: 1, applicationName: 'conveyor-release' });
     try {
-      const client = await pool.connect();
-      try {
-        await seedDemoOrders(client);
-      } finally {
-        client.release();
-      }
+      await seedDemoOrders(pool);
     } finally {
       await pool.end();
     }

@@ -43,12 +43,7 @@ export function createReportsModule(options: ReportsHandlerOptions = {}): Handle
 
     if (demoEnabled(config)) {
       try {
-        const client = await pool.connect();
-        try {
-          await seedDemoOrders(client);
-        } finally {
-          client.release();
-        }
+        await seedDemoOrders(pool);
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'could not create the demo table (demo.orders will fail until it exists)');
       }
