@@ -132,7 +132,7 @@ export const configSchema = z.object({
   WORKER_LOCK_DURATION_MS: int(1000).default(30_000),
   WORKER_STALLED_INTERVAL_MS: int(1000).default(30_000),
   WORKER_MAX_STALLED_COUNT: int(0, 100).default(2),
-  // email (docs/email.md)
+  // email (workers/email/README.md)
   SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'expects an smtp:// or smtps:// URL' }).optional(),
   EMAIL_FROM: z
     .string()
@@ -163,7 +163,7 @@ export const configSchema = z.object({
   DASHBOARD_SESSION_SECRET: z.string().min(32, { error: 'expects at least 32 characters' }).optional(),
   DASHBOARD_SESSION_TTL_SECONDS: int(60, 30 * 86_400).default(28_800),
   DASHBOARD_LOGIN_ATTEMPTS: int(1, 1000).default(10),
-  // reports (docs/reports.md)
+  // reports (workers/reports/README.md)
   REPORTS_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'expects a postgres:// URL' }).optional(),
   REPORTS_DIR: z.string().min(1).optional(),
   /** comma list: the first signs download links, every one verifies (rotation) */
@@ -176,7 +176,7 @@ export const configSchema = z.object({
   REPORTS_RETENTION_SECONDS: int(60).default(604_800),
   REPORTS_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'expects an http(s):// URL' }).optional(),
   REPORTS_DEMO: bool.optional(),
-  // search indexing (docs/search.md)
+  // search indexing (workers/search/README.md)
   ELASTICSEARCH_URL: z.url({ protocol: /^https?$/, error: 'expects an http(s):// URL' }).optional(),
   ELASTICSEARCH_API_KEY: z.string().min(1).optional(),
   SEARCH_INDEX_PREFIX: z

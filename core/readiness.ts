@@ -1,10 +1,11 @@
 // Readiness checks for GET /readyz: every configured dependency, by name.
 // A check resolves when the dependency answers and rejects (with a reason) when it does not.
+
+import { smtpReadiness } from '../workers/email/smtp-readiness.ts';
+import { postgresReadinessChecks } from '../workers/reports/postgres-readiness.ts';
+import { searchReadinessCheck } from '../workers/search/readiness.ts';
 import type { Config } from './config.ts';
-import { smtpReadiness } from './email/smtp-readiness.ts';
 import type { Engine } from './engine.ts';
-import { postgresReadinessChecks } from './postgres-readiness.ts';
-import { searchReadinessCheck } from './search/readiness-check.ts';
 
 export interface ReadinessCheck {
   name: string;

@@ -10,7 +10,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { DashboardUserConfig } from '../core/config.ts';
-import { ApiError } from '../producers/api-error.ts';
+import { ApiError } from '../core/http/api-error.ts';
 import { decoyHash, verifyPassword } from './password.ts';
 
 export type Role = DashboardUserConfig['role'];

@@ -9,12 +9,12 @@ import { Queue } from 'bullmq';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { dlqName, META_KEY } from '../core/bullmq/engine.ts';
-import { queueNames } from '../core/catalog.ts';
 import type { Engine } from '../core/engine.ts';
-import { pgbossBoardSource } from '../core/pgboss/bull-board-adapter.ts';
-import { PgbossEngine } from '../core/pgboss/engine.ts';
-import { ApiError } from '../producers/api-error.ts';
+import { dlqName, META_KEY } from '../core/engines/bullmq/engine.ts';
+import { pgbossBoardSource } from '../core/engines/pgboss/bull-board-adapter.ts';
+import { PgbossEngine } from '../core/engines/pgboss/engine.ts';
+import { ApiError } from '../core/http/api-error.ts';
+import { queueNames } from '../workers/catalog.ts';
 import { atLeast, type Role } from './auth.ts';
 
 export const BOARD_PATH = '/admin/board';

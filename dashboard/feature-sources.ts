@@ -1,11 +1,11 @@
 // Wires the scheduler and email modules into the dashboard's ScheduleSource / EmailSource seams.
 import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.ts';
-import { type CaughtMailStore, caughtMailStore } from '../core/email/caught-mail.ts';
-import { listTemplates, renderPreview } from '../core/email/templates.ts';
 import type { Engine } from '../core/engine.ts';
 import { listSchedules, setScheduleEnabled } from '../scheduler/admin.ts';
 import { scheduleAdminDeps, scheduleStoreFor } from '../scheduler/index.ts';
+import { type CaughtMailStore, caughtMailStore } from '../workers/email/caught-mail.ts';
+import { listTemplates, renderPreview } from '../workers/email/templates.ts';
 import type { EmailSource, ScheduleSource } from './features.ts';
 
 /** Schedules from the scheduler's store (borrowing `redis` on bullmq); undefined when the engine has none. */

@@ -2,9 +2,9 @@
 // Server-rendered HTML through `html` (everything escaped); actions are POST forms carrying the CSRF token.
 import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
-import { jobNames, queueNames } from '../core/catalog.ts';
 import type { Engine, JobView } from '../core/engine.ts';
-import { ApiError } from '../producers/api-error.ts';
+import { ApiError } from '../core/http/api-error.ts';
+import { jobNames, queueNames } from '../workers/catalog.ts';
 import { type DashboardUser, requireRole } from './auth.ts';
 import type { EmailSource, ScheduleSource } from './features.ts';
 import { html, jsonText, type SafeHtml } from './html.ts';

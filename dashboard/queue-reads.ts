@@ -2,10 +2,10 @@
 // by job kind. BullMQ reads go through the dashboard's own Redis connection; other engines plug in here.
 
 import type { Redis } from 'ioredis';
-import { idempotencyJobId } from '../core/bullmq/engine.ts';
-import { catalog, isJobName } from '../core/catalog.ts';
 import type { Engine, JobView } from '../core/engine.ts';
-import { idempotencyUuid } from '../core/pgboss/ids.ts';
+import { idempotencyJobId } from '../core/engines/bullmq/engine.ts';
+import { idempotencyUuid } from '../core/engines/pgboss/ids.ts';
+import { catalog, isJobName } from '../workers/catalog.ts';
 
 export interface RecentCounts {
   completed: number;

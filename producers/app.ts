@@ -5,15 +5,15 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { type QueueName, queueNames } from '../core/catalog.ts';
 import type { ApiKeyConfig, Config } from '../core/config.ts';
 import type { Engine, JobView } from '../core/engine.ts';
-import { mountOperations } from '../core/metrics/http.ts';
+import { ApiError } from '../core/http/api-error.ts';
 import { runReadiness } from '../core/readiness.ts';
-import { ApiError } from './api-error.ts';
+import { type QueueName, queueNames } from '../workers/catalog.ts';
 import { authenticate, isAdmin, mayManageQueue, mayUseKind, principalOf } from './auth.ts';
 import { toEnqueueRequest, validateJob } from './enqueue.ts';
 import { buildOpenApi } from './openapi.ts';
+import { mountOperations } from './operations.ts';
 import { publicRouteModules, routeModules } from './routes/index.ts';
 
 export interface AppDeps {

@@ -5,10 +5,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
-import type { JobName } from '../core/catalog.ts';
-import { catalog } from '../core/catalog.ts';
 import type { ApiKeyConfig } from '../core/config.ts';
-import { ApiError } from './api-error.ts';
+import { ApiError } from '../core/http/api-error.ts';
+import type { JobName } from '../workers/catalog.ts';
+import { catalog } from '../workers/catalog.ts';
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 

@@ -3,12 +3,13 @@
 //
 //   const conveyor = new ConveyorClient({ baseUrl: 'http://jobs.internal:3000', apiKey: process.env.CONVEYOR_API_KEY });
 //   const job = await conveyor.enqueue('diagnostics.noop', {}, { idempotencyKey: 'order-42' });
-import type { JobName, PayloadInput } from '../core/catalog.ts';
+
 import type { DeadLetter, JobView, QueueInfo } from '../core/engine.ts';
 import type { ErrorDetail } from '../core/validation.ts';
+import type { JobName, PayloadInput } from '../workers/catalog.ts';
 import type { JobOptions } from './enqueue.ts';
 
-export type { JobName, PayloadInput } from '../core/catalog.ts';
+export type { JobName, PayloadInput } from '../workers/catalog.ts';
 export type { JobOptions } from './enqueue.ts';
 
 export type JobRequest = { [N in JobName]: { name: N; data: PayloadInput<N>; options?: JobOptions } }[JobName];

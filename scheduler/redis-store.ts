@@ -4,7 +4,7 @@
 //   <prefix>:_conveyor:schedules:last-job    hash   name → id of the last enqueued job
 //   <prefix>:_conveyor:schedule-lock:<name>:<slot ISO>   string (SET NX PX): node-cron's run coordinator
 import type { Redis } from 'ioredis';
-import { createRedis } from '../core/redis.ts';
+import { createRedis } from '../core/engines/bullmq/redis.ts';
 import type { StoredSchedule } from './definition.ts';
 import type { ScheduleState, ScheduleStore } from './store.ts';
 

@@ -2,10 +2,10 @@
 // or the `schedules` scope plus permission to enqueue the schedule's job kind (so a schedule cannot
 // enqueue what its creator could not).
 import type { Request, Router } from 'express';
-import { isJobName } from '../core/catalog.ts';
-import { ApiError } from '../producers/api-error.ts';
+import { ApiError } from '../core/http/api-error.ts';
 import type { AppDeps } from '../producers/app.ts';
 import { isAdmin, mayUseKind, type Principal, principalOf } from '../producers/auth.ts';
+import { isJobName } from '../workers/catalog.ts';
 import {
   deleteSchedule,
   getSchedule,

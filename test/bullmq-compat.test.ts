@@ -2,7 +2,7 @@
 // and schema-checked on the worker side.
 import { Queue } from 'bullmq';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createRedis } from '../core/redis.ts';
+import { createRedis } from '../core/engines/bullmq/redis.ts';
 import { setup, waitFor } from './helpers.ts';
 
 describe('plain BullMQ producers', () => {

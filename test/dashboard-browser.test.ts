@@ -4,9 +4,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { dlqName } from '../core/bullmq/engine.ts';
-import { caughtMailStore } from '../core/email/caught-mail.ts';
-import { createRedis } from '../core/redis.ts';
+import { dlqName } from '../core/engines/bullmq/engine.ts';
+import { createRedis } from '../core/engines/bullmq/redis.ts';
+import { caughtMailStore } from '../workers/email/caught-mail.ts';
 import { dashboardOverrides, PASSWORDS, type TestRole } from './dashboard-users.ts';
 import { setup, type TestPlatform, waitFor } from './helpers.ts';
 

@@ -1,6 +1,6 @@
 // The dashboard over plain HTTP (no browser): who gets in, what is refused, and the reads behind our pages.
 import { describe, expect, it } from 'vitest';
-import { dlqName } from '../core/bullmq/engine.ts';
+import { dlqName } from '../core/engines/bullmq/engine.ts';
 import { boardPolicy } from '../dashboard/board.ts';
 import { escapeHtml, html } from '../dashboard/html.ts';
 import { hashPassword, verifyPassword } from '../dashboard/password.ts';

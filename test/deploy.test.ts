@@ -69,7 +69,7 @@ describe('deploy/kubernetes manifests', () => {
       expect(match['app.kubernetes.io/component']).toBe(type);
       const [c] = d.spec.template.spec.containers;
       expect(c.image).toBeTruthy();
-      expect(c.command).toEqual(['node', '--import', 'tsx', 'core/main.ts', type]);
+      expect(c.command).toEqual(['node', '--import', 'tsx', 'processes/main.ts', type]);
       const refs = (c.envFrom as { configMapRef?: { name: string }; secretRef?: { name: string } }[]).map(
         (e) => e.configMapRef?.name ?? e.secretRef?.name,
       );

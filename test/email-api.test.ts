@@ -1,9 +1,9 @@
 // The development mail catcher (no SMTP_URL), the mail and template routes, and the send ledger on Redis.
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { RedisSendLedger } from '../core/email/send-ledger.ts';
-import { createRedis } from '../core/redis.ts';
-import { createEmailHandlers } from '../workers/handlers/email.ts';
-import { handlers as defaultHandlers } from '../workers/handlers/index.ts';
+import { createRedis } from '../core/engines/bullmq/redis.ts';
+import { handlers as defaultHandlers } from '../workers/domains.ts';
+import { createEmailHandlers } from '../workers/email/handlers.ts';
+import { RedisSendLedger } from '../workers/email/send-ledger.ts';
 import { handlerDeps } from './email-helpers.ts';
 import { dropPrefix, REDIS_URL, setup, uniquePrefix, waitFor } from './helpers.ts';
 

@@ -2,12 +2,12 @@
 // engine's store (Redis for bullmq, Postgres for pgboss), so no-double-send, 5xx → dead letter,
 // 4xx → retry, the rate limit and the catcher must hold on each.
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type { PayloadInput } from '../core/catalog.ts';
-import { caughtMailStore, listCaughtMail } from '../core/email/caught-mail.ts';
 import type { Engine, JobView } from '../core/engine.ts';
-import { createRedis } from '../core/redis.ts';
+import { createRedis } from '../core/engines/bullmq/redis.ts';
 import { type JobOptions, toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
-import { createEmailHandlers, type EmailHandlerOptions } from '../workers/handlers/email.ts';
+import type { PayloadInput } from '../workers/catalog.ts';
+import { caughtMailStore, listCaughtMail } from '../workers/email/caught-mail.ts';
+import { createEmailHandlers, type EmailHandlerOptions } from '../workers/email/handlers.ts';
 import { startWorkers } from '../workers/runtime.ts';
 import { handlerDeps, startTestSmtp } from './email-helpers.ts';
 import { engineFactories } from './engines.ts';

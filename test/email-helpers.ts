@@ -5,7 +5,7 @@ import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { onTestFinished } from 'vitest';
 import type { Config } from '../core/config.ts';
-import type { HandlerDeps } from '../workers/handlers/index.ts';
+import type { HandlerDeps } from '../workers/domains.ts';
 import { quietLogger } from './helpers.ts';
 
 export interface TestSmtp {

@@ -1,7 +1,7 @@
 // email.send end to end: HTTP enqueue → worker → a real SMTP server (smtp-server) → parsed with mailparser.
 import { describe, expect, it } from 'vitest';
-import { createEmailHandlers } from '../workers/handlers/email.ts';
-import { handlers as defaultHandlers } from '../workers/handlers/index.ts';
+import { handlers as defaultHandlers } from '../workers/domains.ts';
+import { createEmailHandlers } from '../workers/email/handlers.ts';
 import { startWorkers } from '../workers/runtime.ts';
 import { handlerDeps, headerText, startTestSmtp } from './email-helpers.ts';
 import { quietLogger, setup, waitFor } from './helpers.ts';

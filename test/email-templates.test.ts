@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import mjml2html from 'mjml';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { compilePlaceholders, escapeHtml, noEscape, oneLine } from '../core/email/placeholders.ts';
-import { compileMjml, compileTemplates, renderEmail, renderPreview } from '../core/email/templates.ts';
-import { emailSendPayload } from '../core/kinds/email.ts';
 import { templateDefinitions, templateDir, templateNames } from '../templates/index.ts';
+import { emailSendPayload } from '../workers/email/kinds.ts';
+import { compilePlaceholders, escapeHtml, noEscape, oneLine } from '../workers/email/placeholders.ts';
+import { compileMjml, compileTemplates, renderEmail, renderPreview } from '../workers/email/templates.ts';
 
 describe('email templates', () => {
   it('compiles every template strictly and renders it with its sample vars', async () => {

@@ -3,12 +3,12 @@
 // lacks skips that test with a printed reason.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type { JobName, PayloadInput } from '../core/catalog.ts';
 import type { Engine, EngineCapabilities, JobView } from '../core/engine.ts';
 import { PermanentError, RetryLaterError } from '../core/errors/index.ts';
 import { type JobOptions, toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
-import type { HandlerMap } from '../workers/handlers/index.ts';
-import { handlers as defaultHandlers } from '../workers/handlers/index.ts';
+import type { JobName, PayloadInput } from '../workers/catalog.ts';
+import type { HandlerMap } from '../workers/domains.ts';
+import { handlers as defaultHandlers } from '../workers/domains.ts';
 import { startWorkers } from '../workers/runtime.ts';
 import { engineFactories } from './engines.ts';
 import { quietLogger, testConfig, waitFor } from './helpers.ts';

@@ -1,8 +1,9 @@
 // The engines the behavioural suite (test/engine-suite.test.ts) runs against. Each factory makes an
 // isolated engine (its own prefix or schema) and cleans up after itself.
-import { BullmqEngine } from '../core/bullmq/engine.ts';
-import { queueNames } from '../core/catalog.ts';
+
 import type { Engine } from '../core/engine.ts';
+import { BullmqEngine } from '../core/engines/bullmq/engine.ts';
+import { queueNames } from '../workers/catalog.ts';
 import { dropPrefix, quietLogger, REDIS_URL, uniquePrefix } from './helpers.ts';
 import { pgbossFactory } from './pgboss-helpers.ts';
 

@@ -12,8 +12,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
-import { ensureLocalRedis } from '../core/local-redis.ts';
-import { postgresAnswers, startEmbeddedPostgres } from '../core/pgboss/embedded-postgres.ts';
+import { ensureLocalRedis } from '../core/engines/bullmq/local-redis.ts';
+import { postgresAnswers, startEmbeddedPostgres } from '../core/engines/pgboss/embedded-postgres.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const log = pino({ level: 'info', base: { process: 'test-setup' } });

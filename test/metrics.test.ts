@@ -1,12 +1,12 @@
 // GET /metrics, GET /v1/scaling, the worker metrics port and /readyz, against real Redis and a real
 // HTTP server (setup()). Counters are per process, so assertions compare before/after.
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { BullmqEngine } from '../core/bullmq/engine.ts';
-import { queueNames } from '../core/catalog.ts';
+import { BullmqEngine } from '../core/engines/bullmq/engine.ts';
 import { startWorkerInstrumentation } from '../core/metrics/worker-server.ts';
 import { runReadiness } from '../core/readiness.ts';
 import { generateApiKey } from '../producers/auth.ts';
-import { handlers } from '../workers/handlers/index.ts';
+import { queueNames } from '../workers/catalog.ts';
+import { handlers } from '../workers/domains.ts';
 import { startWorkers } from '../workers/runtime.ts';
 import { quietLogger, setup, type TestPlatform, testConfig, waitFor } from './helpers.ts';
 

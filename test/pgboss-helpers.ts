@@ -2,8 +2,8 @@
 // DATABASE_URL (default 127.0.0.1:5432, database test), dropped after the test.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { queueNames } from '../core/catalog.ts';
-import { PgbossEngine } from '../core/pgboss/engine.ts';
+import { PgbossEngine } from '../core/engines/pgboss/engine.ts';
+import { queueNames } from '../workers/catalog.ts';
 import type { EngineFactory } from './engines.ts';
 import { quietLogger } from './helpers.ts';
 

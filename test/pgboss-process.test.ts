@@ -1,10 +1,10 @@
 // Real worker processes on the pgboss engine: a worker killed -9 mid-job loses nothing; the job runs
 // again on another worker once the dead one's heartbeat lapses, and completes exactly once.
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { queueNames } from '../core/catalog.ts';
-import { pgbossSchemaFor } from '../core/engine-factory.ts';
-import { PgbossEngine } from '../core/pgboss/engine.ts';
+import { pgbossSchemaFor } from '../core/engines/factory.ts';
+import { PgbossEngine } from '../core/engines/pgboss/engine.ts';
 import { toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
+import { queueNames } from '../workers/catalog.ts';
 import { quietLogger, testConfig, uniquePrefix, waitFor } from './helpers.ts';
 import { DATABASE_URL, dropSchema, postgresUnavailable } from './pgboss-helpers.ts';
 import { spawnConveyor } from './processes.ts';

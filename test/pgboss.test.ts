@@ -3,18 +3,18 @@
 // the scheduler's Postgres store. Real PostgreSQL (DATABASE_URL or 127.0.0.1:5432/test), a schema per test.
 import pg from 'pg';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type { JobName, PayloadInput } from '../core/catalog.ts';
-import { queueNames } from '../core/catalog.ts';
 import type { Engine } from '../core/engine.ts';
-import type { PgbossEngine } from '../core/pgboss/engine.ts';
-import { PostgresScheduleStore } from '../core/pgboss/schedule-store.ts';
-import { ApiError } from '../producers/api-error.ts';
+import type { PgbossEngine } from '../core/engines/pgboss/engine.ts';
+import { PostgresScheduleStore } from '../core/engines/pgboss/schedule-store.ts';
+import { ApiError } from '../core/http/api-error.ts';
 import { type JobOptions, toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
 import { enqueueInTransaction } from '../producers/transactional.ts';
 import { slotJobId } from '../scheduler/definition.ts';
 import { storeRunCoordinator } from '../scheduler/run-coordinator.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
-import type { HandlerMap } from '../workers/handlers/index.ts';
+import type { JobName, PayloadInput } from '../workers/catalog.ts';
+import { queueNames } from '../workers/catalog.ts';
+import type { HandlerMap } from '../workers/domains.ts';
 import { startWorkers } from '../workers/runtime.ts';
 import { quietLogger, testConfig, waitFor } from './helpers.ts';
 import { DATABASE_URL, dropSchema, makePgbossEngine, postgresUnavailable, uniqueSchema } from './pgboss-helpers.ts';

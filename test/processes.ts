@@ -1,4 +1,4 @@
-// Spawn real Conveyor processes (core/main.ts <mode>) for multi-process tests, with their JSON log
+// Spawn real Conveyor processes (processes/main.ts <mode>) for multi-process tests, with their JSON log
 // lines collected so a test can wait for "consuming" or count "job completed".
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -17,7 +17,7 @@ export interface Spawned {
 }
 
 export function spawnConveyor(mode: string, env: Record<string, string>): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'core/main.ts', mode], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'processes/main.ts', mode], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'info', NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

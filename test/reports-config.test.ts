@@ -1,8 +1,8 @@
 // Reports configuration (validated at boot, naming the variable) and the idempotent demo release step.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../core/config.ts';
-import { demoEnabled, reportsDatabaseUrl } from '../core/reports/database.ts';
-import { DEMO_ROWS, reportsDemoReleaseTask } from '../core/reports/demo-data.ts';
+import { demoEnabled, reportsDatabaseUrl } from '../workers/reports/database.ts';
+import { DEMO_ROWS, reportsDemoReleaseTask } from '../workers/reports/demo-data.ts';
 import { quietLogger, testConfig } from './helpers.ts';
 import { testSchema } from './reports-db.ts';
 

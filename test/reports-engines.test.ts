@@ -3,7 +3,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Engine, JobView } from '../core/engine.ts';
 import { toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
-import { createReportsModule } from '../workers/handlers/reports.ts';
+import { createReportsModule } from '../workers/reports/handlers.ts';
 import { startWorkers } from '../workers/runtime.ts';
 import { engineFactories } from './engines.ts';
 import { quietLogger, testConfig, waitFor } from './helpers.ts';

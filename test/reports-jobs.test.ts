@@ -1,8 +1,8 @@
 // report.generate end to end: HTTP enqueue → BullMQ (real Redis) → worker → real PostgreSQL → file →
 // signed download over HTTP. Also: 400s naming the field, cancel and timeout mid-stream, notify email.
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { isJobName } from '../core/catalog.ts';
-import { createReportsModule } from '../workers/handlers/reports.ts';
+import { isJobName } from '../workers/catalog.ts';
+import { createReportsModule } from '../workers/reports/handlers.ts';
 import { quietLogger, setup, testConfig, waitFor } from './helpers.ts';
 import { busyBackends, filesIn, tempDir, testSchema } from './reports-db.ts';
 

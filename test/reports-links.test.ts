@@ -2,8 +2,8 @@
 // serving a stored file: valid → 200 with the bytes, tampered or expired → 403 with the standard error body.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createDownloadLink, verifyDownloadLink } from '../core/reports/download-links.ts';
-import { LocalReportStorage } from '../core/reports/storage.ts';
+import { createDownloadLink, verifyDownloadLink } from '../workers/reports/download-links.ts';
+import { LocalReportStorage } from '../workers/reports/storage.ts';
 import { setup } from './helpers.ts';
 import { tempDir } from './reports-db.ts';
 

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { z } from 'zod';
 import { PermanentError } from '../core/errors/index.ts';
-import { createReportsPool } from '../core/reports/database.ts';
-import { type ReportDefinition, reportDefinition } from '../core/reports/definitions.ts';
-import { seedDemoOrders } from '../core/reports/demo-data.ts';
-import { LocalReportStorage } from '../core/reports/storage.ts';
+import { createReportsPool } from '../workers/reports/database.ts';
+import { type ReportDefinition, reportDefinition } from '../workers/reports/definitions.ts';
+import { seedDemoOrders } from '../workers/reports/demo-data.ts';
 import { type ReportProgress, runReport } from '../workers/reports/run-report.ts';
+import { LocalReportStorage } from '../workers/reports/storage.ts';
 import { waitFor } from './helpers.ts';
 import { busyBackends, filesIn, tempDir, testSchema } from './reports-db.ts';
 

@@ -1,6 +1,7 @@
 // The shared throughput counters behind the scaling signal, on both stores: Redis (bullmq) and a
 // table in the engine's schema (pgboss), against the real servers, with a fake clock.
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { createRedis } from '../core/engines/bullmq/redis.ts';
 import { readScaling } from '../core/metrics/scaling-reader.ts';
 import {
   BUCKET_SECONDS,
@@ -11,7 +12,6 @@ import {
   type ThroughputStore,
   throughputStoreFor,
 } from '../core/metrics/throughput.ts';
-import { createRedis } from '../core/redis.ts';
 import { toEnqueueRequest } from '../producers/enqueue.ts';
 import { dropPrefix, REDIS_URL, testConfig, uniquePrefix } from './helpers.ts';
 import { DATABASE_URL, dropSchema, makePgbossEngine, postgresUnavailable, uniqueSchema } from './pgboss-helpers.ts';

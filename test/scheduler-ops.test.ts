@@ -3,12 +3,12 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { JobName } from '../core/catalog.ts';
 import { toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
 import { builtinSchedules } from '../scheduler/builtin.ts';
 import { ScheduleConfigError } from '../scheduler/schedule-config-error.ts';
-import { handlers as defaultHandlers } from '../workers/handlers/index.ts';
-import { opsModule, retentionCleanup } from '../workers/handlers/ops.ts';
+import type { JobName } from '../workers/catalog.ts';
+import { handlers as defaultHandlers } from '../workers/domains.ts';
+import { opsModule, retentionCleanup } from '../workers/ops/handlers.ts';
 import type { HandlerContext } from '../workers/runtime.ts';
 import { quietLogger, REDIS_URL, setup, testConfig, uniquePrefix, waitFor } from './helpers.ts';
 
@@ -111,7 +111,7 @@ describe('declared schedules', () => {
   });
 
   it('the scheduler process exits non-zero naming an invalid schedule', async () => {
-    const child = spawn(resolve(import.meta.dirname, '../node_modules/.bin/tsx'), ['core/main.ts', 'scheduler'], {
+    const child = spawn(resolve(import.meta.dirname, '../node_modules/.bin/tsx'), ['processes/main.ts', 'scheduler'], {
       cwd: resolve(import.meta.dirname, '..'),
       env: {
         ...process.env,

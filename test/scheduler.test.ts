@@ -2,7 +2,7 @@
 // catch-up after downtime follows the misfire policy, runtime changes reach every replica, and the
 // HTTP API rejects invalid definitions naming the field.
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { createRedis } from '../core/redis.ts';
+import { createRedis } from '../core/engines/bullmq/redis.ts';
 import { type StoredSchedule, slotJobId } from '../scheduler/definition.ts';
 import { RedisScheduleStore } from '../scheduler/redis-store.ts';
 import { storeRunCoordinator } from '../scheduler/run-coordinator.ts';

@@ -7,12 +7,12 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { JobView } from '../core/engine.ts';
 import { runReadiness } from '../core/readiness.ts';
-import { setupIndex } from '../core/search/index-setup.ts';
-import { searchIndexes } from '../core/search/indexes.ts';
-import { searchReleaseTask } from '../core/search/release-task.ts';
-import { handlers as defaultHandlers } from '../workers/handlers/index.ts';
+import { handlers as defaultHandlers } from '../workers/domains.ts';
 import { resolveQueues } from '../workers/runtime.ts';
 import { createSearchHandlers, type SearchHandlerSet } from '../workers/search/handlers.ts';
+import { setupIndex } from '../workers/search/index-setup.ts';
+import { searchIndexes } from '../workers/search/indexes.ts';
+import { searchReleaseTask } from '../workers/search/release.ts';
 import { quietLogger, setup, type TestPlatform, waitFor } from './helpers.ts';
 import { type SearchBackend, searchEnv, sourceSchema, startSearchBackend } from './search-backend.ts';
 

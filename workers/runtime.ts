@@ -3,11 +3,11 @@
 // the decision (retry after a delay, dead-letter, cancelled).
 import type { Logger } from 'pino';
 import { backoffDelay } from '../core/backoff.ts';
-import { catalog, isJobName, type JobName, kindsOfQueue, type QueueName, queueNames, queues } from '../core/catalog.ts';
 import type { ConsumedJob, Consumer, Engine, FailureDecision } from '../core/engine.ts';
 import { JobCancelledError, JobTimeoutError, PermanentError, RetryLaterError } from '../core/errors/index.ts';
 import { formatIssues } from '../core/validation.ts';
-import type { HandlerMap } from './handlers/index.ts';
+import { catalog, isJobName, type JobName, kindsOfQueue, type QueueName, queueNames, queues } from './catalog.ts';
+import type { HandlerMap } from './domains.ts';
 
 export interface RuntimeHooks {
   onStart?(job: ConsumedJob): void;

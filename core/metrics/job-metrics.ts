@@ -3,8 +3,8 @@
 // Queue-wide numbers (depth, latency, throughput across all workers) come from the store at scrape time
 // instead (see http.ts), so they are right however many processes run.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { isJobName, queueNames } from '../../workers/catalog.ts';
 import type { RuntimeHooks } from '../../workers/runtime.ts';
-import { isJobName, queueNames } from '../catalog.ts';
 import type { ConsumedJob } from '../engine.ts';
 import type { ThroughputRecorder } from './throughput.ts';
 

@@ -2,7 +2,7 @@
 // the queues drain, and how many replicas that calls for within the configured bounds.
 // `computeScaling` is pure (queue info + throughput + config + now in, numbers out): GET /v1/scaling,
 // GET /metrics and the worker supervisor all use it, so the three never disagree.
-import { queueNames, queues } from '../catalog.ts';
+import { queueNames, queues } from '../../workers/catalog.ts';
 import type { Config } from '../config.ts';
 import type { QueueInfo } from '../engine.ts';
 

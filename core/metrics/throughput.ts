@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import type { Engine } from '../engine.ts';
-import { createRedis } from '../redis.ts';
+import { createRedis } from '../engines/bullmq/redis.ts';
 
 export const BUCKET_SECONDS = 10;
 const KEEP_SECONDS = 3600 + 2 * BUCKET_SECONDS; // the longest SCALING_WINDOW_SECONDS plus slack

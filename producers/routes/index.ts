@@ -1,12 +1,12 @@
 // Extra API routes owned by feature modules (mail catcher, report downloads, schedules …).
 // Each module exports a function that adds routes to the authenticated `/v1` router.
 import type { Router } from 'express';
-import { scalingRoutes } from '../../core/metrics/scaling-route.ts';
 import { scheduleRoutes } from '../../scheduler/routes.ts';
+import { emailRoutes } from '../../workers/email/routes.ts';
+import { reportLinkRoutes, reportRoutes } from '../../workers/reports/routes.ts';
+import { searchRoutes } from '../../workers/search/routes.ts';
 import type { AppDeps } from '../app.ts';
-import { emailRoutes } from './email.ts';
-import { reportLinkRoutes, reportRoutes } from './reports.ts';
-import { searchRoutes } from './search.ts';
+import { scalingRoutes } from './scaling.ts';
 
 export type RouteModule = (api: Router, deps: AppDeps) => void;
 

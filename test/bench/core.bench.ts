@@ -9,12 +9,12 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type JobsOptions, Queue, Worker } from 'bullmq';
 import { pino } from 'pino';
-import { BullmqEngine } from '../../core/bullmq/engine.ts';
-import { queueNames } from '../../core/catalog.ts';
 import { loadConfig } from '../../core/config.ts';
-import { createRedis, deleteKeysWithPrefix } from '../../core/redis.ts';
+import { BullmqEngine } from '../../core/engines/bullmq/engine.ts';
+import { createRedis, deleteKeysWithPrefix } from '../../core/engines/bullmq/redis.ts';
 import { generateApiKey } from '../../producers/auth.ts';
 import { toEnqueueRequest, validateJob } from '../../producers/enqueue.ts';
+import { queueNames } from '../../workers/catalog.ts';
 import type { BenchContext, BenchRow } from './types.ts';
 
 const logger = pino({ level: 'warn' });
@@ -133,9 +133,9 @@ async function rawAddBulk(url: string, n: number): Promise<number> {
   return rate;
 }
 
-/** Spawn a real Conveyor process (`core/main.ts <mode>`) and resolve once its log says `ready`. */
+/** Spawn a real Conveyor process (`processes/main.ts <mode>`) and resolve once its log says `ready`. */
 function spawnProcess(mode: string, env: Record<string, string>, ready: (line: Record<string, unknown>) => boolean) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'core/main.ts', mode], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'processes/main.ts', mode], {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -2,9 +2,9 @@
 // compiling the MJML on every send (the raw library used naively: fill the MJML, then mjml2html).
 import { readFile } from 'node:fs/promises';
 import mjml2html from 'mjml';
-import { compilePlaceholders, escapeHtml } from '../../core/email/placeholders.ts';
-import { compileTemplates, mjmlOptions, renderEmail } from '../../core/email/templates.ts';
 import { templateDir } from '../../templates/index.ts';
+import { compilePlaceholders, escapeHtml } from '../../workers/email/placeholders.ts';
+import { compileTemplates, mjmlOptions, renderEmail } from '../../workers/email/templates.ts';
 import type { BenchSection } from './types.ts';
 
 const TEMPLATE = 'report-ready' as const;

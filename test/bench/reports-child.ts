@@ -9,10 +9,10 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import QueryStream from 'pg-query-stream';
-import { createReportsPool } from '../../core/reports/database.ts';
-import { type ReportDefinition, reportDefinition } from '../../core/reports/definitions.ts';
-import { LocalReportStorage } from '../../core/reports/storage.ts';
+import { createReportsPool } from '../../workers/reports/database.ts';
+import { type ReportDefinition, reportDefinition } from '../../workers/reports/definitions.ts';
 import { runReport } from '../../workers/reports/run-report.ts';
+import { LocalReportStorage } from '../../workers/reports/storage.ts';
 
 const [mode, rowsArg, url, dir] = process.argv.slice(2) as [string, string, string, string];
 const rows = Number(rowsArg);

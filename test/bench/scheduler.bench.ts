@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import cron, { type ScheduledTask } from 'node-cron';
-import { createRedis, deleteKeysWithPrefix } from '../../core/redis.ts';
+import { createRedis, deleteKeysWithPrefix } from '../../core/engines/bullmq/redis.ts';
 import { RedisScheduleStore } from '../../scheduler/redis-store.ts';
 import type { BenchContext, BenchRow } from './types.ts';
 
@@ -20,7 +20,7 @@ const pct = (xs: number[], p: number) => {
 const drop = deleteKeysWithPrefix;
 
 function spawnScheduler(redisUrl: string, prefix: string): { child: ChildProcess; started: Promise<void> } {
-  const child = spawn(`${ROOT}node_modules/.bin/tsx`, ['core/main.ts', 'scheduler'], {
+  const child = spawn(`${ROOT}node_modules/.bin/tsx`, ['processes/main.ts', 'scheduler'], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -8,10 +8,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@elastic/elasticsearch';
 import { pino } from 'pino';
-import { queues } from '../../core/catalog.ts';
-import { setupIndex } from '../../core/search/index-setup.ts';
-import { searchIndexes } from '../../core/search/indexes.ts';
+import { queues } from '../../workers/catalog.ts';
 import { BulkBatcher } from '../../workers/search/bulk-batcher.ts';
+import { setupIndex } from '../../workers/search/index-setup.ts';
+import { searchIndexes } from '../../workers/search/indexes.ts';
 import { WriteTargets } from '../../workers/search/write-targets.ts';
 import type { BenchSection } from './types.ts';
 

@@ -1,6 +1,6 @@
 // STAND-IN, NOT ELASTICSEARCH. An in-memory HTTP server that speaks the slice of the Elasticsearch REST
 // wire protocol our indexer uses, so the search tests and benchmark run on machines where Elasticsearch
-// cannot. The same tests run against a real cluster when ELASTICSEARCH_URL is set (docs/search.md).
+// cannot. The same tests run against a real cluster when ELASTICSEARCH_URL is set (workers/search/README.md).
 //
 // Implemented: GET|HEAD / · index create / exists / get / delete · PUT|GET _settings · index templates
 // (PUT|GET|HEAD|DELETE /_index_template/{name}, applied on create and auto-create) · POST /_aliases

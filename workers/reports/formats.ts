@@ -7,7 +7,7 @@
 // (as PostgreSQL's COPY … CSV does), so the two stay distinguishable.
 // JSON Lines: one JSON object per line, keys in column order.
 import { Transform } from 'node:stream';
-import type { ReportFormat } from '../../core/kinds/reports.ts';
+import type { ReportFormat } from './kinds.ts';
 
 export const contentTypes: Record<ReportFormat, string> = {
   csv: 'text/csv; charset=utf-8; header=present',

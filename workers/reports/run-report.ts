@@ -8,10 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import QueryStream from 'pg-query-stream';
 import { PermanentError } from '../../core/errors/index.ts';
-import type { ReportFormat } from '../../core/kinds/reports.ts';
-import type { ReportDefinition } from '../../core/reports/definitions.ts';
-import type { ReportFileMeta, ReportStorage } from '../../core/reports/storage.ts';
+import type { ReportDefinition } from './definitions.ts';
 import { contentTypes, createFormatter, type FormatterStats } from './formats.ts';
+import type { ReportFormat } from './kinds.ts';
+import type { ReportFileMeta, ReportStorage } from './storage.ts';
 
 /**
  * Date/time and bytea columns keep PostgreSQL's text form: exact, and no JavaScript time-zone shifts.

@@ -4,7 +4,7 @@
 // back to its own job: one bad document never fails the others.
 import { type Client, errors } from '@elastic/elasticsearch';
 import type { Logger } from 'pino';
-import { buildingAliasName } from '../../core/search/names.ts';
+import { buildingAliasName } from './names.ts';
 import type { WriteTargets } from './write-targets.ts';
 
 export interface IndexOperation {

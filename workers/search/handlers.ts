@@ -3,16 +3,16 @@
 // GET /v1/search/status and in the queue counts) and run once a worker starts with the URL set.
 import type { Client } from '@elastic/elasticsearch';
 import { backoffDelay } from '../../core/backoff.ts';
-import { catalog, type Payload, queues } from '../../core/catalog.ts';
 import { PermanentError, RetryLaterError } from '../../core/errors/index.ts';
-import type { SearchIndexName } from '../../core/kinds/search.ts';
-import { createSearchClient, NOT_CONFIGURED } from '../../core/search/client.ts';
-import { setupIndex } from '../../core/search/index-setup.ts';
-import { searchIndexes } from '../../core/search/indexes.ts';
-import { aliasName } from '../../core/search/names.ts';
-import type { HandlerDeps, HandlerMap, HandlerSet } from '../handlers/index.ts';
+import { catalog, type Payload, queues } from '../catalog.ts';
+import type { HandlerDeps, HandlerMap, HandlerSet } from '../domains.ts';
 import type { HandlerContext } from '../runtime.ts';
 import { BulkBatcher } from './bulk-batcher.ts';
+import { createSearchClient, NOT_CONFIGURED } from './client.ts';
+import { setupIndex } from './index-setup.ts';
+import { searchIndexes } from './indexes.ts';
+import type { SearchIndexName } from './kinds.ts';
+import { aliasName } from './names.ts';
 import { reindex } from './reindex.ts';
 import { WriteTargets } from './write-targets.ts';
 

@@ -1,5 +1,5 @@
 // search.reindex: rebuild an index from its registered source into a new versioned index, then swap
-// the alias atomically. The rule that keeps concurrent writes (docs/search.md):
+// the alias atomically. The rule that keeps concurrent writes (workers/search/README.md):
 //   1. create <alias>-v<n+1> (from the index template on the cluster: run the release step first when
 //      the mappings changed) and, in the same call, the alias <alias>-building on it;
 //   2. wait SEARCH_REINDEX_SETTLE_MS, so every indexer sees the building alias (it caches the lookup for
@@ -15,10 +15,10 @@ import pg from 'pg';
 import QueryStream from 'pg-query-stream';
 import type { Logger } from 'pino';
 import { PermanentError, RetryLaterError } from '../../core/errors/index.ts';
-import { AliasConflictError } from '../../core/search/alias-conflict-error.ts';
-import { setupIndex } from '../../core/search/index-setup.ts';
-import type { SearchIndexDefinition } from '../../core/search/indexes.ts';
-import { aliasName, buildingAliasName, versionedIndexName, versionedIndexPattern, versionOfIndex } from '../../core/search/names.ts';
+import { AliasConflictError } from './alias-conflict-error.ts';
+import { setupIndex } from './index-setup.ts';
+import type { SearchIndexDefinition } from './indexes.ts';
+import { aliasName, buildingAliasName, versionedIndexName, versionedIndexPattern, versionOfIndex } from './names.ts';
 
 export interface ReindexDeps {
   client: Client;

@@ -1,8 +1,8 @@
 // Which aliases are being rebuilt right now (a `<alias>-building` alias exists). Writes to those go to the
-// live alias and to the building index, so a rebuild misses nothing (docs/search.md). Cached per alias
+// live alias and to the building index, so a rebuild misses nothing (workers/search/README.md). Cached per alias
 // for SEARCH_TARGETS_TTL_MS; concurrent lookups of one alias share one request.
 import type { Client } from '@elastic/elasticsearch';
-import { buildingAliasName } from '../../core/search/names.ts';
+import { buildingAliasName } from './names.ts';
 
 export class WriteTargets {
   private readonly cache = new Map<string, { building: boolean; at: number }>();

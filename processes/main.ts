@@ -1,0 +1,200 @@
+// Process entry, one mode per Procfile process type: `web`, `worker`, `scheduler`, `release`, and `all`
+// (web + worker + scheduler in one process, for development: `npm start`). Also `keygen`, which prints a
+// new API key and the hash to put in API_KEYS.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { type ApiKeyConfig, type Config, ConfigError, loadConfig } from '../core/config.ts';
+import { ensureLocalRedis, LocalRedisError } from '../core/engines/bullmq/local-redis.ts';
+import { createRedis } from '../core/engines/bullmq/redis.ts';
+import { createEngine } from '../core/engines/factory.ts';
+import { EmbeddedPostgresError, startEmbeddedPostgres } from '../core/engines/pgboss/embedded-postgres.ts';
+import { createLogger } from '../core/logger.ts';
+import { startWorkerInstrumentation, type WorkerInstrumentation } from '../core/metrics/worker-server.ts';
+import { startTracing } from '../core/tracing.ts';
+import { createDashboard, type Dashboard } from '../dashboard/index.ts';
+import { createApp } from '../producers/app.ts';
+import { generateApiKey, sha256 } from '../producers/auth.ts';
+import { type RunningScheduler, startScheduler } from '../scheduler/index.ts';
+import { ScheduleConfigError } from '../scheduler/schedule-config-error.ts';
+import { createHandlers, type HandlerSet } from '../workers/domains.ts';
+import { startWorkers, type WorkerRuntime } from '../workers/runtime.ts';
+import { runSupervisor } from '../workers/supervisor.ts';
+import { runRelease } from './release.ts';
+
+type Mode = 'web' | 'worker' | 'scheduler' | 'release' | 'all' | 'keygen';
+const MODES: Mode[] = ['web', 'worker', 'scheduler', 'release', 'all', 'keygen'];
+
+/** Without API_KEYS outside production, one admin key is made and kept under DATA_DIR. */
+function devApiKeys(config: Config, logger: Logger): ApiKeyConfig[] {
+  const file = resolve(config.DATA_DIR, 'dev-api-key');
+  let key: string;
+  if (existsSync(file)) key = readFileSync(file, 'utf8').trim();
+  else {
+    mkdirSync(config.DATA_DIR, { recursive: true });
+    key = generateApiKey().key;
+    writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  }
+  logger.warn({ file }, `API_KEYS is not set: development admin key is ${key} (Authorization: Bearer <key>)`);
+  return [{ name: 'dev-admin', sha256: sha256(key), scopes: ['admin'] }];
+}
+
+async function main() {
+  const mode = (process.argv[2] ?? 'all') as Mode;
+  if (!MODES.includes(mode)) {
+    console.error(`usage: main.ts ${MODES.join('|')} (got "${mode}")`);
+    process.exit(2);
+  }
+  if (mode === 'keygen') {
+    const { key, sha256: hash } = generateApiKey();
+    console.log(`key:     ${key}\nAPI_KEYS entry: ${JSON.stringify({ name: 'CHANGE-ME', sha256: hash, scopes: ['admin'] })}`);
+    return;
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`conveyor: ${err.message}\nSee the configuration table in README.md.`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+  const logger = createLogger(config.LOG_LEVEL, { process: mode });
+
+  const autostart = config.QUEUE_ENGINE === 'bullmq' && (config.REDIS_AUTOSTART ?? (mode === 'all' && config.NODE_ENV !== 'production'));
+  let stopRedis: (() => Promise<void>) | undefined;
+  if (autostart) {
+    try {
+      stopRedis = await ensureLocalRedis(config.REDIS_URL, config.DATA_DIR, logger);
+    } catch (err) {
+      if (err instanceof LocalRedisError) {
+        logger.fatal(err.message);
+        process.exit(69); // EX_UNAVAILABLE
+      }
+      throw err;
+    }
+  }
+
+  // neither REDIS_URL nor DATABASE_URL: `npm start` runs a PostgreSQL of its own under DATA_DIR (docs/engines.md)
+  let stopPostgres: (() => Promise<void>) | undefined;
+  if (config.QUEUE_ENGINE === 'pgboss' && !config.DATABASE_URL) {
+    if (mode !== 'all') {
+      console.error(
+        `conveyor: ${mode} needs DATABASE_URL (pgboss) or REDIS_URL (bullmq); only \`npm start\` (all) runs an embedded PostgreSQL`,
+      );
+      process.exit(78); // EX_CONFIG
+    }
+    try {
+      const embedded = await startEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_POSTGRES_PORT, logger });
+      config = { ...config, DATABASE_URL: embedded.url };
+      stopPostgres = embedded.stop;
+    } catch (err) {
+      if (err instanceof EmbeddedPostgresError) {
+        logger.fatal(err.message);
+        process.exit(69); // EX_UNAVAILABLE
+      }
+      throw err;
+    }
+  }
+
+  const engine = createEngine(config, logger);
+  if (mode === 'release') {
+    try {
+      await runRelease({ config, logger, engine });
+      await engine.close();
+      process.exit(0);
+    } catch (err) {
+      logger.fatal({ err }, 'release failed');
+      process.exit(1);
+    }
+  }
+  let server: Server | undefined;
+  let webRedis: ReturnType<typeof createRedis> | undefined;
+  let dashboard: Dashboard | undefined;
+  let runtime: WorkerRuntime | undefined;
+  let handlerSet: HandlerSet | undefined;
+  let instrumentation: WorkerInstrumentation | undefined;
+  const tracing = await startTracing(config, mode); // no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set
+  if (mode === 'worker' && config.WORKER_AUTOSCALE) {
+    await runSupervisor({ config, logger, engine, apiKeys: config.API_KEYS ?? devApiKeys(config, logger) }); // workers/supervisor.ts
+    return;
+  }
+
+  if (mode === 'web' || mode === 'all') {
+    // pgboss: nothing connects unless a Redis-only feature asks (API rate limits are in memory then)
+    webRedis = createRedis(
+      config.REDIS_URL,
+      'web',
+      config.QUEUE_ENGINE === 'pgboss' ? { lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null } : {},
+    );
+    webRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis (web) error'));
+    const apiKeys = config.API_KEYS ?? devApiKeys(config, logger);
+    dashboard = await createDashboard({ config, logger, engine });
+    const app = createApp({ engine, config, logger, redis: webRedis, apiKeys, dashboard: dashboard.router });
+    server = app.listen(config.PORT, config.HOST, () => {
+      const addr = server?.address();
+      const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
+      logger.info({ port, host: config.HOST }, `web listening on http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`);
+    });
+    server.keepAliveTimeout = 65_000; // above typical load-balancer idle timeouts
+  }
+  if (mode === 'worker' || mode === 'all') {
+    handlerSet = await createHandlers({ config, logger, engine });
+    const metricsKeys = config.WORKER_METRICS_PORT === undefined ? [] : (config.API_KEYS ?? devApiKeys(config, logger));
+    instrumentation = await startWorkerInstrumentation({ config, logger, engine, apiKeys: metricsKeys });
+    runtime = startWorkers({
+      engine,
+      logger,
+      handlers: handlerSet.handlers,
+      queues: config.WORKER_QUEUES,
+      hooks: instrumentation.hooks,
+      rateLimits: { email: { max: config.EMAIL_RATE_PER_SECOND, durationMs: 1000 } },
+    });
+  }
+
+  let scheduler: RunningScheduler | undefined;
+  if (mode === 'scheduler' || mode === 'all') {
+    try {
+      scheduler = await startScheduler({ config, logger, engine }); // scheduler/, docs/scheduler.md
+    } catch (err) {
+      if (!(err instanceof ScheduleConfigError)) throw err;
+      logger.fatal(err.message);
+      process.exit(78); // EX_CONFIG
+    }
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    const started = Date.now();
+    logger.info({ signal, graceMs: config.WORKER_SHUTDOWN_GRACE_MS }, 'shutting down: no new work, finishing in-flight jobs');
+    const closingServer = server ? new Promise<void>((r) => server?.close(() => r())) : Promise.resolve();
+    server?.closeIdleConnections();
+    await scheduler?.close();
+    const { abandoned } = runtime ? await runtime.close(config.WORKER_SHUTDOWN_GRACE_MS) : { abandoned: 0 };
+    if (abandoned > 0) logger.warn({ abandoned }, 'grace ran out: unfinished jobs will be recovered by the stalled-job check');
+    server?.closeAllConnections();
+    await closingServer;
+    await handlerSet?.close();
+    await instrumentation?.close();
+    await tracing.shutdown();
+    await engine.close();
+    await dashboard?.close();
+    webRedis?.disconnect();
+    await stopRedis?.();
+    await stopPostgres?.();
+    logger.info({ ms: Date.now() - started }, 'stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,161 @@
+// Handler module for `report.generate`: runs the named report into REPORTS_DIR, returns a signed download
+// link and, with `notify`, enqueues an `email.send` (template `report-ready`) carrying the link.
+// Without a reports database the module serves nothing, so the reports queue is not consumed: jobs wait.
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import { PermanentError } from '../../core/errors/index.ts';
+import { toEnqueueRequest, validateJob } from '../../producers/enqueue.ts';
+import type { Payload } from '../catalog.ts';
+import type { HandlerDeps, HandlerModule } from '../domains.ts';
+import type { HandlerContext } from '../runtime.ts';
+import { createReportsPool, demoEnabled, reportsDatabaseUrl } from './database.ts';
+import { type ReportDefinition, reportDefinition } from './definitions.ts';
+import { seedDemoOrders } from './demo-data.ts';
+import { createDownloadLink, publicBaseUrl, signingSecrets } from './download-links.ts';
+import { reportsQueues } from './kinds.ts';
+import { type ReportProgress, runReport } from './run-report.ts';
+import { LocalReportStorage, type ReportStorage, reportsDir } from './storage.ts';
+
+const SWEEP_INTERVAL_MS = 60 * 60_000;
+
+export interface ReportsHandlerOptions {
+  storage?: ReportStorage;
+  /** for tests: a clock for link expiry */
+  now?: () => number;
+}
+
+export function createReportsModule(options: ReportsHandlerOptions = {}): HandlerModule {
+  return async ({ config, logger, engine }: HandlerDeps) => {
+    const log = logger.child({ module: 'reports' });
+    const url = reportsDatabaseUrl(config);
+    if (!url) {
+      log.warn('REPORTS_DATABASE_URL is not set: report.generate jobs wait in the reports queue until it is');
+      return { handlers: {}, close: async () => {} };
+    }
+    const secrets = signingSecrets(config);
+    if (!secrets) throw new Error('REPORTS_SIGNING_SECRET is required in production'); // config rejects this earlier
+    const now = options.now ?? Date.now;
+    const storage = options.storage ?? new LocalReportStorage(reportsDir(config));
+    const concurrency = config.WORKER_QUEUES.reports ?? reportsQueues.reports.concurrency;
+    const pool: pg.Pool = createReportsPool(url, { max: concurrency + 1, applicationName: `conveyor-reports:${config.QUEUE_PREFIX}` });
+    pool.on('error', (err) => log.warn({ err: err.message }, 'reports database: idle connection error'));
+
+    if (demoEnabled(config)) {
+      try {
+        await seedDemoOrders(pool);
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'could not create the demo table (demo.orders will fail until it exists)');
+      }
+    }
+
+    const sweep = async () => {
+      try {
+        const removed = await storage.removeOlderThan(new Date(now() - config.REPORTS_RETENTION_SECONDS * 1000));
+        if (removed > 0) log.info({ removed }, 'old report files removed');
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'report file sweep failed');
+      }
+    };
+    void sweep();
+    const timer = setInterval(sweep, SWEEP_INTERVAL_MS).unref();
+
+    const running = new Set<AbortController>();
+
+    async function generate(payload: Payload<'report.generate'>, ctx: HandlerContext) {
+      const definition = reportDefinition(payload.report);
+      if (!definition) throw new PermanentError(`unknown report "${payload.report}"`);
+      const id = randomBytes(16).toString('base64url');
+      // close() aborts runs the runtime abandoned at shutdown, so the pool can end (the job is retried)
+      const shutdown = new AbortController();
+      running.add(shutdown);
+      try {
+        return await generateFile(payload, ctx, definition, id, AbortSignal.any([ctx.signal, shutdown.signal]));
+      } finally {
+        running.delete(shutdown);
+      }
+    }
+
+    async function generateFile(
+      payload: Payload<'report.generate'>,
+      ctx: HandlerContext,
+      definition: ReportDefinition,
+      id: string,
+      signal: AbortSignal,
+    ) {
+      // progress goes to the queue store one update at a time; the newest waiting one wins
+      let latest: ReportProgress | undefined;
+      let pending: Promise<void> | undefined;
+      const drain = async () => {
+        while (latest) {
+          const p = latest;
+          latest = undefined;
+          await ctx.progress(p).catch((err) => ctx.log.warn({ err: (err as Error).message }, 'progress update failed'));
+        }
+        pending = undefined;
+      };
+      const meta = await runReport({
+        pool,
+        storage,
+        definition,
+        params: payload.params,
+        format: payload.format,
+        id,
+        signal,
+        onProgress: (p) => {
+          latest = p;
+          pending ??= drain();
+        },
+      });
+      await pending;
+      const link = createDownloadLink({
+        baseUrl: publicBaseUrl(config),
+        id,
+        secrets: secrets as string[],
+        ttlSeconds: config.REPORTS_LINK_TTL_SECONDS,
+        now: now(),
+      });
+      ctx.log.info({ reportId: id, report: meta.report, rows: meta.rows, bytes: meta.bytes }, 'report written');
+
+      let notifyJobId: string | null = null;
+      if (payload.notify) {
+        const v = validateJob({
+          name: 'email.send',
+          data: {
+            to: payload.notify.email,
+            template: 'report-ready',
+            vars: { reportName: meta.filename, url: link.url, expiresAt: link.expiresAt },
+          },
+          // a retry of this job after the email was enqueued finds the same email job
+          options: { idempotencyKey: `report-ready:${ctx.jobId}` },
+        });
+        if (!v.ok)
+          throw new PermanentError(`cannot enqueue the report-ready email: ${v.details.map((d) => `${d.path}: ${d.message}`).join('; ')}`);
+        const { job } = await engine.enqueue(toEnqueueRequest(v.job, config, { requestId: ctx.requestId }));
+        notifyJobId = job.id;
+      }
+      return {
+        reportId: id,
+        report: meta.report,
+        format: meta.format,
+        filename: meta.filename,
+        rows: meta.rows,
+        bytes: meta.bytes,
+        download: link.url,
+        expiresAt: link.expiresAt,
+        notifyJobId,
+      };
+    }
+
+    return {
+      handlers: { 'report.generate': generate },
+      close: async () => {
+        clearInterval(timer);
+        for (const run of running) run.abort(new Error('worker shutting down'));
+        await Promise.race([pool.end(), sleep(10_000)]);
+      },
+    };
+  };
+}
+
+export const reportsModule: HandlerModule = createReportsModule();
