@@ -20,7 +20,7 @@ describe('README', () => {
     const firstBlock = readme.match(/```sh\n([\s\S]*?)```/)?.[1] ?? '';
     const commands = firstBlock.split('\n').filter((l) => l.trim());
     expect(commands).toHaveLength(2);
-    expect(commands[0]).toMatch(/^npm install && npm start\b/);
-    expect(commands[1]).toMatch(/^npm install && npm test\b/);
+    expect(commands[0]).toMatch(/^npm ci && npm start\b/);
+    expect(commands[1]).toMatch(/^npm ci && npm test\b/);
   });
 });
