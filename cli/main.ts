@@ -121,6 +121,17 @@ async function finishWait(globals: Globals, client: ApiClient, id: string, opts:
   if (job.state !== 'completed') process.exitCode = EXIT.jobFailed;
 }
 
+const ctx = (cmd: Command) => {
+  const g = cmd.optsWithGlobals<Globals>();
+  return { globals: g, client: createClient(g.url, g.apiKey) };
+};
+
+const waitOptions = (cmd: Command) =>
+  cmd
+    .option('--wait', 'wait until the job finishes; exit 3 unless it completed')
+    .option('--wait-timeout <seconds>', 'give up waiting after this many seconds (exit 4)', int('--wait-timeout', 1, 86_400), 600)
+    .option('--progress', 'draw the progress bar even when stderr is not a terminal');
+
 export function buildProgram(): Command {
   const program = new Command('conveyor')
     .description('Conveyor job platform CLI (over the HTTP API)')
@@ -129,16 +140,15 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON (for scripts)')
     .showHelpAfterError()
     .exitOverride();
-  const ctx = (cmd: Command) => {
-    const g = cmd.optsWithGlobals<Globals>();
-    return { globals: g, client: createClient(g.url, g.apiKey) };
-  };
-  const waitOptions = (cmd: Command) =>
-    cmd
-      .option('--wait', 'wait until the job finishes; exit 3 unless it completed')
-      .option('--wait-timeout <seconds>', 'give up waiting after this many seconds (exit 4)', int('--wait-timeout', 1, 86_400), 600)
-      .option('--progress', 'draw the progress bar even when stderr is not a terminal');
+  jobCommands(program);
+  queueCommands(program);
+  deadLetterCommands(program);
+  scheduleCommands(program);
+  scalingCommand(program);
+  return program;
+}
 
+function jobCommands(program: Command) {
   waitOptions(
     program
       .command('enqueue')
@@ -185,7 +195,9 @@ export function buildProgram(): Command {
       const job = await client.request<Job & { cancelRequested?: boolean }>('DELETE', `/v1/jobs/${enc(id)}`);
       print(globals, job, () => (job.cancelRequested ? `cancel requested for running job ${id}` : `cancelled ${id}`));
     });
+}
 
+function queueCommands(program: Command) {
   program
     .command('queues')
     .description('list queues: depth, age of the oldest waiting job, paused')
@@ -217,7 +229,9 @@ export function buildProgram(): Command {
         print(globals, info, () => `${info.name} ${info.paused ? 'paused' : 'running'}`);
       });
   }
+}
 
+function deadLetterCommands(program: Command) {
   const dead = program.command('dead-letters').description('dead letters: list (default) or replay');
   dead
     .command('list', { isDefault: true })
@@ -241,7 +255,9 @@ export function buildProgram(): Command {
       print(globals, job, () => `replayed ${job.id} (${job.name} on ${job.queue}, ${job.state})`);
     },
   );
+}
 
+function scheduleCommands(program: Command) {
   const schedules = program.command('schedules').description('schedules: list (default), run, pause, resume');
   schedules
     .command('list', { isDefault: true })
@@ -292,7 +308,9 @@ export function buildProgram(): Command {
         print(globals, s, () => `schedule ${s.name} ${s.enabled ? 'enabled' : 'paused'}`);
       });
   }
+}
 
+function scalingCommand(program: Command) {
   program
     .command('scaling')
     .description('the scaling signal per process type (GET /v1/scaling)')
@@ -307,7 +325,6 @@ export function buildProgram(): Command {
         ),
       );
     });
-  return program;
 }
 
 function reportError(err: unknown, json: boolean): number {
