@@ -124,6 +124,110 @@ function externalVersion(row: SourceRow): number {
   return v;
 }
 
+/** The new versioned index, born with the building alias on it (so live writes reach it from then on). */
+async function createBuildingIndex(
+  client: Client,
+  o: { index: string; building: string; alias: string; gcDeletes: string; jobId: string; startedAt: number; signal: AbortSignal },
+) {
+  const { index, building, alias, signal } = o;
+  try {
+    await client.indices.create(
+      {
+        index,
+        settings: { index: { refresh_interval: '-1', gc_deletes: o.gcDeletes } },
+        mappings: { _meta: { conveyor: { reindexJob: o.jobId, startedAt: o.startedAt } } },
+        aliases: { [building]: {} },
+      },
+      { signal },
+    );
+  } catch (err) {
+    if (isType(err, 'resource_already_exists_exception') || isType(err, 'invalid_alias_name_exception')) {
+      throw new RetryLaterError(`${index} appeared meanwhile: another reindex of ${alias} started; trying again later`, 60_000);
+    }
+    throw err;
+  }
+}
+
+/** Stream the source rows into `index` with external versions; counts what the cluster refused. */
+async function copySource(
+  def: SearchIndexDefinition,
+  index: string,
+  deps: ReindexDeps,
+  counter: { rows: number },
+  rejectedSamples: { id: string; reason: string }[],
+) {
+  const { client, signal } = deps;
+  const sourceDatabaseUrl = deps.sourceDatabaseUrl as string;
+  let rejected = 0;
+  let stale = 0;
+  let throttled = 0;
+  const progress = () => void deps.progress({ phase: 'copying', rows: counter.rows }).catch(() => {});
+  const rows = sourceRows(sourceDatabaseUrl, def.sourceSql, signal, counter, progress);
+  const helper = client.helpers.bulk<SourceRow>({
+    datasource: rows,
+    onDocument: (row) =>
+      [{ index: { _index: index, _id: String(row.id), version: externalVersion(row), version_type: 'external' } }, row.document] as never,
+    onDrop: (drop) => {
+      const type = drop.error?.type;
+      if (drop.status === 409 && type === 'version_conflict_engine_exception') {
+        stale++;
+        return;
+      }
+      if (drop.status === 429 || type === 'es_rejected_execution_exception') {
+        throttled++;
+        return;
+      }
+      rejected++;
+      const id = String((drop.operation as { index?: { _id?: string } }).index?._id);
+      if (rejectedSamples.length < 10) rejectedSamples.push({ id, reason: `${type ?? drop.status}: ${drop.error?.reason ?? 'rejected'}` });
+    },
+    flushBytes: deps.maxBytes,
+    concurrency: 2,
+    retries: 5,
+    wait: 1_000,
+  });
+  const abort = () => helper.abort();
+  signal.addEventListener('abort', abort, { once: true });
+  let stats: Awaited<typeof helper>;
+  try {
+    stats = await helper;
+  } finally {
+    signal.removeEventListener('abort', abort);
+  }
+  if (signal.aborted) throw signal.reason;
+  return { stats, stale, throttled, rejected };
+}
+
+/** Back to the template's refresh interval and tombstone lifetime, make everything visible, swap the alias. */
+async function swapAlias(
+  client: Client,
+  def: SearchIndexDefinition,
+  o: { index: string; alias: string; building: string; previous: string[]; signal: AbortSignal },
+) {
+  const { index, alias, building, previous, signal } = o;
+  const tplIndex = (def.template.settings.index ?? {}) as Record<string, unknown>;
+  await client.indices.putSettings(
+    {
+      index,
+      settings: {
+        index: { refresh_interval: (tplIndex.refresh_interval as string) ?? null, gc_deletes: (tplIndex.gc_deletes as string) ?? null },
+      },
+    },
+    { signal },
+  );
+  await client.indices.refresh({ index }, { signal });
+  await client.indices.updateAliases(
+    {
+      actions: [
+        ...previous.map((p) => ({ remove: { index: p, alias } })),
+        { add: { index, alias } },
+        { remove: { index, alias: building } },
+      ],
+    },
+    { signal },
+  );
+}
+
 export async function reindex(def: SearchIndexDefinition, deps: ReindexDeps): Promise<ReindexResult> {
   const { client, signal, logger } = deps;
   if (!deps.sourceDatabaseUrl) throw new PermanentError('SEARCH_SOURCE_DATABASE_URL is not set: search.reindex has no source to read');
@@ -147,94 +251,25 @@ export async function reindex(def: SearchIndexDefinition, deps: ReindexDeps): Pr
   const startedAt = Date.now();
   const gcDeletes = `${Math.ceil(deps.staleAfterMs / 1000)}s`;
 
-  try {
-    await client.indices.create(
-      {
-        index,
-        settings: { index: { refresh_interval: '-1', gc_deletes: gcDeletes } },
-        mappings: { _meta: { conveyor: { reindexJob: deps.jobId, startedAt } } },
-        aliases: { [building]: {} },
-      },
-      { signal },
-    );
-  } catch (err) {
-    if (isType(err, 'resource_already_exists_exception') || isType(err, 'invalid_alias_name_exception')) {
-      throw new RetryLaterError(`${index} appeared meanwhile: another reindex of ${alias} started; trying again later`, 60_000);
-    }
-    throw err;
-  }
+  await createBuildingIndex(client, { index, building, alias, gcDeletes, jobId: deps.jobId, startedAt, signal });
   log.info({ index, previous, settleMs: deps.settleMs }, 'reindex: new index created, live writes now go to both');
 
   const counter = { rows: 0 };
   const rejectedSamples: { id: string; reason: string }[] = [];
   let rejected = 0;
   let stale = 0;
-  let throttled = 0;
   try {
     // Every indexer must see the building alias before we read the source (see the header).
     await sleep(deps.settleMs, undefined, { signal });
     await deps.progress({ phase: 'copying', rows: 0 });
-    const progress = () => void deps.progress({ phase: 'copying', rows: counter.rows }).catch(() => {});
-    const rows = sourceRows(deps.sourceDatabaseUrl, def.sourceSql, signal, counter, progress);
-    const helper = client.helpers.bulk<SourceRow>({
-      datasource: rows,
-      onDocument: (row) =>
-        [{ index: { _index: index, _id: String(row.id), version: externalVersion(row), version_type: 'external' } }, row.document] as never,
-      onDrop: (drop) => {
-        const type = drop.error?.type;
-        if (drop.status === 409 && type === 'version_conflict_engine_exception') {
-          stale++;
-          return;
-        }
-        if (drop.status === 429 || type === 'es_rejected_execution_exception') {
-          throttled++;
-          return;
-        }
-        rejected++;
-        const id = String((drop.operation as { index?: { _id?: string } }).index?._id);
-        if (rejectedSamples.length < 10)
-          rejectedSamples.push({ id, reason: `${type ?? drop.status}: ${drop.error?.reason ?? 'rejected'}` });
-      },
-      flushBytes: deps.maxBytes,
-      concurrency: 2,
-      retries: 5,
-      wait: 1_000,
-    });
-    const abort = () => helper.abort();
-    signal.addEventListener('abort', abort, { once: true });
-    let stats: Awaited<typeof helper>;
-    try {
-      stats = await helper;
-    } finally {
-      signal.removeEventListener('abort', abort);
-    }
-    if (signal.aborted) throw signal.reason;
+    const { stats, stale: st, throttled, rejected: rj } = await copySource(def, index, deps, counter, rejectedSamples);
+    stale = st;
+    rejected = rj;
     // the cluster kept pushing back: fail this run (the half-built index is removed); the job retries
     if (throttled > 0) throw new Error(`${throttled} of ${stats.total} documents were still rejected (429) after retries`);
     if (rejected > 0) log.warn({ rejected, samples: rejectedSamples }, 'reindex: the new index rejected some source rows');
 
-    // Back to the template's refresh interval and tombstone lifetime, make everything visible, swap.
-    const tplIndex = (def.template.settings.index ?? {}) as Record<string, unknown>;
-    await client.indices.putSettings(
-      {
-        index,
-        settings: {
-          index: { refresh_interval: (tplIndex.refresh_interval as string) ?? null, gc_deletes: (tplIndex.gc_deletes as string) ?? null },
-        },
-      },
-      { signal },
-    );
-    await client.indices.refresh({ index }, { signal });
-    await client.indices.updateAliases(
-      {
-        actions: [
-          ...previous.map((p) => ({ remove: { index: p, alias } })),
-          { add: { index, alias } },
-          { remove: { index, alias: building } },
-        ],
-      },
-      { signal },
-    );
+    await swapAlias(client, def, { index, alias, building, previous, signal });
   } catch (err) {
     log.warn({ index, err: (err as Error).message }, 'reindex failed; removing the half-built index (the live alias is untouched)');
     await client.indices.delete({ index }, { ignore: [404] }).catch(() => {});
