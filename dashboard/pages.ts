@@ -74,8 +74,16 @@ function jobDetail(j: JobView): SafeHtml {
 }
 
 export function mountPages(router: Router, deps: PageDeps) {
-  const { engine, reads } = deps;
+  overviewPage(router, deps);
+  queueActions(router, deps);
+  deadLetterPages(router, deps);
+  jobLookupPage(router, deps);
+  schedulePages(router, deps);
+  emailPages(router, deps);
+}
 
+function overviewPage(router: Router, deps: PageDeps) {
+  const { engine, reads } = deps;
   router.get('/', async (req, res) => {
     const [infos, recent] = await Promise.all([
       engine.queueInfo(queueNames),
@@ -104,7 +112,10 @@ export function mountPages(router: Router, deps: PageDeps) {
 <tbody>${rows}</tbody></table>`,
     );
   });
+}
 
+function queueActions(router: Router, deps: PageDeps) {
+  const { engine } = deps;
   for (const action of ['pause', 'resume'] as const) {
     router.post(`/queues/:name/${action}`, requireRole('operator'), async (req, res) => {
       const queue = queueParam(req);
@@ -114,7 +125,10 @@ export function mountPages(router: Router, deps: PageDeps) {
       back(res, '/admin', `queue ${queue} ${action}d`);
     });
   }
+}
 
+function deadLetterPages(router: Router, deps: PageDeps) {
+  const { engine } = deps;
   router.get('/dead-letters', async (req, res) => {
     const only = typeof req.query.queue === 'string' && (queueNames as string[]).includes(req.query.queue) ? [req.query.queue] : queueNames;
     const letters = await engine.listDeadLetters(only, 200);
@@ -146,7 +160,10 @@ export function mountPages(router: Router, deps: PageDeps) {
     deps.logger.info({ jobId: id, by: userOf(req).user }, 'dead letter replayed from the dashboard');
     back(res, '/admin/dead-letters', `replayed ${id}`);
   });
+}
 
+function jobLookupPage(router: Router, deps: PageDeps) {
+  const { engine, reads } = deps;
   router.get('/jobs', async (req, res) => {
     const q = (k: string) => (typeof req.query[k] === 'string' ? (req.query[k] as string).trim().slice(0, 500) : '');
     const id = q('id');
@@ -173,7 +190,9 @@ export function mountPages(router: Router, deps: PageDeps) {
 <label>Idempotency key <input name="key" value="${key}" size="40"></label><button type="submit">Look up</button></form>${result}`,
     );
   });
+}
 
+function schedulePages(router: Router, deps: PageDeps) {
   router.get('/schedules', async (req, res) => {
     if (!deps.schedules) {
       send(req, res, 'Schedules', html`<p class="muted">The scheduler module is not wired into the dashboard (no ScheduleSource).</p>`);
@@ -207,7 +226,9 @@ export function mountPages(router: Router, deps: PageDeps) {
       back(res, '/admin/schedules', `schedule ${name} ${action}d`);
     });
   }
+}
 
+function emailPages(router: Router, deps: PageDeps) {
   router.get('/email', async (req, res) => {
     if (!deps.email) {
       send(req, res, 'Email', html`<p class="muted">The email module is not wired into the dashboard (no EmailSource).</p>`);
