@@ -4,20 +4,21 @@
 import { smtpReadiness } from '../workers/email/smtp-readiness.ts';
 import { postgresReadinessChecks } from '../workers/reports/postgres-readiness.ts';
 import { searchReadinessCheck } from '../workers/search/readiness.ts';
-import type { Config } from './config.ts';
+import type { KernelConfig } from './config/index.ts';
 import type { Engine } from './engine.ts';
 
-export interface ReadinessCheck {
+/** `C`: the config a domain's check reads (the kernel's plus its own section). */
+export interface ReadinessCheck<C extends KernelConfig = KernelConfig> {
   name: string;
   /** return false when this dependency is not configured (it is then left out) */
-  enabled(config: Config): boolean;
+  enabled(config: C): boolean;
   /** resolves (optionally with a note, e.g. "waiting for config": still ready) or rejects (down) */
-  check(deps: { config: Config; engine: Engine }): Promise<void | string>;
+  check(deps: { config: C; engine: Engine }): Promise<void | string>;
 }
 
 export const readinessChecks: ReadinessCheck[] = [smtpReadiness, searchReadinessCheck, ...postgresReadinessChecks];
 
-export async function runReadiness(deps: { config: Config; engine: Engine }, timeoutMs = 2_000) {
+export async function runReadiness(deps: { config: KernelConfig; engine: Engine }, timeoutMs = 2_000) {
   const all: { name: string; check: () => Promise<void | string> }[] = [
     { name: deps.engine.kind === 'bullmq' ? 'redis' : 'postgres', check: () => deps.engine.ping() },
     ...readinessChecks.filter((c) => c.enabled(deps.config)).map((c) => ({ name: c.name, check: () => c.check(deps) })),

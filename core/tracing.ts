@@ -18,7 +18,7 @@ import {
 import type { SpanExporter } from '@opentelemetry/sdk-trace-node';
 import type { NextFunction, Request, Response } from 'express';
 import type { RuntimeHooks } from '../workers/runtime.ts';
-import type { Config } from './config.ts';
+import type { KernelConfig } from './config/index.ts';
 import type { JobMeta } from './engine.ts';
 
 let enabled = false;
@@ -34,7 +34,7 @@ export interface Tracing {
  * exporter). The OTLP exporter reads the standard OTEL_EXPORTER_OTLP_* variables (headers, timeout).
  */
 export async function startTracing(
-  config: Pick<Config, 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_SERVICE_NAME' | 'QUEUE_ENGINE'>,
+  config: Pick<KernelConfig, 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_SERVICE_NAME' | 'QUEUE_ENGINE'>,
   processType: string,
   testExporter?: SpanExporter,
 ): Promise<Tracing> {

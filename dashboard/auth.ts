@@ -9,7 +9,7 @@
 // Every unsafe request must carry it, and an Origin (or Referer) from another site is refused too.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import type { DashboardUserConfig } from '../core/config.ts';
+import type { DashboardUserConfig } from '../core/config/index.ts';
 import { ApiError } from '../core/http/api-error.ts';
 import { decoyHash, verifyPassword } from './password.ts';
 

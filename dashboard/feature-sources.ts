@@ -1,9 +1,9 @@
 // Wires the scheduler and email modules into the dashboard's ScheduleSource / EmailSource seams.
 import type { Redis } from 'ioredis';
-import type { Config } from '../core/config.ts';
 import type { Engine } from '../core/engine.ts';
 import { listSchedules, setScheduleEnabled } from '../scheduler/admin.ts';
 import { scheduleAdminDeps, scheduleStoreFor } from '../scheduler/index.ts';
+import type { Config } from '../workers/config.ts';
 import { type CaughtMailStore, caughtMailStore } from '../workers/email/caught-mail.ts';
 import { listTemplates, renderPreview } from '../workers/email/templates.ts';
 import type { EmailSource, ScheduleSource } from './features.ts';

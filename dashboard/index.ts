@@ -9,10 +9,10 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Config, DashboardUserConfig } from '../core/config.ts';
 import type { Engine } from '../core/engine.ts';
 import { createRedis } from '../core/engines/bullmq/redis.ts';
 import { ApiError } from '../core/http/api-error.ts';
+import type { Config, DashboardUserConfig } from '../workers/config.ts';
 import { COOKIE_PATH, DashboardAuth, LOGIN_CSRF_COOKIE, requireCsrf, sameOrigin, tokenMatches } from './auth.ts';
 import { BOARD_PATH, boardSourceFor, createBoard } from './board.ts';
 import { emailSource, schedulerSource } from './feature-sources.ts';

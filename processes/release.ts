@@ -1,9 +1,9 @@
 // The `release` process type: one-off steps run before a new version takes traffic
 // (migrations, Elasticsearch index templates). Each must be idempotent; a failure exits non-zero.
 import type { Logger } from 'pino';
-import type { Config } from '../core/config.ts';
 import type { Engine } from '../core/engine.ts';
 import { pgbossReleaseTask } from '../core/engines/pgboss/release-task.ts';
+import type { Config } from '../workers/config.ts';
 import { reportsDemoReleaseTask } from '../workers/reports/demo-data.ts';
 import { searchReleaseTask } from '../workers/search/release.ts';
 

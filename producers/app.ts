@@ -5,11 +5,11 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { ApiKeyConfig, Config } from '../core/config.ts';
 import type { Engine, JobView } from '../core/engine.ts';
 import { ApiError } from '../core/http/api-error.ts';
 import { runReadiness } from '../core/readiness.ts';
 import { type QueueName, queueNames } from '../workers/catalog.ts';
+import type { ApiKeyConfig, Config } from '../workers/config.ts';
 import { authenticate, isAdmin, mayManageQueue, mayUseKind, principalOf } from './auth.ts';
 import { toEnqueueRequest, validateJob } from './enqueue.ts';
 import { buildOpenApi } from './openapi.ts';

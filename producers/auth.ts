@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
-import type { ApiKeyConfig } from '../core/config.ts';
+import type { ApiKeyConfig } from '../core/config/index.ts';
 import { ApiError } from '../core/http/api-error.ts';
 import type { JobName } from '../workers/catalog.ts';
 import { catalog } from '../workers/catalog.ts';

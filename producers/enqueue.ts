@@ -1,11 +1,11 @@
 // The one enqueue path: every producer (HTTP API, SDK in-process, scheduler) validates against the
 // catalog here and hands the engine a complete EnqueueRequest.
 import { z } from 'zod';
-import type { Config } from '../core/config.ts';
 import type { EnqueueRequest, JobMeta } from '../core/engine.ts';
 import { withTraceContext } from '../core/tracing.ts';
 import { type ErrorDetail, issuesToDetails } from '../core/validation.ts';
 import { catalog, isJobName, type JobName, jobNames } from '../workers/catalog.ts';
+import type { Config } from '../workers/config.ts';
 
 const DAY = 86_400_000;
 

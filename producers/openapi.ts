@@ -1,7 +1,7 @@
 // OpenAPI 3.1 document generated from the catalog's zod schemas (JSON Schema 2020-12, which 3.1 uses).
 import { z } from 'zod';
-import type { Config } from '../core/config.ts';
 import { catalog, jobNames, queueNames } from '../workers/catalog.ts';
+import type { Config } from '../workers/config.ts';
 import { jobOptionsSchema } from './enqueue.ts';
 import { extraPaths } from './openapi-extra.ts';
 

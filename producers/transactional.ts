@@ -11,11 +11,11 @@
 //
 // The client must be connected to the database the engine uses (pg-boss's tables live in its schema there).
 import type pg from 'pg';
-import type { Config } from '../core/config.ts';
 import type { EnqueueResult, JobMeta } from '../core/engine.ts';
 import type { PgbossEngine } from '../core/engines/pgboss/engine.ts';
 import { ApiError } from '../core/http/api-error.ts';
 import type { JobName, PayloadInput } from '../workers/catalog.ts';
+import type { Config } from '../workers/config.ts';
 import { type JobOptions, toEnqueueRequest, validateJob } from './enqueue.ts';
 
 const DEFAULT_RETENTION = { RETENTION_COMPLETED_SECONDS: 86_400, RETENTION_FAILED_SECONDS: 604_800 };

@@ -2,10 +2,10 @@
 // these. They only touch the store and the engine, so any process (web included) can use them; running
 // schedulers pick changes up within SCHEDULER_RELOAD_MS.
 import { randomUUID } from 'node:crypto';
-import type { Config } from '../core/config.ts';
 import type { Engine, JobState, JobView } from '../core/engine.ts';
 import type { ErrorDetail } from '../core/validation.ts';
 import { toEnqueueRequest } from '../producers/enqueue.ts';
+import type { Config } from '../workers/config.ts';
 import { checkSchedule, type Schedule, type StoredSchedule, toSchedule } from './definition.ts';
 import { ScheduleAdminError } from './schedule-admin-error.ts';
 import { nextSlots } from './slots.ts';

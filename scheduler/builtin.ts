@@ -1,9 +1,9 @@
 // Schedules declared in code: platform housekeeping. Each can be changed or disabled by config
 // (SCHEDULES_OVERRIDES, SCHEDULES_DISABLED) or paused/overridden at runtime through the API.
 import { z } from 'zod';
-import type { Config } from '../core/config.ts';
 import { issuesToDetails } from '../core/validation.ts';
 import { isJobName } from '../workers/catalog.ts';
+import type { Config } from '../workers/config.ts';
 import { publicBaseUrl } from '../workers/reports/download-links.ts';
 import { checkSchedule, misfireSchema, type StoredSchedule } from './definition.ts';
 import { ScheduleConfigError } from './schedule-config-error.ts';

@@ -2,10 +2,10 @@
 // (`processes/main.ts scheduler`, also part of `all`).
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Config } from '../core/config.ts';
 import type { Engine } from '../core/engine.ts';
 import { PgbossEngine } from '../core/engines/pgboss/engine.ts';
 import { PostgresScheduleStore } from '../core/engines/pgboss/schedule-store.ts';
+import type { Config } from '../workers/config.ts';
 import type { ScheduleAdminDeps } from './admin.ts';
 import { builtinSchedules } from './builtin.ts';
 import { RedisScheduleStore } from './redis-store.ts';

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { configSchema, loadConfig } from '../core/config.ts';
+import { configSchema, loadConfig } from '../workers/config.ts';
 import { setup } from './helpers.ts';
 
 const DIR = join(import.meta.dirname, '..', 'deploy', 'kubernetes');

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { onTestFinished } from 'vitest';
-import type { Config } from '../core/config.ts';
+import type { Config } from '../workers/config.ts';
 import type { HandlerDeps } from '../workers/domains.ts';
 import { quietLogger } from './helpers.ts';
 

@@ -4,13 +4,13 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { onTestFinished } from 'vitest';
-import { type Config, loadConfig } from '../core/config.ts';
 import type { BullmqEngine } from '../core/engines/bullmq/engine.ts';
 import { createRedis, deleteKeysWithPrefix } from '../core/engines/bullmq/redis.ts';
 import { createEngine } from '../core/engines/factory.ts';
 import { createDashboard } from '../dashboard/index.ts';
 import { createApp } from '../producers/app.ts';
 import { generateApiKey } from '../producers/auth.ts';
+import { type Config, loadConfig } from '../workers/config.ts';
 import { handlers as defaultHandlers, type HandlerMap } from '../workers/domains.ts';
 import { startWorkers, type WorkerRuntime } from '../workers/runtime.ts';
 

@@ -1,7 +1,7 @@
 // The README's config table documents every variable the config schema reads, and nothing else.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { configSchema } from '../core/config.ts';
+import { configSchema } from '../workers/config.ts';
 
 describe('README', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');

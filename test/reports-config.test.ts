@@ -1,6 +1,6 @@
 // Reports configuration (validated at boot, naming the variable) and the idempotent demo release step.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../core/config.ts';
+import { ConfigError, loadConfig } from '../workers/config.ts';
 import { demoEnabled, reportsDatabaseUrl } from '../workers/reports/database.ts';
 import { DEMO_ROWS, reportsDemoReleaseTask } from '../workers/reports/demo-data.ts';
 import { quietLogger, testConfig } from './helpers.ts';

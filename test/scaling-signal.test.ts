@@ -1,8 +1,8 @@
 // The pure scaling computation and the supervisor's decision function, with a fake clock.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../core/config.ts';
 import type { QueueInfo } from '../core/engine.ts';
 import { computeScaling, queuesOf } from '../core/metrics/scaling.ts';
+import { ConfigError, loadConfig } from '../workers/config.ts';
 import { decideReplicas, type ScalePolicy } from '../workers/supervisor.ts';
 
 const info = (name: string, o: Partial<QueueInfo['counts']> & { age?: number; paused?: boolean } = {}): QueueInfo => ({

@@ -1,10 +1,10 @@
 // Pure pieces: backoff schedule (pinned random), error classification, config validation.
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../core/backoff.ts';
-import { ConfigError, loadConfig } from '../core/config.ts';
 import type { ConsumedJob } from '../core/engine.ts';
 import { JobCancelledError, JobTimeoutError, PermanentError, RetryLaterError } from '../core/errors/index.ts';
 import { toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
+import { ConfigError, loadConfig } from '../workers/config.ts';
 import { classify, resolveQueues } from '../workers/runtime.ts';
 
 const job = (attempt: number): ConsumedJob => ({
@@ -95,10 +95,26 @@ describe('config', () => {
     expect(p.map((x) => x.message).join(' ')).toMatch(/0\.sha256: expects 64 lowercase hex/);
   });
   it('requires API_KEYS in production, and retention at least the idempotency window', () => {
-    expect(problems({ NODE_ENV: 'production' })).toEqual([{ variable: 'API_KEYS', message: 'is required when NODE_ENV=production' }]);
+    expect(problems({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:6379' })).toEqual([
+      { variable: 'API_KEYS', message: 'is required when NODE_ENV=production' },
+    ]);
     expect(problems({ IDEMPOTENCY_TTL_SECONDS: '100', RETENTION_COMPLETED_SECONDS: '50' })[0]?.variable).toBe(
       'RETENTION_COMPLETED_SECONDS',
     );
+  });
+  it('reports every problem together: bad values and the cross-field and production checks', () => {
+    const p = problems({
+      NODE_ENV: 'production',
+      PORT: 'eighty',
+      EMAIL_FROM: 'nobody',
+      IDEMPOTENCY_TTL_SECONDS: '100',
+      RETENTION_COMPLETED_SECONDS: '50',
+    });
+    expect(p.map((x) => x.variable).sort()).toEqual(['API_KEYS', 'DATABASE_URL', 'EMAIL_FROM', 'PORT', 'RETENTION_COMPLETED_SECONDS']);
+    // a check is skipped when a variable it compares is itself invalid (that one is reported instead)
+    expect(problems({ IDEMPOTENCY_TTL_SECONDS: 'soon', RETENTION_COMPLETED_SECONDS: '50' }).map((x) => x.variable)).toEqual([
+      'IDEMPOTENCY_TTL_SECONDS',
+    ]);
   });
   it('resolves WORKER_QUEUES against the catalog', () => {
     const handlers = { 'diagnostics.noop': async () => null };

@@ -2,9 +2,9 @@
 // Each domain module gets the process's dependencies once (config, logger, engine) and returns its
 // handlers plus a close() for what it opened (SMTP pools, database pools).
 import type { Logger } from 'pino';
-import type { Config } from '../core/config.ts';
 import type { Engine } from '../core/engine.ts';
 import type { JobName, Payload } from './catalog.ts';
+import type { Config } from './config.ts';
 import { noop, sleepJob } from './diagnostics/handlers.ts';
 import { emailHandlers } from './email/handlers.ts';
 import { opsModule } from './ops/handlers.ts';

@@ -8,12 +8,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
-import type { ApiKeyConfig, Config } from '../core/config.ts';
 import type { Engine } from '../core/engine.ts';
 import { processRegistry } from '../core/metrics/job-metrics.ts';
 import { queuesOf } from '../core/metrics/scaling.ts';
 import { readScaling } from '../core/metrics/scaling-reader.ts';
 import { askChildMetrics, startWorkerInstrumentation } from '../core/metrics/worker-server.ts';
+import type { ApiKeyConfig, Config } from './config.ts';
 
 export interface ScaleState {
   current: number;

@@ -1,7 +1,7 @@
 // The engine QUEUE_ENGINE names (or config inferred: REDIS_URL → bullmq, otherwise pgboss), configured from env.
 import type { Logger } from 'pino';
 import { queueNames } from '../../workers/catalog.ts';
-import type { Config } from '../config.ts';
+import type { KernelConfig } from '../config/index.ts';
 import { BullmqEngine } from './bullmq/engine.ts';
 import { PgbossEngine } from './pgboss/engine.ts';
 
@@ -16,7 +16,7 @@ export function pgbossSchemaFor(prefix: string): string {
  * A pgboss engine without any database URL is a configuration error.
  */
 export function createEngine(
-  config: Config,
+  config: KernelConfig,
   logger: Logger,
   prefix = config.QUEUE_PREFIX,
   databaseUrl = config.DATABASE_URL,

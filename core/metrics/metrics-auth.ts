@@ -2,7 +2,7 @@
 // or an API key with the `metrics` or `admin` scope. Nothing but /healthz and /readyz answers without one.
 import { timingSafeEqual } from 'node:crypto';
 import { sha256 } from '../../producers/auth.ts';
-import type { ApiKeyConfig } from '../config.ts';
+import type { ApiKeyConfig } from '../config/index.ts';
 
 export const METRICS_SCOPES = ['metrics', 'admin'];
 

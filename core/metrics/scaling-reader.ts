@@ -1,7 +1,7 @@
 // Reads what computeScaling needs from the store: queue info from the engine, finished-job counts from
 // the throughput buckets in Redis.
 import type { Redis } from 'ioredis';
-import type { Config } from '../config.ts';
+import type { KernelConfig } from '../config/index.ts';
 import type { Engine, QueueInfo } from '../engine.ts';
 import { computeScaling, type ProcessTypeSpec, processTypesOf, type ScalingSignal } from './scaling.ts';
 import { readFinished, type ThroughputStore, throughputStoreFor } from './throughput.ts';
@@ -9,7 +9,7 @@ import { readFinished, type ThroughputStore, throughputStoreFor } from './throug
 const webStores = new WeakMap<object, ThroughputStore>();
 
 /** The web app's throughput store (one per app; the bullmq one reuses the app's Redis connection). */
-export function throughputOfApp(deps: { config: Config; engine: Engine; redis: Redis }): ThroughputStore {
+export function throughputOfApp(deps: { config: KernelConfig; engine: Engine; redis: Redis }): ThroughputStore {
   let store = webStores.get(deps);
   if (!store) {
     store = throughputStoreFor(deps.config, deps.engine, deps.engine.kind === 'bullmq' ? deps.redis : undefined);
@@ -21,7 +21,7 @@ export function throughputOfApp(deps: { config: Config; engine: Engine; redis: R
 export async function readScaling(deps: {
   engine: Engine;
   throughput: ThroughputStore;
-  config: Config;
+  config: KernelConfig;
   processTypes?: Record<string, ProcessTypeSpec>;
   /** the queues to read (default: those the process types serve) */
   queues?: string[];

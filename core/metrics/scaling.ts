@@ -3,7 +3,7 @@
 // `computeScaling` is pure (queue info + throughput + config + now in, numbers out): GET /v1/scaling,
 // GET /metrics and the worker supervisor all use it, so the three never disagree.
 import { queueNames, queues } from '../../workers/catalog.ts';
-import type { Config } from '../config.ts';
+import type { KernelConfig } from '../config/index.ts';
 import type { QueueInfo } from '../engine.ts';
 
 export interface ProcessTypeSpec {
@@ -119,7 +119,7 @@ export function queuesOf(spec: Record<string, number | undefined>): Record<strin
 
 /** The process types this deployment scales: today one, `worker`, serving WORKER_QUEUES. */
 export function processTypesOf(
-  config: Pick<Config, 'WORKER_QUEUES' | 'SCALING_WORKER_REPLICAS'>,
+  config: Pick<KernelConfig, 'WORKER_QUEUES' | 'SCALING_WORKER_REPLICAS'>,
   bounds = config.SCALING_WORKER_REPLICAS,
 ): Record<string, ProcessTypeSpec> {
   return { worker: { queues: queuesOf(config.WORKER_QUEUES), min: bounds.min, max: bounds.max } };

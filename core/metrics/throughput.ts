@@ -5,7 +5,7 @@
 // - pgboss: a table `<schema>.conveyor_throughput (queue, bucket, n)` (one upsert), old rows pruned.
 import type { Redis } from 'ioredis';
 import pg from 'pg';
-import type { Config } from '../config.ts';
+import type { KernelConfig } from '../config/index.ts';
 import type { Engine } from '../engine.ts';
 import { createRedis } from '../engines/bullmq/redis.ts';
 
@@ -120,7 +120,7 @@ export class PostgresThroughputStore implements ThroughputStore {
 }
 
 /** The store that matches the engine: Redis beside BullMQ, a table beside pg-boss. */
-export function throughputStoreFor(config: Config, engine: Engine, redis?: Redis): ThroughputStore {
+export function throughputStoreFor(config: KernelConfig, engine: Engine, redis?: Redis): ThroughputStore {
   if (engine.kind === 'pgboss') {
     const schema = (engine as Engine & { schema?: string }).schema;
     if (!config.DATABASE_URL || !schema) throw new Error('throughput: the pgboss engine needs DATABASE_URL');

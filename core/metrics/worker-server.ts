@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { RuntimeHooks } from '../../workers/runtime.ts';
-import type { ApiKeyConfig, Config } from '../config.ts';
+import type { ApiKeyConfig, KernelConfig } from '../config/index.ts';
 import type { Engine } from '../engine.ts';
 import { runReadiness } from '../readiness.ts';
 import { tracingHooks } from '../tracing.ts';
@@ -63,7 +63,7 @@ export interface WorkerInstrumentation {
 
 /** Hooks for startWorkers, plus the metrics port when configured. */
 export async function startWorkerInstrumentation(deps: {
-  config: Config;
+  config: KernelConfig;
   logger: Logger;
   engine: Engine;
   apiKeys: ApiKeyConfig[];

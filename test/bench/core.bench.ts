@@ -9,12 +9,12 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type JobsOptions, Queue, Worker } from 'bullmq';
 import { pino } from 'pino';
-import { loadConfig } from '../../core/config.ts';
 import { BullmqEngine } from '../../core/engines/bullmq/engine.ts';
 import { createRedis, deleteKeysWithPrefix } from '../../core/engines/bullmq/redis.ts';
 import { generateApiKey } from '../../producers/auth.ts';
 import { toEnqueueRequest, validateJob } from '../../producers/enqueue.ts';
 import { queueNames } from '../../workers/catalog.ts';
+import { loadConfig } from '../../workers/config.ts';
 import type { BenchContext, BenchRow } from './types.ts';
 
 const logger = pino({ level: 'warn' });

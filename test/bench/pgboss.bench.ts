@@ -9,10 +9,10 @@ import { createPostgresBackend, withBackend } from 'bullmq';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import { pino } from 'pino';
-import { loadConfig } from '../../core/config.ts';
 import { PgbossEngine } from '../../core/engines/pgboss/engine.ts';
 import { toEnqueueRequest, validateJob } from '../../producers/enqueue.ts';
 import { queueNames } from '../../workers/catalog.ts';
+import { loadConfig } from '../../workers/config.ts';
 import { startWorkers } from '../../workers/runtime.ts';
 import type { BenchContext, BenchRow } from './types.ts';
 

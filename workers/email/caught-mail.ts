@@ -4,8 +4,8 @@
 //             ${QUEUE_PREFIX}:_conveyor:email:caught:data  hash id → message JSON
 //   Postgres: <schema>.conveyor_email_caught (id, received_at, mail jsonb)
 import type { Redis } from 'ioredis';
-import type { Config } from '../../core/config.ts';
 import type { Engine } from '../../core/engine.ts';
+import type { EmailConfig } from './config.ts';
 import { ensureTables, type PostgresStore, postgresStoreOf } from './postgres-store.ts';
 
 export interface CaughtMail {
@@ -109,7 +109,7 @@ export class PostgresCaughtMailStore implements CaughtMailStore {
 }
 
 /** The store that goes with the engine: Postgres for pgboss, else Redis (`redis` required then). */
-export function caughtMailStore(deps: { engine: Engine; config: Pick<Config, 'QUEUE_PREFIX'>; redis?: Redis }): CaughtMailStore {
+export function caughtMailStore(deps: { engine: Engine; config: Pick<EmailConfig, 'QUEUE_PREFIX'>; redis?: Redis }): CaughtMailStore {
   const pg = postgresStoreOf(deps.engine);
   if (pg) return new PostgresCaughtMailStore(pg);
   if (!deps.redis) throw new Error('caught mail on the bullmq engine needs a Redis connection');

@@ -1,13 +1,13 @@
 // Handlers for `email.send`: render the template compiled at boot, send through a pooled SMTP transport
 // (SMTP_URL, or the development mail catcher), and never send one job's message twice (send ledger).
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { Config } from '../../core/config.ts';
 import { createRedis } from '../../core/engines/bullmq/redis.ts';
 import { PermanentError, RetryLaterError } from '../../core/errors/index.ts';
 import type { Payload } from '../catalog.ts';
 import type { HandlerDeps, HandlerModule, HandlerSet } from '../domains.ts';
 import type { HandlerContext } from '../runtime.ts';
 import { caughtMailStore } from './caught-mail.ts';
+import type { EmailConfig } from './config.ts';
 import { type MailCatcher, startMailCatcher } from './mail-catcher.ts';
 import { postgresStoreOf } from './postgres-store.ts';
 import { RedisSendLedger, type SendLedger, type SendRecord } from './send-ledger.ts';
@@ -41,7 +41,10 @@ export function messageIdFor(jobId: string, from: string): string {
   return `<${jobId.replace(/[^A-Za-z0-9._-]/g, '_')}@${domainOf(from)}>`;
 }
 
-export function unsubscribeHeaders(payload: Payload<'email.send'>, config: Pick<Config, 'EMAIL_UNSUBSCRIBE_URL'>): Record<string, string> {
+export function unsubscribeHeaders(
+  payload: Payload<'email.send'>,
+  config: Pick<EmailConfig, 'EMAIL_UNSUBSCRIBE_URL'>,
+): Record<string, string> {
   if (payload.category === 'transactional') return {};
   const url = payload.unsubscribeUrl ?? config.EMAIL_UNSUBSCRIBE_URL;
   const headers: Record<string, string> = { 'List-Unsubscribe': `<${url}>` };

@@ -2,6 +2,7 @@
 // The answer is cached briefly so a probe every few seconds does not open an SMTP session each time.
 import nodemailer from 'nodemailer';
 import type { ReadinessCheck } from '../../core/readiness.ts';
+import type { EmailConfig } from './config.ts';
 
 const CACHE_MS = 10_000;
 let last: { url: string; at: number; error: Error | null } | undefined;
@@ -15,7 +16,7 @@ export async function verifySmtp(url: string): Promise<void> {
   }
 }
 
-export const smtpReadiness: ReadinessCheck = {
+export const smtpReadiness: ReadinessCheck<EmailConfig> = {
   name: 'smtp',
   enabled: (config) => Boolean(config.SMTP_URL),
   async check({ config }) {

@@ -4,7 +4,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Config } from '../../core/config.ts';
+import type { ReportsConfig } from './config.ts';
 
 export const REPORT_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -59,7 +59,7 @@ export function verifyDownloadLink(
  * REPORTS_SIGNING_SECRET, or outside production one generated once and kept in DATA_DIR (so the web and
  * worker processes of a development setup agree). Null in production without the variable.
  */
-export function signingSecrets(config: Config): string[] | null {
+export function signingSecrets(config: ReportsConfig): string[] | null {
   if (config.REPORTS_SIGNING_SECRET) return config.REPORTS_SIGNING_SECRET;
   if (config.NODE_ENV === 'production') return null;
   const file = resolve(config.DATA_DIR, 'reports-signing-secret');
@@ -79,6 +79,6 @@ export function signingSecrets(config: Config): string[] | null {
 }
 
 /** Where links point: REPORTS_PUBLIC_URL, else this web process on localhost. */
-export function publicBaseUrl(config: Config): string {
+export function publicBaseUrl(config: ReportsConfig): string {
   return config.REPORTS_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}`;
 }

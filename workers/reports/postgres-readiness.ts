@@ -2,8 +2,8 @@
 // checked by engine.ping()): the reports database and the search source database, when configured.
 // One small pool per URL, so probes every few seconds do not open a connection each time.
 import pg from 'pg';
-import type { Config } from '../../core/config.ts';
 import type { ReadinessCheck } from '../../core/readiness.ts';
+import type { ReportsConfig } from './config.ts';
 
 const pools = new Map<string, pg.Pool>();
 
@@ -17,7 +17,9 @@ function poolFor(url: string) {
   return pool;
 }
 
-function postgresCheck(name: string, urlOf: (c: Config) => string | undefined): ReadinessCheck {
+type Checked = ReportsConfig & { SEARCH_SOURCE_DATABASE_URL?: string };
+
+function postgresCheck(name: string, urlOf: (c: Checked) => string | undefined): ReadinessCheck<Checked> {
   return {
     name,
     enabled: (config) => {
@@ -31,7 +33,7 @@ function postgresCheck(name: string, urlOf: (c: Config) => string | undefined): 
   };
 }
 
-export const postgresReadinessChecks: ReadinessCheck[] = [
+export const postgresReadinessChecks: ReadinessCheck<Checked>[] = [
   postgresCheck('postgres (reports)', (c) => c.REPORTS_DATABASE_URL),
   postgresCheck('postgres (search source)', (c) => c.SEARCH_SOURCE_DATABASE_URL),
 ];

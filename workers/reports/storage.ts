@@ -6,7 +6,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'nod
 import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import type { Config } from '../../core/config.ts';
+import type { ReportsConfig } from './config.ts';
 import { REPORT_ID } from './download-links.ts';
 
 export interface ReportFileMeta {
@@ -41,7 +41,7 @@ export interface ReportStorage {
   removeOlderThan(before: Date): Promise<number>;
 }
 
-export function reportsDir(config: Pick<Config, 'REPORTS_DIR' | 'DATA_DIR'>): string {
+export function reportsDir(config: Pick<ReportsConfig, 'REPORTS_DIR' | 'DATA_DIR'>): string {
   return resolve(config.REPORTS_DIR ?? join(config.DATA_DIR, 'reports'));
 }
 

@@ -1,9 +1,9 @@
 // The official Elasticsearch client, configured from env. Undefined when ELASTICSEARCH_URL is unset:
 // the search queue is then not consumed (workers/search/README.md).
 import { Client } from '@elastic/elasticsearch';
-import type { Config } from '../../core/config.ts';
+import type { SearchConfig } from './config.ts';
 
-export type SearchClientConfig = Pick<Config, 'ELASTICSEARCH_URL' | 'ELASTICSEARCH_API_KEY' | 'SEARCH_REQUEST_TIMEOUT_MS'>;
+export type SearchClientConfig = Pick<SearchConfig, 'ELASTICSEARCH_URL' | 'ELASTICSEARCH_API_KEY' | 'SEARCH_REQUEST_TIMEOUT_MS'>;
 
 export function createSearchClient(config: SearchClientConfig): Client | undefined {
   if (!config.ELASTICSEARCH_URL) return undefined;

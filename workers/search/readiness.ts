@@ -4,10 +4,11 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { ReadinessCheck } from '../../core/readiness.ts';
 import { createSearchClient, NOT_CONFIGURED } from './client.ts';
+import type { SearchConfig } from './config.ts';
 
 let cached: { url: string; client: Client } | undefined;
 
-export const searchReadinessCheck: ReadinessCheck = {
+export const searchReadinessCheck: ReadinessCheck<SearchConfig> = {
   name: 'elasticsearch',
   enabled: () => true,
   async check({ config }) {

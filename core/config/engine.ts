@@ -1,0 +1,39 @@
+// The queue engine and its store: which engine, where it connects, how long finished jobs are kept (docs/engines.md).
+import { z } from 'zod';
+import { bool, int, postgresUrl } from './fields.ts';
+import { defineSection } from './section.ts';
+
+export const engineSection = defineSection(
+  'engine',
+  {
+    /** unset: bullmq when REDIS_URL is set, else pgboss (DATABASE_URL, or an embedded PostgreSQL under `npm start`) */
+    QUEUE_ENGINE: z.enum(['bullmq', 'pgboss'], { error: 'expects bullmq or pgboss' }).optional(),
+    DATABASE_URL: postgresUrl().optional(),
+    EMBEDDED_POSTGRES_PORT: int(1, 65535).default(54329),
+    PGBOSS_POLL_INTERVAL_MS: int(100, 60_000).default(2_000),
+    REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expects a redis:// or rediss:// URL' }).default('redis://127.0.0.1:6379'),
+    REDIS_AUTOSTART: bool.optional(),
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]+$/, { error: 'expects letters, digits, _ or -' })
+      .default('conveyor'),
+    RETENTION_COMPLETED_SECONDS: int(1).default(86_400),
+    RETENTION_COMPLETED_COUNT: int(1).default(10_000),
+    RETENTION_FAILED_SECONDS: int(1).default(604_800),
+    RETENTION_FAILED_COUNT: int(1).default(50_000),
+  },
+  [
+    {
+      variable: 'DATABASE_URL',
+      reads: ['NODE_ENV', 'QUEUE_ENGINE', 'DATABASE_URL'],
+      problem: (c: { NODE_ENV: string; QUEUE_ENGINE?: string; DATABASE_URL?: string }) =>
+        c.NODE_ENV === 'production' && c.QUEUE_ENGINE === 'pgboss' && !c.DATABASE_URL
+          ? 'is required when NODE_ENV=production and the engine is pgboss (or set REDIS_URL)'
+          : undefined,
+    },
+  ],
+  // REDIS_URL set → bullmq; otherwise pgboss on DATABASE_URL, or on an embedded PostgreSQL (`npm start`)
+  (values, input) => {
+    values.QUEUE_ENGINE ??= input.REDIS_URL ? 'bullmq' : 'pgboss';
+  },
+);
