@@ -1,5 +1,6 @@
 // The engine seam: everything the API, workers and scheduler need from a queue store.
-// core/bullmq/ implements it on Redis; a Postgres (pg-boss) engine implements the same interface.
+// core/engines/bullmq/ implements it on Redis, core/engines/pgboss/ on Postgres. Engines store and hand out
+// jobs and persist the outcome the executor decided for each run; they decide nothing about retries.
 import type { BackoffPolicy } from './backoff.ts';
 
 export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'dead' | 'cancelled';
@@ -94,21 +95,24 @@ export interface ConsumedJob {
 }
 
 /**
- * What the runtime decided about a failed run. The engine carries it out:
- * `retry` after `delayMs` (if attempts remain, else dead-letter), `dead` now, `cancelled` never retried.
+ * What the executor (core/executor.ts) decided about one run, once. The engine only persists it:
+ * `completed` with its result; `retry` after `delayMs` (attempts remain); `dead` now, with its reason
+ * (a permanent error, or the last attempt failed); `cancelled`, never retried.
+ * `attempt` is this run's entry in the job's attempt history.
  */
-export type FailureDecision =
-  | { action: 'retry'; delayMs: number; error: Error }
-  | { action: 'dead'; reason: string; error: Error }
-  | { action: 'cancelled'; error: Error };
+export type Outcome =
+  | { status: 'completed'; result: unknown }
+  | { status: 'retry'; delayMs: number; error: Error; attempt: AttemptRecord }
+  | { status: 'dead'; reason: string; error: Error; attempt: AttemptRecord }
+  | { status: 'cancelled'; error: Error; attempt: AttemptRecord };
+
+export type FailedOutcome = Exclude<Outcome, { status: 'completed' }>;
 
 export interface ConsumeOptions {
   concurrency: number;
   rateLimit?: { max: number; durationMs: number };
-  /** runs a job; resolves with its result or rejects */
-  process(job: ConsumedJob, signal: AbortSignal): Promise<unknown>;
-  /** classifies an error thrown by `process` */
-  classify(error: unknown, job: ConsumedJob): FailureDecision;
+  /** runs a job through the executor and resolves with its outcome; never rejects */
+  run(job: ConsumedJob, signal: AbortSignal): Promise<Outcome>;
 }
 
 export interface Consumer {

@@ -17,9 +17,9 @@ import {
 } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-node';
 import type { NextFunction, Request, Response } from 'express';
-import type { RuntimeHooks } from '../workers/runtime.ts';
 import type { KernelConfig } from './config/index.ts';
 import type { JobMeta } from './engine.ts';
+import type { RuntimeHooks } from './handler.ts';
 
 let enabled = false;
 let messagingSystem = 'bullmq';

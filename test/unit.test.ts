@@ -1,23 +1,9 @@
-// Pure pieces: backoff schedule (pinned random), error classification, config validation.
+// Pure pieces: backoff schedule (pinned random), config validation. (Error classification: test/executor.test.ts.)
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../core/backoff.ts';
-import type { ConsumedJob } from '../core/engine.ts';
-import { JobCancelledError, JobTimeoutError, PermanentError, RetryLaterError } from '../core/errors/index.ts';
 import { toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
 import { ConfigError, loadConfig } from '../workers/config.ts';
-import { classify, resolveQueues } from '../workers/runtime.ts';
-
-const job = (attempt: number): ConsumedJob => ({
-  id: '1',
-  name: 'diagnostics.sleep',
-  queue: 'default',
-  data: {},
-  attempt,
-  maxAttempts: 10,
-  meta: {},
-  updateProgress: async () => {},
-  log: async () => {},
-});
+import { resolveQueues } from '../workers/runtime.ts';
 
 describe('backoff', () => {
   const policy = { baseMs: 1000, capMs: 30_000, jitter: 'full' as const };
@@ -30,17 +16,6 @@ describe('backoff', () => {
     expect(backoffDelay(policy, 3, () => 0.5)).toBe(2000);
     expect(backoffDelay(policy, 3, () => 0.999999)).toBe(3999);
     expect(backoffDelay(policy, 40, () => 0.5)).toBe(15000);
-  });
-});
-
-describe('classify', () => {
-  it('maps error classes to decisions', () => {
-    expect(classify(new PermanentError('x'), job(1))).toMatchObject({ action: 'dead', reason: 'permanent error: x' });
-    expect(classify(new RetryLaterError('slow', 4321), job(1))).toMatchObject({ action: 'retry', delayMs: 4321 });
-    expect(classify(new JobCancelledError('c'), job(1))).toMatchObject({ action: 'cancelled' });
-    // diagnostics.sleep: base 200 ms, cap 5 s, full jitter
-    expect(classify(new JobTimeoutError('t'), job(2), () => 0.5)).toMatchObject({ action: 'retry', delayMs: 200 });
-    expect(classify('a string', job(1), () => 0.5)).toMatchObject({ action: 'retry', delayMs: 100 });
   });
 });
 

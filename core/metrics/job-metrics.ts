@@ -4,8 +4,8 @@
 // instead (see http.ts), so they are right however many processes run.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { isJobName, queueNames } from '../../workers/catalog.ts';
-import type { RuntimeHooks } from '../../workers/runtime.ts';
 import type { ConsumedJob } from '../engine.ts';
+import type { RuntimeHooks } from '../handler.ts';
 import type { ThroughputRecorder } from './throughput.ts';
 
 /** One registry per process, shared by the web app and the workers of an `all` process. */
@@ -101,21 +101,19 @@ export function metricsHooks(throughput?: ThroughputRecorder): RuntimeHooks {
     onStart(job) {
       children(job).running.inc();
     },
-    onComplete(job, durationMs) {
+    onOutcome(job, outcome, durationMs) {
       const c = children(job);
       c.running.dec();
-      c.completedIn.observe(durationMs / 1000);
-      c.processed.inc();
       throughput?.record(job.queue);
-    },
-    onFailure(job, decision, durationMs) {
-      const c = children(job);
-      c.running.dec();
+      if (outcome.status === 'completed') {
+        c.completedIn.observe(durationMs / 1000);
+        c.processed.inc();
+        return;
+      }
       c.failedIn.observe(durationMs / 1000);
       c.failed.inc();
-      throughput?.record(job.queue);
-      if (decision.action === 'cancelled') c.cancelled.inc();
-      else if (decision.action === 'dead' || job.attempt >= job.maxAttempts) c.deadLettered.inc();
+      if (outcome.status === 'cancelled') c.cancelled.inc();
+      else if (outcome.status === 'dead') c.deadLettered.inc();
       else c.retried.inc();
     },
   };
@@ -128,11 +126,8 @@ export function combineHooks(...sets: RuntimeHooks[]): RuntimeHooks {
     onStart: (job) => {
       for (const s of sets) s.onStart?.(job);
     },
-    onComplete: (job, ms) => {
-      for (const s of sets) s.onComplete?.(job, ms);
-    },
-    onFailure: (job, decision, ms) => {
-      for (const s of sets) s.onFailure?.(job, decision, ms);
+    onOutcome: (job, outcome, ms) => {
+      for (const s of sets) s.onOutcome?.(job, outcome, ms);
     },
     around:
       arounds.length === 0 ? undefined : (job, run) => arounds.reduceRight<() => Promise<unknown>>((next, a) => () => a(job, next), run)(),

@@ -1,27 +1,31 @@
 // The BullMQ engine: standard BullMQ queues under `<prefix>:<queue>`, a dead-letter queue `<queue>-dlq`
 // beside each, and a few keys of our own under `<prefix>:_conveyor:` (idempotency records, cancel
 // tombstones, the cancel channel). See docs/bullmq-layout.md.
-import { createHash, randomUUID } from 'node:crypto';
-import { type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { type Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type {
-  AttemptRecord,
   CancelOutcome,
-  ConsumedJob,
   ConsumeOptions,
   Consumer,
   DeadLetter,
   Engine,
   EnqueueRequest,
   EnqueueResult,
-  FailureDecision,
   JobMeta,
   JobState,
   JobView,
   QueueInfo,
 } from '../../engine.ts';
+import { dlqName, enqueueInBulk, joinEnvelope } from '../shared.ts';
+import { CancelRelay } from './cancels.ts';
+import { type ConsumerDeps, consumeQueue, type StoredLetter } from './consumer.ts';
+import { dlqId, idempotencyHash, toJobOptions, viewOf } from './jobs.ts';
 import { createRedis } from './redis.ts';
+
+export { dlqName, META_KEY } from '../shared.ts';
+export { idempotencyHash, idempotencyJobId } from './jobs.ts';
 
 export interface BullmqEngineOptions {
   redisUrl: string;
@@ -34,69 +38,22 @@ export interface BullmqEngineOptions {
   worker: { lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number };
 }
 
-/** Our reserved key inside job data; plain BullMQ producers simply leave it out. */
-export const META_KEY = '$conveyor';
-const BACKOFF_TYPE = 'conveyor';
-const CANCELLED_PREFIX = '[cancelled]';
-const DECISION = Symbol('conveyor.decision');
-const neverAborted = new AbortController().signal;
-export const dlqName = (queue: string) => `${queue}-dlq`;
-/** BullMQ refuses integer custom ids, and plain BullMQ producers get integer ids: prefix those. */
-/** The hash behind an idempotency key: names its Redis record and, as `idem-<hash>`, its job. */
-export const idempotencyHash = (name: string, key: string) => createHash('sha256').update(`${name}\0${key}`).digest('hex').slice(0, 40);
-/** The job id a job enqueued with this kind and idempotency key has. */
-export const idempotencyJobId = (name: string, key: string) => `idem-${idempotencyHash(name, key)}`;
-const dlqId = (id: string) => (/^\d+$/.test(id) ? `bullmq-${id}` : id);
-
-type Envelope = Record<string, unknown> & { [META_KEY]?: JobMeta };
-
-function splitData(data: unknown): { payload: unknown; meta: JobMeta } {
-  if (data && typeof data === 'object' && !Array.isArray(data) && META_KEY in data) {
-    const { [META_KEY]: meta, ...payload } = data as Envelope;
-    return { payload, meta: meta ?? {} };
-  }
-  return { payload: data, meta: {} };
-}
-
-function toJobOptions(req: EnqueueRequest, jobId: string): JobsOptions {
-  return {
-    jobId,
-    priority: req.priority,
-    delay: req.delayMs > 0 ? req.delayMs : undefined,
-    attempts: req.attempts,
-    backoff: { type: BACKOFF_TYPE, delay: req.backoff.baseMs },
-    // Jobs with an idempotency key are only trimmed by age (≥ IDEMPOTENCY_TTL_SECONDS, checked at boot), so a
-    // repeated key always finds its job; a count trim could drop it early and let the repeat run it again.
-    removeOnComplete: { age: req.retention.completedSeconds, count: req.idempotencyKey ? undefined : req.retention.completedCount },
-    removeOnFail: { age: req.retention.failedSeconds, count: req.idempotencyKey ? undefined : req.retention.failedCount },
-    stackTraceLimit: 5,
-  };
-}
-
-const iso = (ms: number | undefined | null) => (ms ? new Date(ms).toISOString() : null);
-
-function errorOf(job: Job): JobView['error'] {
-  if (!job.failedReason) return null;
-  const stack = job.stacktrace?.at(-1) ?? undefined;
-  return { message: job.failedReason, stack };
-}
-
 export class BullmqEngine implements Engine {
   readonly kind = 'bullmq' as const;
   readonly capabilities = { priority: true, delay: true, cancelActive: true, pause: true, rateLimit: true, progress: true };
 
   private readonly producer: Redis;
-  private subscriber: Redis | undefined;
   private readonly queues = new Map<string, Queue>();
-  private readonly workers = new Set<Worker>();
-  /** cancels that arrived for jobs this process had not yet started: id → expiry */
-  private readonly pendingCancels = new Map<string, number>();
+  private readonly cancels: CancelRelay;
+  private readonly consumerDeps: ConsumerDeps;
   private readonly log: Logger;
 
   constructor(private readonly opts: BullmqEngineOptions) {
     this.log = opts.logger.child({ engine: 'bullmq' });
     this.producer = createRedis(opts.redisUrl, 'producer');
     this.producer.on('error', (err) => this.log.warn({ err: err.message }, 'redis (producer) error'));
+    this.cancels = new CancelRelay(opts.redisUrl, this.key('cancel'), this.log);
+    this.consumerDeps = { ...opts, log: this.log, queue: (name) => this.queue(name), cancels: this.cancels };
   }
 
   private key(...parts: string[]) {
@@ -116,9 +73,14 @@ export class BullmqEngine implements Engine {
 
   // ── enqueue ─────────────────────────────────────────────────────────────────────────────────
 
-  private envelope(req: EnqueueRequest): Envelope {
+  private envelope(req: EnqueueRequest) {
     const meta: JobMeta = { ...req.meta, timeoutMs: req.timeoutMs };
-    return { ...(req.data as Record<string, unknown>), [META_KEY]: meta };
+    return joinEnvelope(req.data, meta);
+  }
+
+  /** `knownState` skips a round trip when the caller just created the job. */
+  private viewOf(job: Job, knownState?: JobState): Promise<JobView> {
+    return viewOf(job, (name) => this.queue(name), knownState);
   }
 
   async enqueue(req: EnqueueRequest): Promise<EnqueueResult> {
@@ -146,89 +108,24 @@ export class BullmqEngine implements Engine {
   }
 
   async enqueueMany(reqs: EnqueueRequest[]): Promise<EnqueueResult[]> {
-    const results: EnqueueResult[] = new Array(reqs.length);
-    const plainByQueue = new Map<string, number[]>();
-    const special: number[] = [];
-    reqs.forEach((r, i) => {
-      if (r.idempotencyKey !== undefined || r.jobId !== undefined) special.push(i);
-      else {
-        const list = plainByQueue.get(r.queue);
-        if (list) list.push(i);
-        else plainByQueue.set(r.queue, [i]);
-      }
-    });
-    await Promise.all([
-      ...[...plainByQueue].map(async ([queue, idx]) => {
+    return enqueueInBulk(
+      reqs,
+      async (queue, plain) => {
         const jobs = await this.queue(queue).addBulk(
-          idx.map((i) => {
-            const r = reqs[i] as EnqueueRequest;
-            return { name: r.name, data: this.envelope(r), opts: toJobOptions(r, randomUUID()) };
-          }),
+          plain.map((r) => ({ name: r.name, data: this.envelope(r), opts: toJobOptions(r, randomUUID()) })),
         );
-        await Promise.all(
-          jobs.map(async (job, k) => {
-            const i = idx[k] as number;
-            results[i] = { job: await this.viewOf(job, (reqs[i] as EnqueueRequest).delayMs > 0 ? 'delayed' : 'waiting'), created: true };
-          }),
+        return Promise.all(
+          jobs.map(async (job, k) => ({
+            job: await this.viewOf(job, (plain[k] as EnqueueRequest).delayMs > 0 ? 'delayed' : 'waiting'),
+            created: true,
+          })),
         );
-      }),
-      ...special.map(async (i) => {
-        results[i] = await this.enqueue(reqs[i] as EnqueueRequest);
-      }),
-    ]);
-    return results;
+      },
+      (req) => this.enqueue(req),
+    );
   }
 
   // ── read ────────────────────────────────────────────────────────────────────────────────────
-
-  /** `knownState` skips a round trip when the caller just created the job. */
-  private async viewOf(job: Job, knownState?: JobState): Promise<JobView> {
-    let state: JobState;
-    if (knownState) state = knownState;
-    else {
-      const raw = await job.getState();
-      if ((raw === 'completed' || raw === 'failed') && !job.finishedOn) {
-        // the job finished between reading its hash and its state: read the hash again
-        job = (await this.queue(job.queueName).getJob(String(job.id))) ?? job;
-      }
-      state = await this.mapState(job, raw);
-    }
-    const { payload } = splitData(job.data);
-    return {
-      id: String(job.id),
-      name: job.name,
-      queue: job.queueName,
-      state,
-      priority: job.priority || job.opts.priority || 0,
-      data: payload,
-      attempts: { made: job.attemptsStarted ?? job.attemptsMade, max: Math.max(1, job.opts.attempts ?? 1) },
-      progress: job.progress ?? null,
-      result: job.returnvalue ?? null,
-      error: state === 'completed' ? null : errorOf(job),
-      createdAt: new Date(job.timestamp).toISOString(),
-      startedAt: iso(job.processedOn),
-      finishedAt: iso(job.finishedOn),
-      runAt: job.delay > 0 ? new Date(job.timestamp + job.delay).toISOString() : null,
-    };
-  }
-
-  private async mapState(job: Job, raw: string): Promise<JobState> {
-    switch (raw) {
-      case 'delayed':
-        return 'delayed';
-      case 'active':
-        return 'active';
-      case 'completed':
-        return 'completed';
-      case 'failed': {
-        if (job.failedReason?.startsWith(CANCELLED_PREFIX)) return 'cancelled';
-        const dead = await this.queue(dlqName(job.queueName)).getJobState(dlqId(String(job.id)));
-        return dead === 'unknown' ? 'failed' : 'dead';
-      }
-      default:
-        return 'waiting'; // waiting, prioritized, paused, waiting-children
-    }
-  }
 
   async getJob(id: string, queues?: string[]): Promise<JobView | null> {
     const names = queues ?? [...this.knownQueues()];
@@ -269,154 +166,16 @@ export class BullmqEngine implements Engine {
       return this.cancel(id);
     }
     if (view.state === 'active') {
-      await this.producer.publish(this.key('cancel'), JSON.stringify({ id, queue: view.queue }));
+      await this.cancels.publish(this.producer, id, view.queue);
       return { outcome: 'cancelling', job: view };
     }
     return { outcome: 'finished', job: view };
   }
 
-  private async ensureSubscriber() {
-    if (this.subscriber) return;
-    this.subscriber = createRedis(this.opts.redisUrl, 'subscriber');
-    this.subscriber.on('error', (err) => this.log.warn({ err: err.message }, 'redis (subscriber) error'));
-    this.subscriber.on('message', (_channel, message) => {
-      const { id } = JSON.parse(message) as { id: string };
-      let hit = false;
-      for (const w of this.workers) hit = w.cancelJob(id, 'cancelled by request') || hit;
-      if (!hit) this.pendingCancels.set(id, Date.now() + 60_000);
-    });
-    await this.subscriber.subscribe(this.key('cancel'));
-  }
-
-  private takePendingCancel(id: string): boolean {
-    if (this.pendingCancels.size === 0) return false;
-    const now = Date.now();
-    for (const [k, exp] of this.pendingCancels) if (exp < now) this.pendingCancels.delete(k);
-    return this.pendingCancels.delete(id);
-  }
-
   // ── consume ─────────────────────────────────────────────────────────────────────────────────
 
   consume(queueName: string, opts: ConsumeOptions): Consumer {
-    const running = new Set<string>();
-    const processor = async (job: Job, _token: string | undefined, signal: AbortSignal | undefined) => {
-      const { payload, meta } = splitData(job.data);
-      const consumed: ConsumedJob = {
-        id: String(job.id),
-        name: job.name,
-        queue: queueName,
-        data: payload,
-        attempt: job.attemptsMade + 1,
-        maxAttempts: Math.max(1, job.opts.attempts ?? 1),
-        meta,
-        updateProgress: (p) => job.updateProgress(p),
-        log: async (line) => {
-          await job.log(line);
-        },
-      };
-      // BullMQ fires `signal` on worker.cancelJob(); a cancel that arrived before the job started is pending here
-      const runSignal = this.takePendingCancel(consumed.id) ? AbortSignal.abort('cancelled by request') : (signal ?? neverAborted);
-      running.add(consumed.id);
-      try {
-        return await opts.process(consumed, runSignal);
-      } catch (err) {
-        throw await this.onFailure(job, consumed, opts.classify(err, consumed));
-      } finally {
-        running.delete(consumed.id);
-      }
-    };
-    const limiter = opts.rateLimit ? { max: opts.rateLimit.max, duration: opts.rateLimit.durationMs } : undefined;
-    const connection = createRedis(this.opts.redisUrl, 'worker');
-    connection.on('error', (err) => this.log.warn({ queue: queueName, err: err.message }, 'redis (worker) error'));
-    const worker = new Worker(queueName, processor, {
-      connection,
-      prefix: this.opts.prefix,
-      concurrency: opts.concurrency,
-      limiter,
-      lockDuration: this.opts.worker.lockDurationMs,
-      stalledInterval: this.opts.worker.stalledIntervalMs,
-      maxStalledCount: this.opts.worker.maxStalledCount,
-      settings: {
-        backoffStrategy: (_attemptsMade, _type, err) =>
-          (err as (Error & { [DECISION]?: FailureDecision }) | undefined)?.[DECISION]?.action === 'retry'
-            ? ((err as Error & { [DECISION]: { delayMs: number } })[DECISION].delayMs ?? 0)
-            : 0,
-      },
-    });
-    worker.on('error', (err) => this.log.warn({ queue: queueName, err: err.message }, 'worker error'));
-    worker.on('failed', (job, err) => {
-      // A job that stalled more often than allowed fails without our processor seeing it: dead-letter it here.
-      if (job && /stalled more than allowable limit/i.test(err.message)) {
-        this.deadLetter(job, 'stalled', err, []).catch((e) =>
-          this.log.error({ jobId: job.id, err: (e as Error).message }, 'could not dead-letter stalled job'),
-        );
-      }
-    });
-    this.workers.add(worker);
-    void this.ensureSubscriber().catch((err) => this.log.error({ err: err.message }, 'cancel subscription failed'));
-    return {
-      queue: queueName,
-      close: async (graceMs: number) => {
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), graceMs);
-        });
-        const outcome = await Promise.race([worker.close().then(() => 'closed' as const), timedOut]);
-        clearTimeout(timer);
-        const abandoned = outcome === 'timeout' ? running.size : 0;
-        // On timeout, leave the running jobs behind: their locks stop being renewed, and the stalled-job
-        // check (any worker) re-runs them. BullMQ's close(true) would not help here: a second close()
-        // returns the first, still-waiting one.
-        this.workers.delete(worker);
-        connection.disconnect();
-        return { abandoned };
-      },
-    };
-  }
-
-  /** Carry out a failure decision; returns the error BullMQ should see. */
-  private async onFailure(job: Job, consumed: ConsumedJob, decision: FailureDecision): Promise<Error> {
-    const record: AttemptRecord = {
-      attempt: consumed.attempt,
-      at: new Date().toISOString(),
-      error: `${decision.error.name}: ${decision.error.message}`,
-    };
-    await job.log(`attempt ${JSON.stringify(record)}`).catch(() => {});
-    if (decision.action === 'cancelled') {
-      return new UnrecoverableError(`${CANCELLED_PREFIX} ${decision.error.message}`);
-    }
-    const exhausted = consumed.attempt >= consumed.maxAttempts;
-    if (decision.action === 'dead' || exhausted) {
-      const reason = decision.action === 'dead' ? decision.reason : `failed ${consumed.attempt} of ${consumed.maxAttempts} attempts`;
-      await this.deadLetter(job, reason, decision.error, [record]);
-      const final = new UnrecoverableError(decision.error.message);
-      final.stack = decision.error.stack;
-      return final;
-    }
-    const err = decision.error as Error & { [DECISION]?: FailureDecision };
-    err[DECISION] = decision;
-    return err;
-  }
-
-  private async deadLetter(job: Job, reason: string, error: Error, extra: AttemptRecord[]) {
-    const logs = await this.queue(job.queueName).getJobLogs(String(job.id), 0, 200);
-    const attempts = logs.logs.filter((l) => l.startsWith('attempt {')).map((l) => JSON.parse(l.slice('attempt '.length)) as AttemptRecord);
-    for (const r of extra) if (!attempts.some((a) => a.attempt === r.attempt)) attempts.push(r);
-    const { payload } = splitData(job.data);
-    const letter: DeadLetter & { opts: JobsOptions; rawData: unknown } = {
-      id: String(job.id),
-      name: job.name,
-      queue: job.queueName,
-      data: payload,
-      reason,
-      error: { name: error.name, message: error.message, stack: error.stack },
-      attempts,
-      deadAt: new Date().toISOString(),
-      opts: job.opts,
-      rawData: job.data,
-    };
-    await this.queue(dlqName(job.queueName)).add(job.name, letter, { jobId: dlqId(String(job.id)) });
-    this.log.warn({ jobId: job.id, kind: job.name, queue: job.queueName, reason }, 'job dead-lettered');
+    return consumeQueue(this.consumerDeps, queueName, opts);
   }
 
   // ── queues ──────────────────────────────────────────────────────────────────────────────────
@@ -488,7 +247,7 @@ export class BullmqEngine implements Engine {
       queues.map(async (q) => {
         const jobs = await this.queue(dlqName(q)).getJobs(['waiting', 'prioritized', 'delayed'], 0, limit - 1);
         return jobs.filter(Boolean).map((j) => {
-          const { opts: _o, rawData: _r, ...letter } = j.data as DeadLetter & { opts: unknown; rawData: unknown };
+          const { opts: _o, rawData: _r, ...letter } = j.data as StoredLetter;
           return letter;
         });
       }),
@@ -504,7 +263,7 @@ export class BullmqEngine implements Engine {
       const dlq = this.queue(dlqName(queue));
       const letterJob = await dlq.getJob(dlqId(id));
       if (!letterJob) continue;
-      const letter = letterJob.data as DeadLetter & { opts: JobsOptions; rawData: unknown };
+      const letter = letterJob.data as StoredLetter;
       const q = this.queue(queue);
       // The dead job still sits in `failed` under the same id: remove it so the replay can reuse the id.
       await q.remove(id).catch(() => 0);
@@ -523,9 +282,9 @@ export class BullmqEngine implements Engine {
   }
 
   async close() {
-    await Promise.all([...this.workers].map((w) => w.close(true).catch(() => {})));
+    await Promise.all([...this.cancels.workers].map((w) => w.close(true).catch(() => {})));
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => {})));
-    this.subscriber?.disconnect();
+    this.cancels.close();
     this.producer.disconnect();
   }
 }

@@ -25,12 +25,23 @@ import type {
   Engine,
   EnqueueRequest,
   EnqueueResult,
-  FailureDecision,
+  FailedOutcome,
   JobMeta,
   JobState,
   JobView,
   QueueInfo,
 } from '../../engine.ts';
+import {
+  closeWithin,
+  deadLetterOf,
+  dlqName,
+  enqueueInBulk,
+  errorJson,
+  joinEnvelope,
+  META_KEY,
+  PendingCancels,
+  splitEnvelope,
+} from '../shared.ts';
 import { idempotencyUuid, toUuid } from './ids.ts';
 
 export interface PgbossEngineOptions {
@@ -56,10 +67,9 @@ export interface PgbossEngineOptions {
   migrate?: boolean;
 }
 
-/** Our reserved key inside job data (the same one the BullMQ engine uses). */
-export const META_KEY = '$conveyor';
 const LETTER_KEY = '$deadLetter';
-export const dlqName = (queue: string) => `${queue}-dlq`;
+
+export { dlqName, META_KEY } from '../shared.ts';
 
 /** What we keep beside the payload: the seam's JobMeta plus what pg-boss has no column for. */
 interface StoredMeta extends JobMeta {
@@ -111,15 +121,7 @@ const LOG_LINES = 200;
 const FAST_RUN_MS = 20;
 const MAX_PREFETCH = 500;
 
-function splitData(data: unknown): { payload: unknown; meta: StoredMeta } {
-  if (data && typeof data === 'object' && !Array.isArray(data) && META_KEY in data) {
-    const { [META_KEY]: meta, ...payload } = data as Record<string, unknown>;
-    return { payload, meta: meta as StoredMeta };
-  }
-  return { payload: data, meta: { kind: 'unknown', maxAttempts: 1 } };
-}
-
-const errorJson = (e: Error) => ({ name: e.name, message: e.message, stack: e.stack });
+const splitData = (data: unknown) => splitEnvelope<StoredMeta>(data, () => ({ kind: 'unknown', maxAttempts: 1 }));
 
 /** A pg client (or pool) as pg-boss's `db` option. */
 export const asBossDb = (client: pg.ClientBase | pg.Pool): BossDb => ({
@@ -147,7 +149,7 @@ export class PgbossEngine implements Engine {
   private readonly wakers = new Map<string, Set<() => void>>();
   /** job uuid → abort of a run in this process */
   private readonly running = new Map<string, AbortController>();
-  private readonly pendingCancels = new Map<string, number>();
+  private readonly pendingCancels = new PendingCancels();
   private paused = new Set<string>();
   private pausedRefresh: NodeJS.Timeout | undefined;
   private readonly consumers = new Set<{ close(graceMs: number): Promise<{ abandoned: number }> }>();
@@ -263,7 +265,7 @@ export class PgbossEngine implements Engine {
         : { completedSeconds: req.retention.completedSeconds, failedSeconds: req.retention.failedSeconds };
     const meta: StoredMeta = { ...req.meta, timeoutMs: req.timeoutMs, kind: req.name, maxAttempts: req.attempts, retention };
     if (external !== undefined) meta.id = external;
-    return { ...(req.data as Record<string, unknown>), [META_KEY]: meta };
+    return joinEnvelope(req.data, meta);
   }
 
   private freshView(req: EnqueueRequest, id: string, external?: string): JobView {
@@ -312,34 +314,19 @@ export class PgbossEngine implements Engine {
 
   async enqueueMany(reqs: EnqueueRequest[]): Promise<EnqueueResult[]> {
     await this.start();
-    const results: EnqueueResult[] = new Array(reqs.length);
-    const plainByQueue = new Map<string, number[]>();
-    const special: number[] = [];
-    reqs.forEach((r, i) => {
-      if (r.idempotencyKey !== undefined || r.jobId !== undefined) special.push(i);
-      else plainByQueue.set(r.queue, [...(plainByQueue.get(r.queue) ?? []), i]);
-    });
-    await Promise.all([
-      ...[...plainByQueue].map(async ([queue, idx]) => {
-        const ids = idx.map(() => randomUUID());
+    return enqueueInBulk(
+      reqs,
+      async (queue, plain) => {
+        const ids = plain.map(() => randomUUID());
         await this.boss.insert(
           queue,
-          idx.map((i, k) => {
-            const r = reqs[i] as EnqueueRequest;
-            const o = this.sendOptions(r, ids[k] as string);
-            return { ...o, data: this.envelope(r) };
-          }),
+          plain.map((r, k) => ({ ...this.sendOptions(r, ids[k] as string), data: this.envelope(r) })),
           { returnId: false },
         );
-        idx.forEach((i, k) => {
-          results[i] = { job: this.freshView(reqs[i] as EnqueueRequest, ids[k] as string), created: true };
-        });
-      }),
-      ...special.map(async (i) => {
-        results[i] = await this.enqueue(reqs[i] as EnqueueRequest);
-      }),
-    ]);
-    return results;
+        return plain.map((r, k) => ({ job: this.freshView(r, ids[k] as string), created: true }));
+      },
+      (req) => this.enqueue(req),
+    );
   }
 
   // ── read ────────────────────────────────────────────────────────────────────────────────────
@@ -432,13 +419,6 @@ export class PgbossEngine implements Engine {
     return { outcome: 'cancelled', job };
   }
 
-  private takePendingCancel(uuid: string): boolean {
-    if (this.pendingCancels.size === 0) return false;
-    const now = Date.now();
-    for (const [k, exp] of this.pendingCancels) if (exp < now) this.pendingCancels.delete(k);
-    return this.pendingCancels.delete(uuid);
-  }
-
   // ── notifications ───────────────────────────────────────────────────────────────────────────
 
   private async ensureListener() {
@@ -476,7 +456,7 @@ export class PgbossEngine implements Engine {
     if (msg.t === 'cancel') {
       const run = this.running.get(msg.id);
       if (run) run.abort('cancelled by request');
-      else this.pendingCancels.set(msg.id, Date.now() + 60_000);
+      else this.pendingCancels.add(msg.id);
     } else {
       if (msg.t === 'pause') this.paused.add(msg.queue);
       else this.paused.delete(msg.queue);
@@ -597,24 +577,26 @@ export class PgbossEngine implements Engine {
       };
       const controller = new AbortController();
       this.running.set(job.id, controller);
-      if (this.takePendingCancel(job.id)) controller.abort('cancelled by request');
+      if (this.pendingCancels.take(job.id)) controller.abort('cancelled by request');
       try {
-        const result = await opts.process(consumed, controller.signal);
-        const output = result === null && progress === undefined ? null : { result, progress };
-        completions.push({ id: job.id, output: output as Output | null });
-        // the slot frees now; completions are written in batches behind it (a lost write means a re-run, never a lost job)
-        if (completions.length > Math.max(opts.concurrency * 4, 2 * MAX_PREFETCH)) await flush();
-        else void flush();
-      } catch (err) {
-        const decision = opts.classify(err, consumed);
-        await this.onFailure(queue, job.id, consumed, decision).catch((e) =>
+        const outcome = await opts.run(consumed, controller.signal);
+        if (outcome.status === 'completed') {
+          const { result } = outcome;
+          const output = result === null && progress === undefined ? null : { result, progress };
+          completions.push({ id: job.id, output: output as Output | null });
+          // the slot frees now; completions are written in batches behind it (a lost write means a re-run, never a lost job)
+          if (completions.length > Math.max(opts.concurrency * 4, 2 * MAX_PREFETCH)) await flush();
+          else void flush();
+          return;
+        }
+        await this.onFailure(queue, job.id, consumed, outcome).catch((e) =>
           this.log.error(
             { jobId: consumed.id, err: (e as Error).message },
             'could not record failure; the job will be retried after its heartbeat lapses',
           ),
         );
-        if (decision.action === 'retry') {
-          const t = setTimeout(nudge, decision.delayMs + 5);
+        if (outcome.status === 'retry') {
+          const t = setTimeout(nudge, outcome.delayMs + 5);
           t.unref();
         }
       } finally {
@@ -707,18 +689,13 @@ export class PgbossEngine implements Engine {
           queue,
           buffer.splice(0).map((j) => j.id),
         );
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<'timeout'>((r) => {
-          timer = setTimeout(() => r('timeout'), graceMs);
-        });
-        const outcome = await Promise.race([Promise.all(running.values()).then(() => 'drained' as const), timedOut]);
-        clearTimeout(timer);
+        const closed = await closeWithin(graceMs, Promise.all(running.values()), () => running.size);
         clearInterval(heartbeat);
         clearInterval(trim);
         await flush();
         this.consumers.delete(consumer);
         // unfinished runs stay `active` without a heartbeat: pg-boss's supervisor retries them
-        return { abandoned: outcome === 'timeout' ? running.size : 0 };
+        return closed;
       },
     };
     this.consumers.add(consumer);
@@ -759,15 +736,11 @@ export class PgbossEngine implements Engine {
     );
   }
 
-  /** Carry out the runtime's decision for a failed run (only if the row is still ours: `active`). */
-  private async onFailure(queue: string, uuid: string, consumed: ConsumedJob, decision: FailureDecision) {
-    const record: AttemptRecord = {
-      attempt: consumed.attempt,
-      at: new Date().toISOString(),
-      error: `${decision.error.name}: ${decision.error.message}`,
-    };
-    const err = JSON.stringify(errorJson(decision.error));
-    if (decision.action === 'cancelled') {
+  /** Persist the executor's outcome of a failed run (only if the row is still ours: `active`). */
+  private async onFailure(queue: string, uuid: string, consumed: ConsumedJob, outcome: FailedOutcome) {
+    const record = outcome.attempt;
+    const err = JSON.stringify(errorJson(outcome.error));
+    if (outcome.status === 'cancelled') {
       await this.q(
         `UPDATE ${this.t} SET state = 'cancelled', completed_on = now(), output = COALESCE(output, '{}'::jsonb) || jsonb_build_object('error', $3::jsonb)
          WHERE name = $1 AND id = $2 AND state = 'active'`,
@@ -775,18 +748,17 @@ export class PgbossEngine implements Engine {
       );
       return;
     }
-    const exhausted = consumed.attempt >= consumed.maxAttempts;
-    if (decision.action === 'retry' && !exhausted) {
+    if (outcome.status === 'retry') {
       await this.q(
         `UPDATE ${this.t} SET state = 'retry', start_after = now() + $3 * interval '1 millisecond', heartbeat_on = NULL,
            output = COALESCE(output, '{}'::jsonb) || jsonb_build_object('error', $4::jsonb,
              'attempts', COALESCE(output->'attempts', '[]'::jsonb) || $5::jsonb)
          WHERE name = $1 AND id = $2 AND state = 'active'`,
-        [queue, uuid, Math.max(0, Math.round(decision.delayMs)), err, JSON.stringify([record])],
+        [queue, uuid, Math.max(0, Math.round(outcome.delayMs)), err, JSON.stringify([record])],
       );
       return;
     }
-    const reason = decision.action === 'dead' ? decision.reason : `failed ${consumed.attempt} of ${consumed.maxAttempts} attempts`;
+    const reason = outcome.reason;
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -815,14 +787,7 @@ export class PgbossEngine implements Engine {
       const { payload, meta } = splitData(row.data);
       const letter: StoredLetter = {
         [LETTER_KEY]: true,
-        id: consumed.id,
-        name: consumed.name,
-        queue,
-        data: payload,
-        reason,
-        error: errorJson(decision.error),
-        attempts: row.attempts,
-        deadAt: new Date().toISOString(),
+        ...deadLetterOf({ id: consumed.id, name: consumed.name, queue, payload }, reason, outcome.error, row.attempts),
         raw: row.data,
         send: {
           priority: row.priority,

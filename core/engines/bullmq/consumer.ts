@@ -1,0 +1,147 @@
+// A BullMQ Worker per consumed queue. Each run goes through the executor (`opts.run`); this file only
+// persists the outcome it decided, the BullMQ way:
+//   completed → the processor returns the result
+//   retry     → the processor throws the handler's error; BullMQ counts the attempt, keeps failedReason
+//               and stack, and asks our backoff strategy for the delay: the one the executor decided,
+//               handed over in `delays` (job id → ms), so BullMQ's own retry path stays in charge
+//   dead      → dead letter written, then UnrecoverableError (no retry left in BullMQ's eyes either)
+//   cancelled → UnrecoverableError with CANCELLED_PREFIX (read back as state `cancelled`)
+import { type Job, type JobsOptions, type Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import type { AttemptRecord, ConsumedJob, ConsumeOptions, Consumer, DeadLetter, Outcome } from '../../engine.ts';
+import { closeWithin, deadLetterOf, dlqName } from '../shared.ts';
+import type { CancelRelay } from './cancels.ts';
+import { CANCELLED_PREFIX, dlqId, splitData } from './jobs.ts';
+import { createRedis } from './redis.ts';
+
+export interface ConsumerDeps {
+  redisUrl: string;
+  prefix: string;
+  worker: { lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number };
+  log: Logger;
+  queue(name: string): Queue;
+  cancels: CancelRelay;
+}
+
+/** What the dead-letter queue stores: the letter, plus what a replay needs to re-add the job as it was. */
+export type StoredLetter = DeadLetter & { opts: JobsOptions; rawData: unknown };
+
+const neverAborted = new AbortController().signal;
+
+/** The attempt history BullMQ kept in the job's log (one `attempt {…}` line per failed run), plus `extra`. */
+async function attemptsOf(queue: Queue, job: Job, extra: AttemptRecord[]): Promise<AttemptRecord[]> {
+  const logs = await queue.getJobLogs(String(job.id), 0, 200);
+  const attempts = logs.logs.filter((l) => l.startsWith('attempt {')).map((l) => JSON.parse(l.slice('attempt '.length)) as AttemptRecord);
+  for (const r of extra) if (!attempts.some((a) => a.attempt === r.attempt)) attempts.push(r);
+  return attempts;
+}
+
+/** Move `job` to its queue's dead-letter queue, under its own id. */
+export async function deadLetter(deps: ConsumerDeps, job: Job, reason: string, error: Error, extra: AttemptRecord[]) {
+  const attempts = await attemptsOf(deps.queue(job.queueName), job, extra);
+  const { payload } = splitData(job.data);
+  const letter: StoredLetter = {
+    ...deadLetterOf({ id: String(job.id), name: job.name, queue: job.queueName, payload }, reason, error, attempts),
+    opts: job.opts,
+    rawData: job.data,
+  };
+  await deps.queue(dlqName(job.queueName)).add(job.name, letter, { jobId: dlqId(String(job.id)) });
+  deps.log.warn({ jobId: job.id, kind: job.name, queue: job.queueName, reason }, 'job dead-lettered');
+}
+
+function consumedOf(job: Job, queue: string): ConsumedJob {
+  const { payload, meta } = splitData(job.data);
+  return {
+    id: String(job.id),
+    name: job.name,
+    queue,
+    data: payload,
+    attempt: job.attemptsMade + 1,
+    maxAttempts: Math.max(1, job.opts.attempts ?? 1),
+    meta,
+    updateProgress: (p) => job.updateProgress(p),
+    log: async (line) => {
+      await job.log(line);
+    },
+  };
+}
+
+export function consumeQueue(deps: ConsumerDeps, queueName: string, opts: ConsumeOptions): Consumer {
+  const running = new Set<string>();
+  /** retry delays the executor decided, read by the backoff strategy: job id → ms */
+  const delays = new Map<string, number>();
+
+  /** Persist a failed outcome: returns the error BullMQ should see. */
+  const failure = async (job: Job, outcome: Exclude<Outcome, { status: 'completed' }>): Promise<Error> => {
+    await job.log(`attempt ${JSON.stringify(outcome.attempt)}`).catch(() => {});
+    if (outcome.status === 'cancelled') return new UnrecoverableError(`${CANCELLED_PREFIX} ${outcome.error.message}`);
+    if (outcome.status === 'dead') {
+      await deadLetter(deps, job, outcome.reason, outcome.error, [outcome.attempt]);
+      const final = new UnrecoverableError(outcome.error.message);
+      final.stack = outcome.error.stack;
+      return final;
+    }
+    delays.set(String(job.id), outcome.delayMs);
+    return outcome.error;
+  };
+
+  const processor = async (job: Job, _token: string | undefined, signal: AbortSignal | undefined) => {
+    const consumed = consumedOf(job, queueName);
+    // BullMQ fires `signal` on worker.cancelJob(); a cancel that arrived before the job started is pending here
+    const runSignal = deps.cancels.pending.take(consumed.id) ? AbortSignal.abort('cancelled by request') : (signal ?? neverAborted);
+    running.add(consumed.id);
+    try {
+      const outcome = await opts.run(consumed, runSignal);
+      if (outcome.status === 'completed') return outcome.result;
+      throw await failure(job, outcome);
+    } finally {
+      running.delete(consumed.id);
+    }
+  };
+
+  const connection = createRedis(deps.redisUrl, 'worker');
+  connection.on('error', (err) => deps.log.warn({ queue: queueName, err: err.message }, 'redis (worker) error'));
+  const worker = new Worker(queueName, processor, {
+    connection,
+    prefix: deps.prefix,
+    concurrency: opts.concurrency,
+    limiter: opts.rateLimit ? { max: opts.rateLimit.max, duration: opts.rateLimit.durationMs } : undefined,
+    lockDuration: deps.worker.lockDurationMs,
+    stalledInterval: deps.worker.stalledIntervalMs,
+    maxStalledCount: deps.worker.maxStalledCount,
+    settings: {
+      backoffStrategy: (_attemptsMade, _type, _err, job) => {
+        const id = String(job?.id);
+        const delay = delays.get(id) ?? 0;
+        delays.delete(id);
+        return delay;
+      },
+    },
+  });
+  worker.on('error', (err) => deps.log.warn({ queue: queueName, err: err.message }, 'worker error'));
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    delays.delete(String(job.id)); // read already, unless a built-in backoff type (a plain BullMQ job) took over
+    // A job that stalled more often than allowed fails without our processor seeing it: dead-letter it here.
+    if (/stalled more than allowable limit/i.test(err.message)) {
+      deadLetter(deps, job, 'stalled', err, []).catch((e) =>
+        deps.log.error({ jobId: job.id, err: (e as Error).message }, 'could not dead-letter stalled job'),
+      );
+    }
+  });
+  deps.cancels.workers.add(worker);
+  void deps.cancels.subscribe().catch((err) => deps.log.error({ err: err.message }, 'cancel subscription failed'));
+  return {
+    queue: queueName,
+    close: async (graceMs: number) => {
+      // On timeout, leave the running jobs behind: their locks stop being renewed, and the stalled-job
+      // check (any worker) re-runs them. BullMQ's close(true) would not help here: a second close()
+      // returns the first, still-waiting one.
+      const closed = await closeWithin(graceMs, worker.close(), () => running.size);
+      deps.cancels.workers.delete(worker);
+      delays.clear();
+      connection.disconnect();
+      return closed;
+    },
+  };
+}

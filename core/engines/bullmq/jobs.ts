@@ -1,0 +1,93 @@
+// BullMQ jobs in and out of the seam's shapes: job options from an enqueue request, a JobView from a
+// BullMQ job, ids of idempotent jobs and of dead letters.
+import { createHash } from 'node:crypto';
+import type { Job, JobsOptions, Queue } from 'bullmq';
+import type { EnqueueRequest, JobMeta, JobState, JobView } from '../../engine.ts';
+import { dlqName, splitEnvelope } from '../shared.ts';
+
+/** The backoff type of our jobs: the consumer's strategy returns the delay the executor decided. */
+export const BACKOFF_TYPE = 'conveyor';
+/** failedReason of a job that was cancelled while it ran */
+export const CANCELLED_PREFIX = '[cancelled]';
+
+/** The hash behind an idempotency key: names its Redis record and, as `idem-<hash>`, its job. */
+export const idempotencyHash = (name: string, key: string) => createHash('sha256').update(`${name}\0${key}`).digest('hex').slice(0, 40);
+/** The job id a job enqueued with this kind and idempotency key has. */
+export const idempotencyJobId = (name: string, key: string) => `idem-${idempotencyHash(name, key)}`;
+/** BullMQ refuses integer custom ids, and plain BullMQ producers get integer ids: prefix those. */
+export const dlqId = (id: string) => (/^\d+$/.test(id) ? `bullmq-${id}` : id);
+
+/** Payload and meta of a BullMQ job's data (a plain BullMQ producer's job has no meta). */
+export const splitData = (data: unknown) => splitEnvelope<JobMeta>(data, () => ({}));
+
+export function toJobOptions(req: EnqueueRequest, jobId: string): JobsOptions {
+  return {
+    jobId,
+    priority: req.priority,
+    delay: req.delayMs > 0 ? req.delayMs : undefined,
+    attempts: req.attempts,
+    backoff: { type: BACKOFF_TYPE, delay: req.backoff.baseMs },
+    // Jobs with an idempotency key are only trimmed by age (≥ IDEMPOTENCY_TTL_SECONDS, checked at boot), so a
+    // repeated key always finds its job; a count trim could drop it early and let the repeat run it again.
+    removeOnComplete: { age: req.retention.completedSeconds, count: req.idempotencyKey ? undefined : req.retention.completedCount },
+    removeOnFail: { age: req.retention.failedSeconds, count: req.idempotencyKey ? undefined : req.retention.failedCount },
+    stackTraceLimit: 5,
+  };
+}
+
+const iso = (ms: number | undefined | null) => (ms ? new Date(ms).toISOString() : null);
+
+function errorOf(job: Job): JobView['error'] {
+  if (!job.failedReason) return null;
+  const stack = job.stacktrace?.at(-1) ?? undefined;
+  return { message: job.failedReason, stack };
+}
+
+async function mapState(job: Job, raw: string, queue: (name: string) => Queue): Promise<JobState> {
+  switch (raw) {
+    case 'delayed':
+      return 'delayed';
+    case 'active':
+      return 'active';
+    case 'completed':
+      return 'completed';
+    case 'failed': {
+      if (job.failedReason?.startsWith(CANCELLED_PREFIX)) return 'cancelled';
+      const dead = await queue(dlqName(job.queueName)).getJobState(dlqId(String(job.id)));
+      return dead === 'unknown' ? 'failed' : 'dead';
+    }
+    default:
+      return 'waiting'; // waiting, prioritized, paused, waiting-children
+  }
+}
+
+/** The JobView of a BullMQ job. `knownState` skips a round trip when the caller just created the job. */
+export async function viewOf(job: Job, queue: (name: string) => Queue, knownState?: JobState): Promise<JobView> {
+  let state: JobState;
+  if (knownState) state = knownState;
+  else {
+    const raw = await job.getState();
+    if ((raw === 'completed' || raw === 'failed') && !job.finishedOn) {
+      // the job finished between reading its hash and its state: read the hash again
+      job = (await queue(job.queueName).getJob(String(job.id))) ?? job;
+    }
+    state = await mapState(job, raw, queue);
+  }
+  const { payload } = splitData(job.data);
+  return {
+    id: String(job.id),
+    name: job.name,
+    queue: job.queueName,
+    state,
+    priority: job.priority || job.opts.priority || 0,
+    data: payload,
+    attempts: { made: job.attemptsStarted ?? job.attemptsMade, max: Math.max(1, job.opts.attempts ?? 1) },
+    progress: job.progress ?? null,
+    result: job.returnvalue ?? null,
+    error: state === 'completed' ? null : errorOf(job),
+    createdAt: new Date(job.timestamp).toISOString(),
+    startedAt: iso(job.processedOn),
+    finishedAt: iso(job.finishedOn),
+    runAt: job.delay > 0 ? new Date(job.timestamp + job.delay).toISOString() : null,
+  };
+}

@@ -1,0 +1,124 @@
+// What both engines do the same way: the envelope our metadata travels in, dead-letter queue names and
+// records, cancels that arrive before their run, the split of a bulk enqueue, and the close with a deadline.
+import type { AttemptRecord, DeadLetter, EnqueueRequest, EnqueueResult } from '../engine.ts';
+
+// ── envelope ──────────────────────────────────────────────────────────────────────────────────
+
+/** Our reserved key inside job data; plain BullMQ producers simply leave it out. */
+export const META_KEY = '$conveyor';
+
+/** The stored job data: the payload with our metadata beside it under META_KEY. */
+export function joinEnvelope<M extends object>(payload: unknown, meta: M): Record<string, unknown> {
+  return { ...(payload as Record<string, unknown>), [META_KEY]: meta };
+}
+
+/** Payload and metadata of stored job data; `fallback` when the data carries none (a foreign producer). */
+export function splitEnvelope<M>(data: unknown, fallback: () => M): { payload: unknown; meta: M } {
+  if (data && typeof data === 'object' && !Array.isArray(data) && META_KEY in data) {
+    const { [META_KEY]: meta, ...payload } = data as Record<string, unknown>;
+    return { payload, meta: (meta as M | undefined) ?? fallback() };
+  }
+  return { payload: data, meta: fallback() };
+}
+
+// ── dead letters ──────────────────────────────────────────────────────────────────────────────
+
+/** The dead-letter queue beside `queue`. */
+export const dlqName = (queue: string) => `${queue}-dlq`;
+
+export const errorJson = (e: Error) => ({ name: e.name, message: e.message, stack: e.stack });
+
+/** The dead-letter record of a job that died now. */
+export function deadLetterOf(
+  job: { id: string; name: string; queue: string; payload: unknown },
+  reason: string,
+  error: Error,
+  attempts: AttemptRecord[],
+): DeadLetter {
+  return {
+    id: job.id,
+    name: job.name,
+    queue: job.queue,
+    data: job.payload,
+    reason,
+    error: errorJson(error),
+    attempts,
+    deadAt: new Date().toISOString(),
+  };
+}
+
+// ── cancels ───────────────────────────────────────────────────────────────────────────────────
+
+/** Cancels that reached this process before the run they name started here: id → expiry. */
+export class PendingCancels {
+  private readonly byId = new Map<string, number>();
+
+  constructor(private readonly ttlMs = 60_000) {}
+
+  add(id: string) {
+    this.byId.set(id, Date.now() + this.ttlMs);
+  }
+
+  /** true (once) when a cancel for `id` is pending; drops expired ones on the way. */
+  take(id: string): boolean {
+    if (this.byId.size === 0) return false;
+    const now = Date.now();
+    for (const [k, exp] of this.byId) if (exp < now) this.byId.delete(k);
+    return this.byId.delete(id);
+  }
+}
+
+// ── bulk enqueue ──────────────────────────────────────────────────────────────────────────────
+
+/**
+ * A bulk enqueue: plain requests go in one batch per queue (`addPlain`, results in request order);
+ * those with an idempotency key or a job id one by one (`addOne`), as they may match an existing job.
+ */
+export async function enqueueInBulk(
+  reqs: EnqueueRequest[],
+  addPlain: (queue: string, reqs: EnqueueRequest[]) => Promise<EnqueueResult[]>,
+  addOne: (req: EnqueueRequest) => Promise<EnqueueResult>,
+): Promise<EnqueueResult[]> {
+  const results: EnqueueResult[] = new Array(reqs.length);
+  const plainByQueue = new Map<string, number[]>();
+  const special: number[] = [];
+  reqs.forEach((r, i) => {
+    if (r.idempotencyKey !== undefined || r.jobId !== undefined) special.push(i);
+    else {
+      const list = plainByQueue.get(r.queue);
+      if (list) list.push(i);
+      else plainByQueue.set(r.queue, [i]);
+    }
+  });
+  await Promise.all([
+    ...[...plainByQueue].map(async ([queue, idx]) => {
+      const added = await addPlain(
+        queue,
+        idx.map((i) => reqs[i] as EnqueueRequest),
+      );
+      idx.forEach((i, k) => {
+        results[i] = added[k] as EnqueueResult;
+      });
+    }),
+    ...special.map(async (i) => {
+      results[i] = await addOne(reqs[i] as EnqueueRequest);
+    }),
+  ]);
+  return results;
+}
+
+// ── close ─────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Wait for `drained` up to `graceMs`. On time: nothing abandoned; late: `running()` runs are left
+ * behind (their engine's stall recovery re-runs them).
+ */
+export async function closeWithin(graceMs: number, drained: Promise<unknown>, running: () => number): Promise<{ abandoned: number }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), graceMs);
+  });
+  const outcome = await Promise.race([drained.then(() => 'drained' as const), timedOut]);
+  clearTimeout(timer);
+  return { abandoned: outcome === 'timeout' ? running() : 0 };
+}
