@@ -6,9 +6,10 @@
 //               handed over in `delays` (job id → ms), so BullMQ's own retry path stays in charge
 //   dead      → dead letter written, then UnrecoverableError (no retry left in BullMQ's eyes either)
 //   cancelled → UnrecoverableError with CANCELLED_PREFIX (read back as state `cancelled`)
-import { type Job, type JobsOptions, type Queue, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, type JobsOptions, type Queue, UnrecoverableError, Worker, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { AttemptRecord, ConsumedJob, ConsumeOptions, Consumer, DeadLetter, Outcome } from '../../engine.ts';
+import type { AttemptRecord, ConsumedJob, ConsumeOptions, Consumer, DeadLetter, FailedOutcome } from '../../engine.ts';
 import { closeWithin, deadLetterOf, dlqName } from '../shared.ts';
 import type { CancelRelay } from './cancels.ts';
 import { CANCELLED_PREFIX, dlqId, splitData } from './jobs.ts';
@@ -66,24 +67,45 @@ function consumedOf(job: Job, queue: string): ConsumedJob {
   };
 }
 
+/** Persist a failed outcome: returns the error BullMQ should see. */
+async function persistFailure(deps: ConsumerDeps, job: Job, outcome: FailedOutcome, delays: Map<string, number>): Promise<Error> {
+  await job.log(`attempt ${JSON.stringify(outcome.attempt)}`).catch(() => {});
+  if (outcome.status === 'cancelled') return new UnrecoverableError(`${CANCELLED_PREFIX} ${outcome.error.message}`);
+  if (outcome.status === 'dead') {
+    await deadLetter(deps, job, outcome.reason, outcome.error, [outcome.attempt]);
+    const final = new UnrecoverableError(outcome.error.message);
+    final.stack = outcome.error.stack;
+    return final;
+  }
+  delays.set(String(job.id), outcome.delayMs);
+  return outcome.error;
+}
+
+function workerOptions(deps: ConsumerDeps, opts: ConsumeOptions, connection: Redis, delays: Map<string, number>): WorkerOptions {
+  return {
+    connection,
+    prefix: deps.prefix,
+    concurrency: opts.concurrency,
+    limiter: opts.rateLimit ? { max: opts.rateLimit.max, duration: opts.rateLimit.durationMs } : undefined,
+    lockDuration: deps.worker.lockDurationMs,
+    stalledInterval: deps.worker.stalledIntervalMs,
+    maxStalledCount: deps.worker.maxStalledCount,
+    settings: {
+      // the delay the executor decided for this job's failed run
+      backoffStrategy: (_attemptsMade, _type, _err, job) => {
+        const id = String(job?.id);
+        const delay = delays.get(id) ?? 0;
+        delays.delete(id);
+        return delay;
+      },
+    },
+  };
+}
+
 export function consumeQueue(deps: ConsumerDeps, queueName: string, opts: ConsumeOptions): Consumer {
   const running = new Set<string>();
   /** retry delays the executor decided, read by the backoff strategy: job id → ms */
   const delays = new Map<string, number>();
-
-  /** Persist a failed outcome: returns the error BullMQ should see. */
-  const failure = async (job: Job, outcome: Exclude<Outcome, { status: 'completed' }>): Promise<Error> => {
-    await job.log(`attempt ${JSON.stringify(outcome.attempt)}`).catch(() => {});
-    if (outcome.status === 'cancelled') return new UnrecoverableError(`${CANCELLED_PREFIX} ${outcome.error.message}`);
-    if (outcome.status === 'dead') {
-      await deadLetter(deps, job, outcome.reason, outcome.error, [outcome.attempt]);
-      const final = new UnrecoverableError(outcome.error.message);
-      final.stack = outcome.error.stack;
-      return final;
-    }
-    delays.set(String(job.id), outcome.delayMs);
-    return outcome.error;
-  };
 
   const processor = async (job: Job, _token: string | undefined, signal: AbortSignal | undefined) => {
     const consumed = consumedOf(job, queueName);
@@ -93,7 +115,7 @@ export function consumeQueue(deps: ConsumerDeps, queueName: string, opts: Consum
     try {
       const outcome = await opts.run(consumed, runSignal);
       if (outcome.status === 'completed') return outcome.result;
-      throw await failure(job, outcome);
+      throw await persistFailure(deps, job, outcome, delays);
     } finally {
       running.delete(consumed.id);
     }
@@ -101,23 +123,7 @@ export function consumeQueue(deps: ConsumerDeps, queueName: string, opts: Consum
 
   const connection = createRedis(deps.redisUrl, 'worker');
   connection.on('error', (err) => deps.log.warn({ queue: queueName, err: err.message }, 'redis (worker) error'));
-  const worker = new Worker(queueName, processor, {
-    connection,
-    prefix: deps.prefix,
-    concurrency: opts.concurrency,
-    limiter: opts.rateLimit ? { max: opts.rateLimit.max, duration: opts.rateLimit.durationMs } : undefined,
-    lockDuration: deps.worker.lockDurationMs,
-    stalledInterval: deps.worker.stalledIntervalMs,
-    maxStalledCount: deps.worker.maxStalledCount,
-    settings: {
-      backoffStrategy: (_attemptsMade, _type, _err, job) => {
-        const id = String(job?.id);
-        const delay = delays.get(id) ?? 0;
-        delays.delete(id);
-        return delay;
-      },
-    },
-  });
+  const worker = new Worker(queueName, processor, workerOptions(deps, opts, connection, delays));
   worker.on('error', (err) => deps.log.warn({ queue: queueName, err: err.message }, 'worker error'));
   worker.on('failed', (job, err) => {
     if (!job) return;

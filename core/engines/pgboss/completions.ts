@@ -1,0 +1,49 @@
+// Completed runs are written in batches behind the runs: a run's slot frees when its handler returns,
+// and one pg-boss `complete` call marks every plain completion of the batch (one more per completion
+// that carries a result or progress). A lost write means a re-run, never a lost job.
+import type { PgBoss } from 'pg-boss';
+import type { Logger } from 'pino';
+import type { Output } from './context.ts';
+
+export class Completions {
+  private readonly pending: { id: string; output: Output | null }[] = [];
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly boss: PgBoss,
+    private readonly queue: string,
+    private readonly log: Logger,
+    /** beyond this many unwritten completions, a run waits for the write (back-pressure) */
+    private readonly highWater: number,
+  ) {}
+
+  /** Record a completed run; resolves at once unless the backlog is past the high-water mark. */
+  async add(id: string, result: unknown, progress: unknown) {
+    const output = result === null && progress === undefined ? null : ({ result, progress } as Output);
+    this.pending.push({ id, output });
+    if (this.pending.length > this.highWater) await this.flush();
+    else void this.flush();
+  }
+
+  /** Write everything pending (one writer at a time; a call during a write joins it). */
+  flush(): Promise<void> {
+    this.flushing ??= this.drain().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async drain() {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.pending.length);
+      const plain = batch.filter((c) => c.output === null).map((c) => c.id);
+      const rich = batch.filter((c) => c.output !== null);
+      await Promise.all([
+        plain.length ? this.boss.complete(this.queue, plain) : undefined,
+        ...rich.map((c) => this.boss.complete(this.queue, c.id, c.output as object)),
+      ]).catch((err) =>
+        this.log.error({ queue: this.queue, err: (err as Error).message }, 'could not mark jobs completed; they will run again'),
+      );
+    }
+  }
+}

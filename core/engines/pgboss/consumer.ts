@@ -1,0 +1,266 @@
+// A consumer of one queue in this process: a fetch loop over pg-boss's `fetch` (SKIP LOCKED, priority
+// order) that keeps `concurrency` runs going, woken by NOTIFY (new jobs, resume), by a freed slot, by a
+// retry coming due, or by the backstop poll. Each run goes through the executor (`opts.run`); this class
+// persists the outcome (completions batched, failures at once). Running and fetched-ahead jobs are
+// heartbeated; a consumer that dies leaves them to pg-boss's supervisor, which retries them.
+import type { Job as BossJob } from 'pg-boss';
+import type { ConsumedJob, ConsumeOptions, Consumer } from '../../engine.ts';
+import { closeWithin } from '../shared.ts';
+import { Completions } from './completions.ts';
+import { type PgbossContext, splitData } from './context.ts';
+import type { Listener } from './listener.ts';
+import { persistFailure } from './outcomes.ts';
+
+type Fetched = BossJob<Record<string, unknown>>;
+
+/** runs faster than this on average make a consumer fetch ahead of its free slots, up to MAX_PREFETCH */
+const FAST_RUN_MS = 20;
+const MAX_PREFETCH = 500;
+const LOG_LINES = 200;
+
+export interface ConsumerDeps {
+  ctx: PgbossContext;
+  listener: Listener;
+  /** retention by count, run every minute by each consumer */
+  trim(queue: string): Promise<void>;
+  /** called once the consumer has closed */
+  onClosed(consumer: PgbossConsumer): void;
+}
+
+export class PgbossConsumer implements Consumer {
+  /** job uuid → its run, settled once its outcome is persisted */
+  private readonly running = new Map<string, Promise<void>>();
+  /**
+   * Jobs fetched ahead of free slots. Only while runs are fast (a few ms): then one fetch of hundreds
+   * costs what one of a few costs, and a buffered job waits well under a second. Slow queues fetch
+   * exactly their free slots. Buffered jobs are `active` in the table and heartbeated like running ones.
+   */
+  private readonly buffer: Fetched[] = [];
+  private readonly completions: Completions;
+  /** start times inside the rate-limit window (the limit holds per process) */
+  private readonly starts: number[] = [];
+  /** moving average of run time; pessimistic until measured */
+  private avgRunMs = 1_000;
+  private stopping = false;
+  /** something changed since the loop last looked (a slot freed, a nudge): do not sleep */
+  private dirty = true;
+  /** jobs may be waiting (NOTIFY, a retry coming due, resume, the poll); after a short fetch the queue is drained */
+  private hint = true;
+  /** ends the current idle wait early */
+  private wakeNow: (() => void) | undefined;
+  private readonly unsubscribe: () => void;
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly trim: NodeJS.Timeout;
+  private readonly loop: Promise<void>;
+
+  constructor(
+    readonly queue: string,
+    private readonly opts: ConsumeOptions,
+    private readonly deps: ConsumerDeps,
+  ) {
+    const { ctx } = deps;
+    this.completions = new Completions(ctx.boss, queue, ctx.log, Math.max(opts.concurrency * 4, 2 * MAX_PREFETCH));
+    this.unsubscribe = deps.listener.onWake(queue, () => this.nudge());
+    this.heartbeat = setInterval(() => this.touch(), (ctx.heartbeatSeconds * 1000) / 3);
+    this.heartbeat.unref();
+    this.trim = setInterval(() => void deps.trim(queue), 60_000);
+    this.trim.unref();
+    this.loop = this.main().catch((err) => ctx.log.error({ queue, err: (err as Error).message }, 'consumer stopped'));
+  }
+
+  /** Look again: a slot freed. */
+  private wake() {
+    this.dirty = true;
+    this.wakeNow?.();
+  }
+
+  /** Jobs may have arrived: fetch on the next look. */
+  private nudge() {
+    this.hint = true;
+    this.wake();
+  }
+
+  /** Wait up to `ms`, or until woken; the full wait ends in a backstop look whether or not anyone told us. */
+  private idle(ms: number): Promise<void> {
+    if (this.dirty || this.stopping) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeNow = undefined;
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.hint = true;
+        done();
+      }, ms);
+      this.wakeNow = done;
+    });
+  }
+
+  private async main() {
+    // the database may be down at boot: keep trying, as after any outage
+    for (let delay = 500; !this.stopping; delay = Math.min(delay * 2, 10_000)) {
+      try {
+        await this.deps.ctx.start();
+        break;
+      } catch (err) {
+        this.deps.ctx.log.warn(
+          { queue: this.queue, err: (err as Error).message, retryInMs: delay },
+          'postgres unavailable; consumer waits',
+        );
+        await this.idle(delay);
+        this.dirty = false;
+      }
+    }
+    await this.deps.listener.ensure().catch(() => {});
+    while (!this.stopping) await this.step();
+  }
+
+  /** One look: start what the free slots allow, fetch what is worth holding, or wait. */
+  private async step() {
+    this.dirty = false;
+    const poll = this.deps.ctx.pollIntervalMs;
+    const paused = this.deps.listener.paused.has(this.queue);
+    if (paused && this.buffer.length === 0) return this.idle(poll);
+    let slots = this.opts.concurrency - this.running.size;
+    if (this.opts.rateLimit) {
+      const { allowed, retryInMs } = this.rateWindow(slots);
+      if (retryInMs !== undefined) return this.idle(retryInMs);
+      slots = allowed;
+    }
+    for (; slots > 0 && this.buffer.length > 0; slots--) this.start(this.buffer.shift() as Fetched);
+    const want = Math.max(0, slots) + (paused ? 0 : this.prefetchLimit()) - this.buffer.length;
+    // nothing to take, or the buffer is still well stocked: wait for a run to finish (or a NOTIFY)
+    if (want <= 0 || this.buffer.length >= this.opts.concurrency || !this.hint) return this.idle(poll);
+    await this.fetch(want);
+  }
+
+  /** Slots the rate limit allows now, or how long to wait when it allows none while slots are free. */
+  private rateWindow(slots: number): { allowed: number; retryInMs?: number } {
+    const { max, durationMs } = this.opts.rateLimit as { max: number; durationMs: number };
+    const now = Date.now();
+    while (this.starts.length && (this.starts[0] as number) <= now - durationMs) this.starts.shift();
+    const allowed = Math.min(slots, max - this.starts.length);
+    if (allowed <= 0 && this.running.size < this.opts.concurrency) {
+      return { allowed, retryInMs: Math.max(5, (this.starts[0] as number) + durationMs - now) };
+    }
+    return { allowed };
+  }
+
+  private prefetchLimit() {
+    return this.avgRunMs < FAST_RUN_MS && !this.opts.rateLimit ? Math.min(MAX_PREFETCH, this.opts.concurrency * 10) : 0;
+  }
+
+  private async fetch(want: number) {
+    this.hint = false;
+    let jobs: Fetched[];
+    try {
+      jobs = await this.deps.ctx.boss.fetch<Record<string, unknown>>(this.queue, { batchSize: want });
+    } catch (err) {
+      if (this.stopping) return;
+      this.deps.ctx.log.warn({ queue: this.queue, err: (err as Error).message }, 'fetch failed; retrying');
+      this.hint = true;
+      return this.idle(1_000);
+    }
+    this.buffer.push(...jobs);
+    if (jobs.length >= want) this.hint = true; // a full batch: there is likely more
+    if (jobs.length === 0 && this.buffer.length === 0) await this.idle(this.deps.ctx.pollIntervalMs);
+  }
+
+  private start(job: Fetched) {
+    if (this.opts.rateLimit) this.starts.push(Date.now());
+    const t0 = performance.now();
+    const run = this.runOne(job).finally(() => {
+      this.avgRunMs = this.avgRunMs * 0.9 + (performance.now() - t0) * 0.1;
+      this.running.delete(job.id);
+      this.wake();
+    });
+    this.running.set(job.id, run);
+  }
+
+  private async runOne(job: Fetched) {
+    const { listener, ctx } = this.deps;
+    const { consumed, progress } = this.consumedOf(job);
+    const controller = new AbortController();
+    listener.running.set(job.id, controller);
+    if (listener.pendingCancels.take(job.id)) controller.abort('cancelled by request');
+    try {
+      const outcome = await this.opts.run(consumed, controller.signal);
+      if (outcome.status === 'completed') return await this.completions.add(job.id, outcome.result, progress());
+      await persistFailure(ctx, job.id, consumed, outcome).catch((e) =>
+        ctx.log.error(
+          { jobId: consumed.id, err: (e as Error).message },
+          'could not record failure; the job will be retried after its heartbeat lapses',
+        ),
+      );
+      if (outcome.status === 'retry') setTimeout(() => this.nudge(), outcome.delayMs + 5).unref();
+    } finally {
+      listener.running.delete(job.id);
+    }
+  }
+
+  /** The job as the executor sees it; progress and log lines are written to the row as they come. */
+  private consumedOf(job: Fetched): { consumed: ConsumedJob; progress: () => unknown } {
+    const { ctx } = this.deps;
+    const { payload, meta } = splitData(job.data);
+    let progress: unknown;
+    let logLines: string[] | undefined;
+    // one UPDATE of the job row per call (see docs/engines.md: write cost)
+    const setOutput = (field: string, value: unknown) =>
+      ctx.q(ctx.sql['set-output-field'], [this.queue, job.id, field, JSON.stringify(value)]);
+    const consumed: ConsumedJob = {
+      id: meta.id ?? job.id,
+      name: meta.kind,
+      queue: this.queue,
+      data: payload,
+      attempt: job.retryCount + 1,
+      maxAttempts: meta.maxAttempts ?? 1,
+      meta,
+      updateProgress: async (p) => {
+        progress = p;
+        await setOutput('progress', p);
+      },
+      log: async (line) => {
+        logLines = [...(logLines ?? []), line].slice(-LOG_LINES);
+        await setOutput('log', logLines);
+      },
+    };
+    return { consumed, progress: () => progress };
+  }
+
+  private touch() {
+    if (this.running.size === 0 && this.buffer.length === 0) return;
+    this.deps.ctx.boss
+      .touch(this.queue, [...this.running.keys(), ...this.buffer.map((j) => j.id)])
+      .catch((err) => this.deps.ctx.log.warn({ queue: this.queue, err: (err as Error).message }, 'heartbeat failed'));
+  }
+
+  /** Give fetched-but-never-started jobs back, as if they had not been fetched (attempt count restored). */
+  private async release(ids: string[]) {
+    if (ids.length === 0) return;
+    const { ctx } = this.deps;
+    await ctx
+      .q(ctx.sql['release-jobs'], [this.queue, ids])
+      .catch((err) =>
+        ctx.log.warn(
+          { queue: this.queue, err: (err as Error).message },
+          'could not release prefetched jobs; they are retried after their heartbeat lapses',
+        ),
+      );
+  }
+
+  async close(graceMs: number) {
+    this.stopping = true;
+    this.wake();
+    this.unsubscribe();
+    await this.loop;
+    await this.release(this.buffer.splice(0).map((j) => j.id));
+    const closed = await closeWithin(graceMs, Promise.all(this.running.values()), () => this.running.size);
+    clearInterval(this.heartbeat);
+    clearInterval(this.trim);
+    await this.completions.flush();
+    this.deps.onClosed(this);
+    // unfinished runs stay `active` without a heartbeat: pg-boss's supervisor retries them
+    return closed;
+  }
+}

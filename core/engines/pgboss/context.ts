@@ -1,0 +1,102 @@
+// What the pg-boss engine's role modules share: the stored shapes (meta, output, letters, rows), the
+// connections and statements (PgbossContext), and small helpers (priority mapping, transactions).
+import type pg from 'pg';
+import type { Db as BossDb, PgBoss, SendOptions } from 'pg-boss';
+import type { Logger } from 'pino';
+import type { AttemptRecord, DeadLetter, JobMeta } from '../../engine.ts';
+import { splitEnvelope } from '../shared.ts';
+import type { Statements } from './sql.ts';
+
+/** What we keep beside the payload: the seam's JobMeta plus what pg-boss has no column for. */
+export interface StoredMeta extends JobMeta {
+  kind: string;
+  /** the caller's id when it was not a UUID (deterministic ids) */
+  id?: string;
+  maxAttempts: number;
+  retention?: { completedSeconds: number; failedSeconds: number };
+}
+
+/** `output` of a job row while it is not completed. */
+export interface Output {
+  progress?: unknown;
+  error?: { message: string; name?: string; stack?: string };
+  attempts?: AttemptRecord[];
+  log?: string[];
+  result?: unknown;
+}
+
+/** Marks a dead-letter row written by us (pg-boss's own copies carry the job's data instead). */
+export const LETTER_KEY = '$deadLetter';
+
+export interface StoredLetter extends DeadLetter {
+  [LETTER_KEY]: true;
+  raw: Record<string, unknown>;
+  send: SendOptions;
+}
+
+export interface JobRow {
+  id: string;
+  name: string;
+  priority: number;
+  data: Record<string, unknown> | null;
+  state: 'created' | 'retry' | 'active' | 'completed' | 'cancelled' | 'failed';
+  retry_limit: number;
+  retry_count: number;
+  start_after: Date;
+  created_on: Date;
+  started_on: Date | null;
+  completed_on: Date | null;
+  output: Output | null;
+  future: boolean;
+  dead: boolean;
+}
+
+/** A query on the pool or on a client; rows are typed where they are read. */
+export type Query = (text: string, values?: unknown[]) => Promise<{ rows: any[] }>;
+
+/** What every role module of the engine works with. */
+export interface PgbossContext {
+  readonly schema: string;
+  readonly pool: pg.Pool;
+  readonly boss: PgBoss;
+  readonly log: Logger;
+  /** every statement of sql/, for this schema */
+  readonly sql: Statements;
+  /** a query on the pool */
+  readonly q: Query;
+  /** the catalog's queues (where a job is looked up by id alone) */
+  readonly queues: readonly string[];
+  readonly heartbeatSeconds: number;
+  readonly pollIntervalMs: number;
+  /** our NOTIFY channel for cancel / pause / resume */
+  readonly controlChannel: string;
+  /** starts pg-boss and installs the schema once; every operation awaits it */
+  start(): Promise<void>;
+}
+
+/** pg-boss runs higher numbers first; we run 1 (most urgent) … 10 first to last. */
+export const toBossPriority = (p: number) => (p >= 1 && p <= 10 ? 11 - p : 0);
+export const fromBossPriority = (p: number) => (p >= 1 && p <= 10 ? 11 - p : p);
+
+export const splitData = (data: unknown) => splitEnvelope<StoredMeta>(data, () => ({ kind: 'unknown', maxAttempts: 1 }));
+
+/** A pg client (or pool) as pg-boss's `db` option. */
+export const asBossDb = (client: pg.ClientBase | pg.Pool): BossDb => ({
+  executeSql: (text, values) => client.query(text, values as unknown[]),
+});
+
+/** Run `fn` in a transaction on one pooled client: committed unless it returns null (rolled back) or throws. */
+export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T | null>): Promise<T | null> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query(result === null ? 'ROLLBACK' : 'COMMIT');
+    return result;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  } finally {
+    client.release();
+  }
+}

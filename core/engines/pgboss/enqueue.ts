@@ -1,0 +1,105 @@
+// Enqueue: a request as pg-boss send options and stored data (our meta beside the payload), one job
+// (optionally inside the caller's transaction) or many in one insert per queue.
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { SendOptions } from 'pg-boss';
+import type { EnqueueRequest, EnqueueResult, JobView } from '../../engine.ts';
+import { enqueueInBulk, joinEnvelope } from '../shared.ts';
+import { asBossDb, type PgbossContext, type StoredMeta, toBossPriority } from './context.ts';
+import { idempotencyUuid, toUuid } from './ids.ts';
+import { getJob } from './reads.ts';
+
+const MAX_EXPIRE_SECONDS = 24 * 3600;
+
+export function sendOptions(ctx: PgbossContext, req: EnqueueRequest, id: string): SendOptions {
+  return {
+    id,
+    priority: toBossPriority(req.priority),
+    startAfter: req.delayMs > 0 ? new Date(Date.now() + req.delayMs) : undefined,
+    retryLimit: Math.max(0, req.attempts - 1),
+    retryDelay: 0,
+    // our runtime enforces the timeout; expiry is only the backstop for a run nobody settles
+    expireInSeconds: Math.min(MAX_EXPIRE_SECONDS, Math.ceil(req.timeoutMs / 1000) + 60),
+    deleteAfterSeconds: Math.max(1, req.retention.completedSeconds),
+    heartbeatSeconds: ctx.heartbeatSeconds,
+  };
+}
+
+/** The row's uuid, and the caller's id when it is not that uuid (a deterministic job id). */
+function idsFor(req: EnqueueRequest): { id: string; external?: string } {
+  if (req.idempotencyKey !== undefined) return { id: idempotencyUuid(req.name, req.idempotencyKey) };
+  if (req.jobId !== undefined) {
+    const id = toUuid(req.jobId);
+    return { id, external: id === req.jobId.toLowerCase() ? undefined : req.jobId };
+  }
+  return { id: randomUUID() };
+}
+
+function envelope(req: EnqueueRequest, external?: string): Record<string, unknown> {
+  // idempotent jobs are never trimmed by count: a repeated key must find its job for the whole TTL
+  const retention =
+    req.idempotencyKey === undefined
+      ? req.retention
+      : { completedSeconds: req.retention.completedSeconds, failedSeconds: req.retention.failedSeconds };
+  const meta: StoredMeta = { ...req.meta, timeoutMs: req.timeoutMs, kind: req.name, maxAttempts: req.attempts, retention };
+  if (external !== undefined) meta.id = external;
+  return joinEnvelope(req.data, meta);
+}
+
+/** The view of a job just created (no read back). */
+function freshView(req: EnqueueRequest, id: string, external?: string): JobView {
+  const now = Date.now();
+  return {
+    id: external ?? id,
+    name: req.name,
+    queue: req.queue,
+    state: req.delayMs > 0 ? 'delayed' : 'waiting',
+    priority: req.priority,
+    data: req.data,
+    attempts: { made: 0, max: req.attempts },
+    progress: null,
+    result: null,
+    error: null,
+    createdAt: new Date(now).toISOString(),
+    startedAt: null,
+    finishedAt: null,
+    runAt: req.delayMs > 0 ? new Date(now + req.delayMs).toISOString() : null,
+  };
+}
+
+/**
+ * Enqueue through `client` (inside the caller's open transaction) when given: the job exists
+ * only if that transaction commits, and workers are woken at commit (NOTIFY is transactional).
+ */
+export async function enqueueWith(ctx: PgbossContext, req: EnqueueRequest, client: pg.ClientBase | undefined): Promise<EnqueueResult> {
+  await ctx.start();
+  const { id, external } = idsFor(req);
+  const created = await ctx.boss.send(req.queue, envelope(req, external), {
+    ...sendOptions(ctx, req, id),
+    ...(client ? { db: asBossDb(client) } : {}),
+  });
+  if (created === null) {
+    // the (queue, id) primary key already holds this job: a repeated idempotency key or job id
+    const existing = await getJob(ctx, external ?? id, [req.queue], client ? (t, v) => client.query(t, v) : undefined);
+    if (existing) return { job: existing, created: false };
+    throw new Error(`job ${external ?? id} was neither created nor found`);
+  }
+  return { job: freshView(req, id, external), created: true };
+}
+
+export async function enqueueMany(ctx: PgbossContext, reqs: EnqueueRequest[]): Promise<EnqueueResult[]> {
+  await ctx.start();
+  return enqueueInBulk(
+    reqs,
+    async (queue, plain) => {
+      const ids = plain.map(() => randomUUID());
+      await ctx.boss.insert(
+        queue,
+        plain.map((r, k) => ({ ...sendOptions(ctx, r, ids[k] as string), data: envelope(r) })),
+        { returnId: false },
+      );
+      return plain.map((r, k) => ({ job: freshView(r, ids[k] as string), created: true }));
+    },
+    (req) => enqueueWith(ctx, req, undefined),
+  );
+}

@@ -1,0 +1,3 @@
+-- Is the database there?
+-- no parameters; returns one row
+SELECT 1
