@@ -4,6 +4,7 @@
 import { smtpReadiness } from '../workers/email/smtp-readiness.ts';
 import { postgresReadinessChecks } from '../workers/reports/postgres-readiness.ts';
 import { searchReadinessCheck } from '../workers/search/readiness.ts';
+import type { Backend } from './backend.ts';
 import type { KernelConfig } from './config/index.ts';
 import type { Engine } from './engine.ts';
 
@@ -18,10 +19,13 @@ export interface ReadinessCheck<C extends KernelConfig = KernelConfig> {
 
 export const readinessChecks: ReadinessCheck[] = [smtpReadiness, searchReadinessCheck, ...postgresReadinessChecks];
 
-export async function runReadiness(deps: { config: KernelConfig; engine: Engine }, timeoutMs = 2_000) {
+/** The queue store (named by the backend: `redis`, `postgres`) and every configured dependency. */
+export async function runReadiness(deps: { config: KernelConfig; backend: Pick<Backend, 'engine' | 'storeName'> }, timeoutMs = 2_000) {
+  const { config, backend } = deps;
+  const engine = backend.engine;
   const all: { name: string; check: () => Promise<void | string> }[] = [
-    { name: deps.engine.kind === 'bullmq' ? 'redis' : 'postgres', check: () => deps.engine.ping() },
-    ...readinessChecks.filter((c) => c.enabled(deps.config)).map((c) => ({ name: c.name, check: () => c.check(deps) })),
+    { name: backend.storeName, check: () => engine.ping() },
+    ...readinessChecks.filter((c) => c.enabled(config)).map((c) => ({ name: c.name, check: () => c.check({ config, engine }) })),
   ];
   const results = await Promise.all(
     all.map(async (c) => {

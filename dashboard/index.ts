@@ -1,34 +1,32 @@
 // The dashboard at /admin: sign-in, Bull Board, our own ops pages. `createDashboard` returns the router
-// to mount (createApp does: `app.use('/admin', deps.dashboard)`) and a close() for its Redis connection.
+// to mount (createApp does: `app.use('/admin', deps.dashboard)`) and a close() for its board.
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import cookieParser from 'cookie-parser';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Engine } from '../core/engine.ts';
-import { createRedis } from '../core/engines/bullmq/redis.ts';
+import type { Backend } from '../core/backend.ts';
 import { ApiError } from '../core/http/api-error.ts';
 import type { Config, DashboardUserConfig } from '../workers/config.ts';
 import { COOKIE_PATH, DashboardAuth, LOGIN_CSRF_COOKIE, requireCsrf, sameOrigin, tokenMatches } from './auth.ts';
-import { BOARD_PATH, boardSourceFor, createBoard } from './board.ts';
+import { BOARD_PATH, createBoard } from './board.ts';
 import { emailSource, schedulerSource } from './feature-sources.ts';
 import type { EmailSource, ScheduleSource } from './features.ts';
 import { html } from './html.ts';
 import { layout, PAGE_CSP } from './layout.ts';
 import { formBody, mountPages } from './pages.ts';
 import { generatePassword, hashPassword } from './password.ts';
-import { queueReadsFor } from './queue-reads.ts';
+import { queueReads } from './queue-reads.ts';
 
 export const DASHBOARD_PATH = '/admin';
 
 export interface DashboardDeps {
   config: Config;
   logger: Logger;
-  engine: Engine;
+  /** the engine and the side stores (sign-in limits, Bull Board, job reads, schedules, caught mail) */
+  backend: Backend;
   schedules?: ScheduleSource;
   email?: EmailSource;
 }
@@ -87,29 +85,20 @@ function loginPage(error: string | undefined, next: string, token: string) {
 const safeNext = (v: unknown) => (typeof v === 'string' && /^\/admin(\/[\w\-./%?=&]*)?$/.test(v) && !v.includes('//') ? v : '/admin');
 
 export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
-  const { config, logger, engine } = deps;
+  const { config, logger, backend } = deps;
   const log = logger.child({ component: 'dashboard' });
   const users = config.DASHBOARD_USERS ?? (await devUsers(config, log));
   if (users.length === 0) log.info('DASHBOARD_USERS is not set: nobody can sign in to /admin');
   const secret = sessionSecret(config);
   const auth = new DashboardAuth(users, secret, config.DASHBOARD_SESSION_TTL_SECONDS);
 
-  let redis: Redis | undefined;
-  if (engine.kind === 'bullmq') {
-    redis = createRedis(config.REDIS_URL, 'dashboard');
-    redis.on('error', (err) => log.warn({ err: err.message }, 'redis (dashboard) error'));
-  }
-  const limiter = (name: string, points: number): RateLimiterAbstract => {
-    const opts = { points, duration: 900, keyPrefix: `${config.QUEUE_PREFIX}:_conveyor:dash-login-${name}` };
-    return redis
-      ? new RateLimiterRedis({ ...opts, storeClient: redis, insuranceLimiter: new RateLimiterMemory(opts) })
-      : new RateLimiterMemory(opts);
-  };
+  // shared by every web process where the backend keeps limits in its store (capabilities.sharedRateLimits)
+  const limiter = (name: string, points: number) => backend.limiter({ name: `dash-login-${name}`, points, durationSeconds: 900 });
   const perUser = limiter('user', config.DASHBOARD_LOGIN_ATTEMPTS);
   const perIp = limiter('ip', config.DASHBOARD_LOGIN_ATTEMPTS * 5);
 
   const board = createBoard(
-    boardSourceFor(engine, redis, config.QUEUE_PREFIX, log),
+    backend.boardSource(),
     [
       { text: 'Overview', url: DASHBOARD_PATH },
       { text: 'Dead letters', url: `${DASHBOARD_PATH}/dead-letters` },
@@ -160,11 +149,9 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     const user = typeof body.user === 'string' ? body.user.slice(0, 64) : '';
     const password = typeof body.password === 'string' ? body.password.slice(0, 1024) : '';
     const ip = req.ip ?? 'unknown';
-    try {
-      await Promise.all([perIp.consume(ip), perUser.consume(`${ip}|${user.toLowerCase()}`)]);
-    } catch (err) {
-      if (!(err instanceof RateLimiterRes)) throw err;
-      const wait = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
+    const limited = (await Promise.all([perIp.consume(ip), perUser.consume(`${ip}|${user.toLowerCase()}`)])).find((d) => !d.allowed);
+    if (limited && !limited.allowed) {
+      const wait = Math.max(1, Math.ceil(limited.retryAfterMs / 1000));
       res.set('Retry-After', String(wait));
       log.warn({ user, ip }, 'dashboard sign-in rate limited');
       return retry(429, `Too many sign-in attempts. Try again in ${wait} s.`);
@@ -174,7 +161,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
       log.warn({ user, ip }, 'dashboard sign-in failed');
       return retry(401, 'Wrong user or password.');
     }
-    await perUser.delete(`${ip}|${user.toLowerCase()}`).catch(() => {});
+    await perUser.reset(`${ip}|${user.toLowerCase()}`).catch(() => {});
     auth.startSession(req, res, found);
     log.info({ user: found.user, role: found.role, ip }, 'dashboard sign-in');
     res.redirect(303, next);
@@ -195,12 +182,11 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   });
 
   router.use('/board', board.handler);
-  const scheduler = deps.schedules ? undefined : schedulerSource(config, engine, redis);
   mountPages(router, {
-    engine,
-    reads: queueReadsFor(engine, redis, config.QUEUE_PREFIX),
-    schedules: deps.schedules ?? scheduler?.source,
-    email: deps.email ?? emailSource(config, engine, redis),
+    engine: backend.engine,
+    reads: queueReads(backend.jobReads),
+    schedules: deps.schedules ?? schedulerSource(config, backend),
+    email: deps.email ?? emailSource(config, backend),
     showCaughtMail: config.NODE_ENV !== 'production',
     logger: log,
   });
@@ -233,8 +219,6 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     router,
     async close() {
       await board.close();
-      await scheduler?.close();
-      redis?.disconnect();
     },
   };
 }

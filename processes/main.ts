@@ -6,8 +6,7 @@ import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ensureLocalRedis, LocalRedisError } from '../core/engines/bullmq/local-redis.ts';
-import { createRedis } from '../core/engines/bullmq/redis.ts';
-import { createEngine } from '../core/engines/factory.ts';
+import { createBackend } from '../core/engines/factory.ts';
 import { EmbeddedPostgresError, startEmbeddedPostgres } from '../core/engines/pgboss/embedded-postgres.ts';
 import { createLogger } from '../core/logger.ts';
 import { startWorkerInstrumentation, type WorkerInstrumentation } from '../core/metrics/worker-server.ts';
@@ -17,6 +16,7 @@ import { createApp } from '../producers/app.ts';
 import { generateApiKey, sha256 } from '../producers/auth.ts';
 import { type RunningScheduler, startScheduler } from '../scheduler/index.ts';
 import { ScheduleConfigError } from '../scheduler/schedule-config-error.ts';
+import { queueNames } from '../workers/catalog.ts';
 import { type ApiKeyConfig, type Config, ConfigError, loadConfig } from '../workers/config.ts';
 import { createHandlers, type HandlerSet } from '../workers/domains.ts';
 import { startWorkers, type WorkerRuntime } from '../workers/runtime.ts';
@@ -100,11 +100,12 @@ async function main() {
     }
   }
 
-  const engine = createEngine(config, logger);
+  const backend = createBackend(config, logger, { queues: queueNames });
+  const engine = backend.engine;
   if (mode === 'release') {
     try {
-      await runRelease({ config, logger, engine });
-      await engine.close();
+      await runRelease({ config, logger, engine, backend });
+      await backend.close();
       process.exit(0);
     } catch (err) {
       logger.fatal({ err }, 'release failed');
@@ -112,28 +113,20 @@ async function main() {
     }
   }
   let server: Server | undefined;
-  let webRedis: ReturnType<typeof createRedis> | undefined;
   let dashboard: Dashboard | undefined;
   let runtime: WorkerRuntime | undefined;
   let handlerSet: HandlerSet | undefined;
   let instrumentation: WorkerInstrumentation | undefined;
   const tracing = await startTracing(config, mode); // no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set
   if (mode === 'worker' && config.WORKER_AUTOSCALE) {
-    await runSupervisor({ config, logger, engine, apiKeys: config.API_KEYS ?? devApiKeys(config, logger) }); // workers/supervisor.ts
+    await runSupervisor({ config, logger, backend, apiKeys: config.API_KEYS ?? devApiKeys(config, logger) }); // workers/supervisor.ts
     return;
   }
 
   if (mode === 'web' || mode === 'all') {
-    // pgboss: nothing connects unless a Redis-only feature asks (API rate limits are in memory then)
-    webRedis = createRedis(
-      config.REDIS_URL,
-      'web',
-      config.QUEUE_ENGINE === 'pgboss' ? { lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null } : {},
-    );
-    webRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis (web) error'));
     const apiKeys = config.API_KEYS ?? devApiKeys(config, logger);
-    dashboard = await createDashboard({ config, logger, engine });
-    const app = createApp({ engine, config, logger, redis: webRedis, apiKeys, dashboard: dashboard.router });
+    dashboard = await createDashboard({ config, logger, backend });
+    const app = createApp({ engine, backend, config, logger, apiKeys, dashboard: dashboard.router });
     server = app.listen(config.PORT, config.HOST, () => {
       const addr = server?.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
@@ -142,9 +135,9 @@ async function main() {
     server.keepAliveTimeout = 65_000; // above typical load-balancer idle timeouts
   }
   if (mode === 'worker' || mode === 'all') {
-    handlerSet = await createHandlers({ config, logger, engine });
+    handlerSet = await createHandlers({ config, logger, engine, backend });
     const metricsKeys = config.WORKER_METRICS_PORT === undefined ? [] : (config.API_KEYS ?? devApiKeys(config, logger));
-    instrumentation = await startWorkerInstrumentation({ config, logger, engine, apiKeys: metricsKeys });
+    instrumentation = await startWorkerInstrumentation({ config, logger, backend, apiKeys: metricsKeys });
     runtime = startWorkers({
       engine,
       logger,
@@ -158,7 +151,7 @@ async function main() {
   let scheduler: RunningScheduler | undefined;
   if (mode === 'scheduler' || mode === 'all') {
     try {
-      scheduler = await startScheduler({ config, logger, engine }); // scheduler/, docs/scheduler.md
+      scheduler = await startScheduler({ config, logger, backend }); // scheduler/, docs/scheduler.md
     } catch (err) {
       if (!(err instanceof ScheduleConfigError)) throw err;
       logger.fatal(err.message);
@@ -182,9 +175,8 @@ async function main() {
     await handlerSet?.close();
     await instrumentation?.close();
     await tracing.shutdown();
-    await engine.close();
     await dashboard?.close();
-    webRedis?.disconnect();
+    await backend.close();
     await stopRedis?.();
     await stopPostgres?.();
     logger.info({ ms: Date.now() - started }, 'stopped');

@@ -1,8 +1,8 @@
 // The `release` process type: one-off steps run before a new version takes traffic
 // (migrations, Elasticsearch index templates). Each must be idempotent; a failure exits non-zero.
 import type { Logger } from 'pino';
+import type { Backend } from '../core/backend.ts';
 import type { Engine } from '../core/engine.ts';
-import { pgbossReleaseTask } from '../core/engines/pgboss/release-task.ts';
 import type { Config } from '../workers/config.ts';
 import { reportsDemoReleaseTask } from '../workers/reports/demo-data.ts';
 import { searchReleaseTask } from '../workers/search/release.ts';
@@ -13,10 +13,18 @@ export interface ReleaseTask {
   run(deps: { config: Config; logger: Logger; engine: Engine }): Promise<void>;
 }
 
-export const releaseTasks: ReleaseTask[] = [pgbossReleaseTask, reportsDemoReleaseTask, searchReleaseTask];
+export const releaseTasks: ReleaseTask[] = [reportsDemoReleaseTask, searchReleaseTask];
 
-export async function runRelease(deps: { config: Config; logger: Logger; engine: Engine }): Promise<void> {
-  for (const task of releaseTasks) {
+/** The engine's own step (the backend's `release`: pg-boss's schema and queues) first, then the domains'. */
+export async function runRelease(deps: {
+  config: Config;
+  logger: Logger;
+  engine: Engine;
+  backend: Pick<Backend, 'release'>;
+}): Promise<void> {
+  const own = deps.backend.release;
+  const engineTask: ReleaseTask[] = own ? [{ name: own.name, enabled: () => true, run: () => own.run() }] : [];
+  for (const task of [...engineTask, ...releaseTasks]) {
     if (!task.enabled(deps.config)) {
       deps.logger.info({ task: task.name }, 'release step skipped (not configured)');
       continue;

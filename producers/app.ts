@@ -2,9 +2,9 @@
 // `{ error: { code, message, details: [{ path, message }], requestId } }`.
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { Backend } from '../core/backend.ts';
 import type { Engine, JobView } from '../core/engine.ts';
 import { ApiError } from '../core/http/api-error.ts';
 import { runReadiness } from '../core/readiness.ts';
@@ -17,11 +17,12 @@ import { mountOperations } from './operations.ts';
 import { publicRouteModules, routeModules } from './routes/index.ts';
 
 export interface AppDeps {
+  /** backend.engine */
   engine: Engine;
+  /** the side stores (rate limits, schedules, throughput, caught mail …) */
+  backend: Backend;
   config: Config;
   logger: Logger;
-  /** the web process's own Redis connection (rate limits); never the engine's */
-  redis: Redis;
   apiKeys: ApiKeyConfig[];
   /** the /admin dashboard router (dashboard/index.ts createDashboard); absent = no dashboard */
   dashboard?: express.RequestHandler;
@@ -62,15 +63,13 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    const { ready, checks } = await runReadiness({ config, engine });
+    const { ready, checks } = await runReadiness({ config, backend: deps.backend });
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
   });
 
   const api = express.Router();
   for (const mount of publicRouteModules) mount(api, deps); // signed links: no API key
-  // on pgboss there is no Redis to share limits through: per-process in-memory limits (docs/engines.md)
-  const limitStore = deps.engine.kind === 'bullmq' ? deps.redis : undefined;
-  api.use(authenticate(deps.apiKeys, { redis: limitStore, prefix: config.QUEUE_PREFIX, defaultRps: config.API_RATE_LIMIT_RPS }));
+  api.use(authenticate(deps.apiKeys, { backend: deps.backend, defaultRps: config.API_RATE_LIMIT_RPS }));
   api.use(express.json({ limit: config.MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
 
   const openapi = buildOpenApi(config);

@@ -3,10 +3,10 @@
 // and looking the hash up in a map leaks nothing about the key.
 import { createHash, randomBytes } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
+import type { Backend } from '../core/backend.ts';
 import type { ApiKeyConfig } from '../core/config/index.ts';
 import { ApiError } from '../core/http/api-error.ts';
+import type { RateLimiter } from '../core/stores.ts';
 import type { JobName } from '../workers/catalog.ts';
 import { catalog } from '../workers/catalog.ts';
 
@@ -45,23 +45,17 @@ export function principalOf(req: Request): Principal {
   return req.principal;
 }
 
-/** Without `redis` (the pgboss engine) limits are kept in memory: per web process, not shared (docs/engines.md). */
-export function authenticate(keys: ApiKeyConfig[], limits: { redis?: Redis; prefix: string; defaultRps: number }) {
+/**
+ * Limits per key and second come from the backend: shared by every web process on bullmq (Redis), in memory
+ * per web process on pgboss (capabilities.sharedRateLimits; docs/engines.md).
+ */
+export function authenticate(keys: ApiKeyConfig[], limits: { backend: Pick<Backend, 'limiter'>; defaultRps: number }) {
   const byHash = new Map(keys.map((k) => [k.sha256, k]));
-  const limiters = new Map<number, RateLimiterRedis | RateLimiterMemory>();
+  const limiters = new Map<number, RateLimiter>();
   const limiterFor = (rps: number) => {
     let l = limiters.get(rps);
     if (!l) {
-      l = !limits.redis
-        ? new RateLimiterMemory({ points: rps, duration: 1 })
-        : new RateLimiterRedis({
-            storeClient: limits.redis,
-            keyPrefix: `${limits.prefix}:_conveyor:rl:${rps}`,
-            points: rps,
-            duration: 1,
-            // if Redis hiccups, limit per process rather than reject every request
-            insuranceLimiter: new RateLimiterMemory({ points: rps, duration: 1 }),
-          });
+      l = limits.backend.limiter({ name: `rl:${rps}`, points: rps, durationSeconds: 1 });
       limiters.set(rps, l);
     }
     return l;
@@ -77,11 +71,9 @@ export function authenticate(keys: ApiKeyConfig[], limits: { redis?: Redis; pref
     }
     const key = byHash.get(sha256(match[1] as string));
     if (!key) throw new ApiError(401, 'unauthorized', 'unknown API key', [], { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
-    try {
-      await limiterFor(key.rateLimitRps ?? limits.defaultRps).consume(key.name);
-    } catch (res) {
-      if (res instanceof Error) throw res;
-      const retry = Math.max(1, Math.ceil((res as RateLimiterRes).msBeforeNext / 1000));
+    const limit = await limiterFor(key.rateLimitRps ?? limits.defaultRps).consume(key.name);
+    if (!limit.allowed) {
+      const retry = Math.max(1, Math.ceil(limit.retryAfterMs / 1000));
       throw new ApiError(429, 'rate_limited', `rate limit for key "${key.name}" exceeded; retry in ${retry} s`, [], {
         'Retry-After': String(retry),
       });

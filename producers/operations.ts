@@ -8,7 +8,7 @@ import { Gauge, Histogram, Registry } from 'prom-client';
 import { ApiError } from '../core/http/api-error.ts';
 import { jobMetrics, kindLabel, processRegistry, queueLabel } from '../core/metrics/job-metrics.ts';
 import { metricsAuthorized } from '../core/metrics/metrics-auth.ts';
-import { readScaling, throughputOfApp } from '../core/metrics/scaling-reader.ts';
+import { readScaling } from '../core/metrics/scaling-reader.ts';
 import { httpSpanStart } from '../core/tracing.ts';
 import { queueNames } from '../workers/catalog.ts';
 import type { AppDeps } from './app.ts';
@@ -91,7 +91,7 @@ export function mountOperations(app: express.Express, deps: AppDeps) {
     try {
       const { signal, queueInfo, finishedInWindow } = await readScaling({
         engine,
-        throughput: throughputOfApp(deps),
+        throughput: deps.backend.throughput,
         config,
         queues: queueNames,
       });

@@ -15,7 +15,7 @@ import {
   type ScheduleAdminDeps,
   setScheduleEnabled,
 } from './admin.ts';
-import { scheduleAdminDeps, scheduleStoreFor } from './index.ts';
+import { scheduleAdminDeps } from './index.ts';
 import { ScheduleAdminError } from './schedule-admin-error.ts';
 
 const mayReadSchedules = (p: Principal) => isAdmin(p) || p.scopes.has('schedules');
@@ -35,11 +35,7 @@ function toApiError(err: unknown): unknown {
 export function scheduleRoutes(api: Router, deps: AppDeps) {
   let admin: ScheduleAdminDeps | undefined;
   const adminDeps = () => {
-    if (!admin) {
-      const store = scheduleStoreFor(deps.config, deps.engine, deps.redis);
-      if (!store) throw new ApiError(501, 'not_implemented', `schedules are not available on the ${deps.engine.kind} engine yet`);
-      admin = scheduleAdminDeps(deps.config, deps.engine, store);
-    }
+    admin ??= scheduleAdminDeps(deps.config, deps.backend);
     return admin;
   };
   const name = (req: Request) => String(req.params.name);

@@ -3,9 +3,8 @@
 // posts are refused, sign out. Screenshots go to test-artifacts/dashboard/ (CI keeps the folder).
 import { existsSync, mkdirSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dlqName } from '../core/engines/bullmq/engine.ts';
-import { createRedis } from '../core/engines/bullmq/redis.ts';
 import { caughtMailStore } from '../workers/email/caught-mail.ts';
 import { dashboardOverrides, PASSWORDS, type TestRole } from './dashboard-users.ts';
 import { setup, type TestPlatform, waitFor } from './helpers.ts';
@@ -189,12 +188,8 @@ describe('dashboard in a browser', { timeout: 90_000 }, () => {
 
   it('shows email previews and caught mail in sandboxed frames where scripts never run', async () => {
     const t = await setup(await dashboardOverrides());
-    const redis = createRedis(t.config.REDIS_URL, 'probe');
-    onTestFinished(() => {
-      redis.disconnect();
-    });
     const html = '<html><body><p id="greeting">Hello</p><script>alert("caught")</script><img src=x onerror="alert(3)"></body></html>';
-    await caughtMailStore({ engine: t.engine, config: t.config, redis }).store(
+    await caughtMailStore(t.backend).push(
       {
         id: 'mail-1',
         receivedAt: new Date().toISOString(),

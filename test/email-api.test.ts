@@ -1,18 +1,17 @@
-// The development mail catcher (no SMTP_URL), the mail and template routes, and the send ledger on Redis.
+// The development mail catcher (no SMTP_URL) and the mail and template routes (the send ledger's contract:
+// test/stores-contract.test.ts).
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createRedis } from '../core/engines/bullmq/redis.ts';
 import { handlers as defaultHandlers } from '../workers/domains.ts';
 import { createEmailHandlers } from '../workers/email/handlers.ts';
-import { RedisSendLedger } from '../workers/email/send-ledger.ts';
 import { handlerDeps } from './email-helpers.ts';
-import { dropPrefix, REDIS_URL, setup, uniquePrefix, waitFor } from './helpers.ts';
+import { setup, waitFor } from './helpers.ts';
 
 const WAIT = { timeoutMs: 20_000 };
 
 describe('mail catcher and email routes', () => {
   it('catches mail without SMTP_URL and serves it over the API', async () => {
     const t = await setup({ EMAIL_CATCHER_PORT: '0', EMAIL_FROM: 'Dev <dev@conveyor.test>' });
-    const set = await createEmailHandlers(handlerDeps(t.config, t.engine));
+    const set = await createEmailHandlers(handlerDeps(t.config, t.backend));
     onTestFinished(() => set.close());
     t.startWorker({ handlers: { ...defaultHandlers, ...set.handlers }, queues: { email: 2 } });
 
@@ -91,47 +90,5 @@ describe('mail catcher and email routes', () => {
     expect((await t.api('GET', '/v1/templates', undefined, { key: null })).status).toBe(401);
     expect((await t.api('GET', '/v1/templates', undefined, { key: t.keys.noopOnly })).status).toBe(403);
     expect((await t.api('GET', '/v1/templates', undefined, { key: t.keys.limited })).status).toBe(200);
-  });
-});
-
-describe('send ledger (Redis)', () => {
-  it('lets one run send, holds off a concurrent run, and remembers the send', async () => {
-    const prefix = uniquePrefix('ledger');
-    const redis = createRedis(REDIS_URL, 'probe');
-    const ledger = new RedisSendLedger(redis, { prefix, ttlSeconds: 3600 });
-    onTestFinished(async () => {
-      redis.disconnect();
-      await dropPrefix(prefix);
-    });
-    const first = await ledger.begin('job-1', 60_000);
-    expect(first.state).toBe('go');
-    const second = await ledger.begin('job-1', 60_000);
-    expect(second).toMatchObject({ state: 'busy' });
-    if (second.state === 'busy') expect(second.retryInMs).toBeGreaterThan(0);
-
-    // releasing with someone else's token does nothing; with ours frees the claim
-    await ledger.release('job-1', 'not-the-token');
-    expect((await ledger.begin('job-1', 60_000)).state).toBe('busy');
-    if (first.state !== 'go') throw new Error('unreachable');
-    await ledger.release('job-1', first.token);
-    const again = await ledger.begin('job-1', 60_000);
-    expect(again.state).toBe('go');
-
-    const record = {
-      messageId: '<m@x>',
-      accepted: ['a@b.test'],
-      rejected: [],
-      response: '250 ok',
-      sentAt: new Date().toISOString(),
-      attempt: 1,
-    };
-    await ledger.commit('job-1', record);
-    expect(await ledger.begin('job-1', 60_000)).toEqual({ state: 'sent', record });
-    expect(await ledger.get('job-1')).toEqual(record);
-    // a commit is final: a stale release cannot erase it
-    if (again.state === 'go') await ledger.release('job-1', again.token);
-    expect(await ledger.get('job-1')).toEqual(record);
-    expect(await redis.ttl(`${prefix}:_conveyor:email:sent:job-1`)).toBeGreaterThan(3500);
-    expect(await ledger.get('job-2')).toBeNull();
   });
 });

@@ -3,7 +3,6 @@
 // 4xx → retry, the rate limit and the catcher must hold on each.
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Engine, JobView } from '../core/engine.ts';
-import { createRedis } from '../core/engines/bullmq/redis.ts';
 import { type JobOptions, toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
 import type { PayloadInput } from '../workers/catalog.ts';
 import { caughtMailStore, listCaughtMail } from '../workers/email/caught-mail.ts';
@@ -11,7 +10,7 @@ import { createEmailHandlers, type EmailHandlerOptions } from '../workers/email/
 import { startWorkers } from '../workers/runtime.ts';
 import { handlerDeps, startTestSmtp } from './email-helpers.ts';
 import { engineFactories } from './engines.ts';
-import { quietLogger, REDIS_URL, testConfig, waitFor } from './helpers.ts';
+import { quietLogger, testConfig, waitFor } from './helpers.ts';
 
 const WAIT = 20_000;
 
@@ -37,7 +36,7 @@ for (const factory of engineFactories) {
       onTestFinished(() => made.cleanup());
       const engine: Engine = made.engine;
       const config = testConfig({ EMAIL_FROM: 'Acme <no-reply@acme.test>', ...env });
-      const set = await createEmailHandlers(handlerDeps(config, engine), opts);
+      const set = await createEmailHandlers(handlerDeps(config, made.backend), opts);
       const rt = startWorkers({
         engine,
         logger: quietLogger,
@@ -49,7 +48,7 @@ for (const factory of engineFactories) {
         await rt.close(2_000);
         await set.close();
       });
-      return { engine, config };
+      return { engine, backend: made.backend };
     }
 
     const state = (engine: Engine, id: string, wanted: JobView['state'][]) =>
@@ -113,10 +112,10 @@ for (const factory of engineFactories) {
     });
 
     it('catches mail without SMTP_URL in the engine’s store', async () => {
-      const { engine, config } = await platform({ EMAIL_CATCHER_PORT: '0' });
+      const { engine, backend } = await platform({ EMAIL_CATCHER_PORT: '0' });
       const { job } = await engine.enqueue(request({ to: 'dev@example.test', template: 'report-ready', vars }));
       await state(engine, job.id, ['completed']);
-      const store = caughtMailStore({ engine, config, redis: factory.name === 'bullmq' ? redisFor() : undefined });
+      const store = caughtMailStore(backend);
       const list = await listCaughtMail(store, 10);
       expect(list.map((m) => m.subject)).toEqual(['Your report "Orders" is ready']);
       const mail = await store.get(list[0]?.id as string);
@@ -124,10 +123,4 @@ for (const factory of engineFactories) {
       expect(mail?.envelope.to).toEqual(['dev@example.test']);
     });
   });
-}
-
-function redisFor() {
-  const r = createRedis(REDIS_URL, 'probe');
-  onTestFinished(() => r.disconnect());
-  return r;
 }

@@ -51,8 +51,8 @@ export async function startTestSmtp(opts: { onRcptTo?: (address: string, count: 
   return { url: `smtp://127.0.0.1:${port}`, port, messages, rcptCounts };
 }
 
-export function handlerDeps(config: Config, engine: HandlerDeps['engine']): HandlerDeps {
-  return { config, logger: quietLogger, engine };
+export function handlerDeps(config: Config, backend: HandlerDeps['backend']): HandlerDeps {
+  return { config, logger: quietLogger, engine: backend.engine, backend };
 }
 
 /** The raw value of a header line as sent (unfolded), e.g. `List-Unsubscribe`. */

@@ -36,7 +36,7 @@ const jobIn = (t: T, id: string, states: string[]) =>
   );
 
 async function emailWorker(t: T, opts: Parameters<typeof createEmailHandlers>[1] = {}) {
-  const set = await createEmailHandlers(handlerDeps(t.config, t.engine), opts);
+  const set = await createEmailHandlers(handlerDeps(t.config, t.backend), opts);
   t.startWorker({ handlers: { ...defaultHandlers, ...set.handlers }, queues: { email: 4 } });
   return set;
 }
@@ -196,7 +196,7 @@ describe('email.send over real SMTP', () => {
   it('holds the email queue to its rate limit', async () => {
     const smtp = await startTestSmtp();
     const t = await platform(smtp.url);
-    const set = await createEmailHandlers(handlerDeps(t.config, t.engine));
+    const set = await createEmailHandlers(handlerDeps(t.config, t.backend));
     const rt = startWorkers({
       engine: t.engine,
       logger: quietLogger,

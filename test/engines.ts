@@ -1,7 +1,9 @@
 // The engines the behavioural suite (test/engine-suite.test.ts) runs against. Each factory makes an
 // isolated engine (its own prefix or schema) and cleans up after itself.
 
+import type { Backend } from '../core/backend.ts';
 import type { Engine } from '../core/engine.ts';
+import { BullmqBackend } from '../core/engines/bullmq/backend.ts';
 import { BullmqEngine } from '../core/engines/bullmq/engine.ts';
 import { queueNames } from '../workers/catalog.ts';
 import { dropPrefix, quietLogger, REDIS_URL, uniquePrefix } from './helpers.ts';
@@ -11,7 +13,11 @@ export interface EngineFactory {
   name: string;
   /** undefined when the engine can run here; otherwise why the suite is skipped (printed) */
   unavailable?: () => Promise<string | undefined>;
-  create(opts?: { lockDurationMs?: number; stalledIntervalMs?: number }): Promise<{ engine: Engine; cleanup(): Promise<void> }>;
+  /** the engine and its backend (the side stores beside it); cleanup closes both and drops the data */
+  create(opts?: {
+    lockDurationMs?: number;
+    stalledIntervalMs?: number;
+  }): Promise<{ engine: Engine; backend: Backend; cleanup(): Promise<void> }>;
 }
 
 export const bullmqFactory: EngineFactory = {
@@ -26,10 +32,12 @@ export const bullmqFactory: EngineFactory = {
       queues: queueNames,
       worker: { lockDurationMs: opts.lockDurationMs ?? 5_000, stalledIntervalMs: opts.stalledIntervalMs ?? 2_000, maxStalledCount: 2 },
     });
+    const backend = new BullmqBackend(engine, { redisUrl: REDIS_URL, prefix, queues: queueNames, logger: quietLogger });
     return {
       engine,
+      backend,
       cleanup: async () => {
-        await engine.close();
+        await backend.close();
         await dropPrefix(prefix);
       },
     };

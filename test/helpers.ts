@@ -4,12 +4,14 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { onTestFinished } from 'vitest';
+import type { Backend } from '../core/backend.ts';
 import type { BullmqEngine } from '../core/engines/bullmq/engine.ts';
-import { createRedis, deleteKeysWithPrefix } from '../core/engines/bullmq/redis.ts';
-import { createEngine } from '../core/engines/factory.ts';
+import { deleteKeysWithPrefix } from '../core/engines/bullmq/redis.ts';
+import { createBackend } from '../core/engines/factory.ts';
 import { createDashboard } from '../dashboard/index.ts';
 import { createApp } from '../producers/app.ts';
 import { generateApiKey } from '../producers/auth.ts';
+import { queueNames } from '../workers/catalog.ts';
 import { type Config, loadConfig } from '../workers/config.ts';
 import { handlers as defaultHandlers, type HandlerMap } from '../workers/domains.ts';
 import { startWorkers, type WorkerRuntime } from '../workers/runtime.ts';
@@ -70,6 +72,8 @@ export interface TestKeys {
 export interface TestPlatform {
   config: Config;
   engine: BullmqEngine;
+  /** the engine's backend (its side stores); closed after the test */
+  backend: Backend;
   baseUrl: string;
   keys: TestKeys;
   /** fetch against the app with a key (admin by default); JSON body in, parsed JSON out */
@@ -94,10 +98,10 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
     ]),
     ...overrides,
   });
-  const engine = createEngine(config, quietLogger) as BullmqEngine; // REDIS_URL is set: the BullMQ engine
-  const redis = createRedis(config.REDIS_URL, 'web');
-  const dashboard = await createDashboard({ config, logger: quietLogger, engine });
-  const app = createApp({ engine, config, logger: quietLogger, redis, apiKeys: config.API_KEYS ?? [], dashboard: dashboard.router });
+  const backend = createBackend(config, quietLogger, { queues: queueNames });
+  const engine = backend.engine as BullmqEngine; // REDIS_URL is set: the BullMQ engine
+  const dashboard = await createDashboard({ config, logger: quietLogger, backend });
+  const app = createApp({ engine, backend, config, logger: quietLogger, apiKeys: config.API_KEYS ?? [], dashboard: dashboard.router });
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -108,14 +112,14 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
     await dashboard.close();
-    await engine.close();
-    redis.disconnect();
+    await backend.close();
     await dropPrefix(config.QUEUE_PREFIX);
   });
 
   return {
     config,
     engine,
+    backend,
     baseUrl,
     keys: { admin: keyAdmin.key, noopOnly: keyNoop.key, limited: keyLimited.key },
     async api(method, path, body, opts = {}) {

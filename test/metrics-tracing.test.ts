@@ -62,7 +62,7 @@ describe('tracing on', () => {
 
   it('links the worker span to the HTTP request that enqueued the job', async () => {
     const t = await setup();
-    const inst = await startWorkerInstrumentation({ config: t.config, logger: quietLogger, engine: t.engine, apiKeys: [] });
+    const inst = await startWorkerInstrumentation({ config: t.config, logger: quietLogger, backend: t.backend, apiKeys: [] });
     const rt = startWorkers({ engine: t.engine, logger: quietLogger, handlers, queues: { default: 2 }, hooks: inst.hooks });
     onTestFinished(async () => {
       await rt.close(2_000);
@@ -119,7 +119,7 @@ describe('tracing on', () => {
 
   it('marks a failed run’s span as an error', async () => {
     const t = await setup();
-    const inst = await startWorkerInstrumentation({ config: t.config, logger: quietLogger, engine: t.engine, apiKeys: [] });
+    const inst = await startWorkerInstrumentation({ config: t.config, logger: quietLogger, backend: t.backend, apiKeys: [] });
     const rt = startWorkers({ engine: t.engine, logger: quietLogger, handlers, queues: { default: 2 }, hooks: inst.hooks });
     onTestFinished(async () => {
       await rt.close(2_000);

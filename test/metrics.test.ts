@@ -1,7 +1,7 @@
 // GET /metrics, GET /v1/scaling, the worker metrics port and /readyz, against real Redis and a real
 // HTTP server (setup()). Counters are per process, so assertions compare before/after.
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { BullmqEngine } from '../core/engines/bullmq/engine.ts';
+import { createBackend } from '../core/engines/factory.ts';
 import { startWorkerInstrumentation } from '../core/metrics/worker-server.ts';
 import { runReadiness } from '../core/readiness.ts';
 import { generateApiKey } from '../producers/auth.ts';
@@ -110,7 +110,7 @@ describe('GET /metrics', () => {
 
   it('counts runs by kind and outcome from the worker hooks, and /v1/scaling shows the same numbers', async () => {
     const t = await setup({ METRICS_TOKEN: TOKEN });
-    const inst = await startWorkerInstrumentation({ config: t.config, logger: quietLogger, engine: t.engine, apiKeys: [] });
+    const inst = await startWorkerInstrumentation({ config: t.config, logger: quietLogger, backend: t.backend, apiKeys: [] });
     const rt = startWorkers({ engine: t.engine, logger: quietLogger, handlers, queues: { default: 4 }, hooks: inst.hooks });
     onTestFinished(async () => {
       await rt.close(2_000);
@@ -187,18 +187,11 @@ describe('GET /metrics', () => {
 describe('worker metrics port (WORKER_METRICS_PORT)', () => {
   it('serves /healthz and /readyz openly and /metrics with credentials', async () => {
     const config = testConfig({ WORKER_METRICS_PORT: '0', HOST: '127.0.0.1', METRICS_TOKEN: TOKEN });
-    const engine = new BullmqEngine({
-      redisUrl: config.REDIS_URL,
-      prefix: config.QUEUE_PREFIX,
-      logger: quietLogger,
-      idempotencyTtlSeconds: 60,
-      queues: queueNames,
-      worker: { lockDurationMs: 5000, stalledIntervalMs: 5000, maxStalledCount: 1 },
-    });
-    const inst = await startWorkerInstrumentation({ config, logger: quietLogger, engine, apiKeys: [] });
+    const backend = createBackend(config, quietLogger, { queues: queueNames });
+    const inst = await startWorkerInstrumentation({ config, logger: quietLogger, backend, apiKeys: [] });
     onTestFinished(async () => {
       await inst.close();
-      await engine.close();
+      await backend.close();
     });
     expect(inst.port).toBeGreaterThan(0);
     const base = `http://127.0.0.1:${inst.port}`;
@@ -215,17 +208,10 @@ describe('worker metrics port (WORKER_METRICS_PORT)', () => {
 
 describe('/readyz', () => {
   it('names the dependency that is down', async () => {
-    const config = testConfig();
-    const engine = new BullmqEngine({
-      redisUrl: 'redis://127.0.0.1:1',
-      prefix: config.QUEUE_PREFIX,
-      logger: quietLogger,
-      idempotencyTtlSeconds: 60,
-      queues: queueNames,
-      worker: { lockDurationMs: 5000, stalledIntervalMs: 5000, maxStalledCount: 1 },
-    });
-    onTestFinished(() => engine.close());
-    const r = await runReadiness({ config, engine }, 1_000);
+    const config = testConfig({ REDIS_URL: 'redis://127.0.0.1:1' });
+    const backend = createBackend(config, quietLogger, { queues: queueNames });
+    onTestFinished(() => backend.close());
+    const r = await runReadiness({ config, backend }, 1_000);
     expect(r.ready).toBe(false);
     expect(r.checks.redis).toMatch(/^down: /);
   });
@@ -233,15 +219,15 @@ describe('/readyz', () => {
   it('checks the other PostgreSQL databases when configured, by name', async () => {
     const t = await setup();
     const good = testConfig({ REPORTS_DATABASE_URL: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
-    const up = await runReadiness({ config: good, engine: t.engine }, 3_000);
+    const up = await runReadiness({ config: good, backend: t.backend }, 3_000);
     expect(up.checks['postgres (reports)']).toBe('up');
     expect(up.checks.redis).toBe('up');
     const bad = testConfig({ REPORTS_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test' });
-    const down = await runReadiness({ config: bad, engine: t.engine }, 3_000);
+    const down = await runReadiness({ config: bad, backend: t.backend }, 3_000);
     expect(down.ready).toBe(false);
     expect(down.checks['postgres (reports)']).toMatch(/^down: /);
     expect(down.checks.redis).toBe('up');
     expect(testConfig().REPORTS_DATABASE_URL).toBeUndefined();
-    expect((await runReadiness({ config: testConfig(), engine: t.engine })).checks['postgres (reports)']).toBeUndefined();
+    expect((await runReadiness({ config: testConfig(), backend: t.backend })).checks['postgres (reports)']).toBeUndefined();
   });
 });

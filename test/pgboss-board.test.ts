@@ -7,7 +7,7 @@ import express from 'express';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { type PgbossQueueAdapter, pgbossBoardSource } from '../core/engines/pgboss/bull-board-adapter.ts';
 import { type JobOptions, toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
-import type { JobName, PayloadInput } from '../workers/catalog.ts';
+import { type JobName, type PayloadInput, queueNames } from '../workers/catalog.ts';
 import { startWorkers } from '../workers/runtime.ts';
 import { quietLogger, testConfig, waitFor } from './helpers.ts';
 import { makePgbossEngine, postgresUnavailable } from './pgboss-helpers.ts';
@@ -27,7 +27,7 @@ describe.skipIf(!!why)('Bull Board adapter for pg-boss', () => {
     const made = makePgbossEngine();
     onTestFinished(made.cleanup);
     const { engine } = made;
-    const board = pgbossBoardSource(engine);
+    const board = pgbossBoardSource(engine, queueNames);
     const adapters = board.adapters(false);
     expect(adapters.map((a) => a.getName())).toContain('default-dlq');
     const main = adapters.find((a) => a.getName() === 'default') as PgbossQueueAdapter;
@@ -100,7 +100,7 @@ describe.skipIf(!!why)('Bull Board adapter for pg-boss', () => {
     const { job } = await engine.enqueue(request('diagnostics.noop', { note: '<b>bold?</b>' }));
     await engine.enqueue(request('diagnostics.noop', {}, { delay: 600_000 }));
     const serverAdapter = new ExpressAdapter().setBasePath('/board');
-    createBullBoard({ queues: pgbossBoardSource(engine).adapters(false), serverAdapter });
+    createBullBoard({ queues: pgbossBoardSource(engine, queueNames).adapters(false), serverAdapter });
     const app = express();
     app.use('/board', serverAdapter.getRouter());
     const server = app.listen(0, '127.0.0.1');

@@ -2,6 +2,7 @@
 // DATABASE_URL (default 127.0.0.1:5432, database test), dropped after the test.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { PgbossBackend } from '../core/engines/pgboss/backend.ts';
 import { PgbossEngine } from '../core/engines/pgboss/engine.ts';
 import { queueNames } from '../workers/catalog.ts';
 import type { EngineFactory } from './engines.ts';
@@ -58,11 +59,13 @@ export function makePgbossEngine(
       pollIntervalMs: opts.pollIntervalMs ?? 500,
     },
   });
+  const backend = new PgbossBackend(engine, { databaseUrl: DATABASE_URL, prefix: schema, queues: queueNames });
   return {
     engine,
+    backend,
     schema,
     cleanup: async () => {
-      await engine.close();
+      await backend.close();
       await dropSchema(schema);
     },
   };
@@ -72,11 +75,11 @@ export const pgbossFactory: EngineFactory = {
   name: 'pgboss',
   unavailable: postgresUnavailable,
   async create(opts = {}) {
-    const { engine, cleanup } = makePgbossEngine({
+    const { engine, backend, cleanup } = makePgbossEngine({
       heartbeatSeconds: opts.lockDurationMs ? opts.lockDurationMs / 1000 : undefined,
       superviseIntervalSeconds: opts.stalledIntervalMs ? Math.max(1, Math.round(opts.stalledIntervalMs / 1000)) : undefined,
     });
     await engine.start();
-    return { engine, cleanup };
+    return { engine, backend, cleanup };
   },
 };

@@ -1,15 +1,16 @@
 // pg-boss engine specifics beyond the shared engine suite: transactional enqueue, NOTIFY pickup and
 // cancel across processes (two engines on one schema), stalled-job recovery, idempotent migrations,
-// the scheduler's Postgres store. Real PostgreSQL (DATABASE_URL or 127.0.0.1:5432/test), a schema per test.
+// the scheduler on Postgres (its store's contract: test/stores-contract.test.ts). Real PostgreSQL
+// (DATABASE_URL or 127.0.0.1:5432/test), a schema per test.
 import pg from 'pg';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Engine } from '../core/engine.ts';
 import type { PgbossEngine } from '../core/engines/pgboss/engine.ts';
-import { PostgresScheduleStore } from '../core/engines/pgboss/schedule-store.ts';
+import { PostgresScheduleStore } from '../core/engines/pgboss/stores/schedules.ts';
 import { ApiError } from '../core/http/api-error.ts';
 import { type JobOptions, toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
 import { enqueueInTransaction } from '../producers/transactional.ts';
-import { slotJobId } from '../scheduler/definition.ts';
+import { type StoredSchedule, slotJobId } from '../scheduler/definition.ts';
 import { storeRunCoordinator } from '../scheduler/run-coordinator.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import type { JobName, PayloadInput } from '../workers/catalog.ts';
@@ -224,38 +225,12 @@ describe.skipIf(!!why)('pg-boss engine', () => {
     expect(rows.map((r) => r.name)).toEqual(queueNames.flatMap((q) => [q, `${q}-dlq`]).sort());
   });
 
-  it('keeps schedules and firing state for the scheduler (monotonic slots, one claim per slot)', async () => {
-    const { engine } = fresh();
-    const store = new PostgresScheduleStore(engine);
-    const s = {
-      name: 'nightly',
-      cron: '0 3 * * *',
-      timezone: 'UTC',
-      job: { name: 'diagnostics.noop', data: {}, options: {} },
-      misfire: { policy: 'skip' as const, max: 1 },
-      enabled: true,
-      notBeforeMs: 0,
-      updatedAtMs: 1,
-    };
-    await store.put(s as never);
-    expect(await store.get('nightly')).toEqual(s);
-    expect((await store.list()).map((x) => x.name)).toEqual(['nightly']);
-    await store.recordFired('nightly', 2_000, 'job-2');
-    await store.recordFired('nightly', 1_000, null); // older slot: ignored
-    expect((await store.states()).get('nightly')).toEqual({ lastSlotMs: 2_000, lastJobId: 'job-2' });
-    const claims = await Promise.all([1, 2, 3].map(() => store.claim('nightly:2000', 60_000)));
-    expect(claims.filter(Boolean)).toHaveLength(1);
-    expect(await store.remove('nightly')).toBe(true);
-    expect(await store.remove('nightly')).toBe(false);
-    expect((await store.states()).has('nightly')).toBe(false);
-  });
-
   it('fires an every-second schedule from two scheduler replicas: exactly one job per slot', async () => {
     const schema = uniqueSchema('sched');
     onTestFinished(() => dropSchema(schema));
     const engines = [engineOn(schema), engineOn(schema)];
     const config = testConfig({ SCHEDULER_RELOAD_MS: '200' });
-    const store = new PostgresScheduleStore(engines[0] as PgbossEngine);
+    const store = new PostgresScheduleStore<StoredSchedule>(engines[0] as PgbossEngine);
     await store.put({
       name: 'tick',
       cron: '* * * * * *',
@@ -267,7 +242,7 @@ describe.skipIf(!!why)('pg-boss engine', () => {
       updatedAtMs: Date.now(),
     });
     const schedulers = engines.map((engine) => {
-      const replicaStore = new PostgresScheduleStore(engine);
+      const replicaStore = new PostgresScheduleStore<StoredSchedule>(engine);
       return new Scheduler({
         config,
         logger: quietLogger,

@@ -24,7 +24,7 @@ for (const factory of engineFactories) {
       const made = await factory.create();
       onTestFinished(() => made.cleanup());
       const config = testConfig({ REPORTS_DATABASE_URL: db.url, REPORTS_DIR: dir, REPORTS_SIGNING_SECRET: 'x'.repeat(32) });
-      const set = await createReportsModule()({ config, logger: quietLogger, engine: made.engine });
+      const set = await createReportsModule()({ config, logger: quietLogger, engine: made.engine, backend: made.backend });
       const rt = startWorkers({ engine: made.engine, logger: quietLogger, handlers: set.handlers, queues: { reports: 2 } });
       onTestFinished(async () => {
         await rt.close(2_000);

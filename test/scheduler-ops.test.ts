@@ -24,7 +24,7 @@ const ctx = (): HandlerContext => ({
 describe('ops jobs', () => {
   it('dead-letter digest: nothing when there are no dead letters, one email.send when there are', async () => {
     const t = await setup({ OPS_EMAIL: 'oncall@example.com' });
-    const ops = await opsModule({ config: t.config, logger: quietLogger, engine: t.engine });
+    const ops = await opsModule({ config: t.config, logger: quietLogger, engine: t.engine, backend: t.backend });
     t.startWorker({ handlers: { ...defaultHandlers, ...ops.handlers }, queues: { default: 2, ops: 1 } });
     const enqueue = async (name: JobName, data: unknown) => {
       const v = validateJob({ name, data });
@@ -70,7 +70,7 @@ describe('ops jobs', () => {
     const dead = await add({ ms: 0, fail: 'permanent' });
     await waitFor(async () => (await t.engine.getJob(ok))?.state === 'completed', { timeoutMs: 20_000, what: 'completed' });
     await waitFor(async () => (await t.engine.listDeadLetters(['default'], 10)).length === 1, { timeoutMs: 20_000, what: 'dead letter' });
-    const deps = { config: t.config, logger: quietLogger, engine: t.engine };
+    const deps = { config: t.config, logger: quietLogger, engine: t.engine, backend: t.backend };
     // a day's age limit keeps the fresh dead letter
     await retentionCleanup(deps, { deadLetterMaxAgeSeconds: 86_400, limit: 1000 }, ctx());
     expect(await t.engine.listDeadLetters(['default'], 10)).toHaveLength(1);

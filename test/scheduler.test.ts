@@ -3,11 +3,12 @@
 // HTTP API rejects invalid definitions naming the field.
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createRedis } from '../core/engines/bullmq/redis.ts';
+import { createBackend } from '../core/engines/factory.ts';
 import { type StoredSchedule, slotJobId } from '../scheduler/definition.ts';
-import { RedisScheduleStore } from '../scheduler/redis-store.ts';
 import { storeRunCoordinator } from '../scheduler/run-coordinator.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
-import { dropPrefix, quietLogger, REDIS_URL, setup, uniquePrefix, waitFor } from './helpers.ts';
+import { queueNames } from '../workers/catalog.ts';
+import { dropPrefix, quietLogger, REDIS_URL, setup, testConfig, uniquePrefix, waitFor } from './helpers.ts';
 import { jobsIn, type SchedulerProcess, spawnScheduler, waitStarted } from './scheduler-processes.ts';
 
 const stored = (name: string, cron: string, extra: Partial<StoredSchedule> = {}): StoredSchedule => ({
@@ -22,11 +23,17 @@ const stored = (name: string, cron: string, extra: Partial<StoredSchedule> = {})
   ...extra,
 });
 
+/** The schedule store on `prefix` (what the scheduler processes spawned on it use); close the backend after. */
+function storeOn(prefix: string) {
+  const backend = createBackend(testConfig({ QUEUE_PREFIX: prefix }), quietLogger, { queues: queueNames });
+  return { backend, store: backend.schedules<StoredSchedule>() };
+}
+
 const slotOf = (name: string, id: string) => (id.startsWith(`schedule-${name}-`) ? Number(id.slice(`schedule-${name}-`.length)) : null);
 
 describe('three scheduler processes', () => {
   const prefix = uniquePrefix('sched');
-  const store = new RedisScheduleStore(REDIS_URL, prefix);
+  const { backend, store } = storeOn(prefix);
   let procs: SchedulerProcess[] = [];
 
   beforeAll(async () => {
@@ -36,7 +43,7 @@ describe('three scheduler processes', () => {
 
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop()));
-    await store.close();
+    await backend.close();
     await dropPrefix(prefix);
   }, 30_000);
 
@@ -131,7 +138,7 @@ describe('three scheduler processes', () => {
 describe('catch-up after downtime', () => {
   it('fires DST slots by our rule on a fake clock (node-cron does not fire them there)', async () => {
     const t = await setup();
-    const store = new RedisScheduleStore(REDIS_URL, t.config.QUEUE_PREFIX);
+    const store = t.backend.schedules<StoredSchedule>();
     let now = Date.parse('2026-03-29T01:00:03Z'); // 03:00:03 CEST, just after the spring-forward gap
     const scheduler = new Scheduler({
       config: t.config,
@@ -142,10 +149,7 @@ describe('catch-up after downtime', () => {
       codeSchedules: [],
       now: () => now,
     });
-    onTestFinished(async () => {
-      await scheduler.stop();
-      await store.close();
-    });
+    onTestFinished(() => scheduler.stop());
     const berlin = { timezone: 'Europe/Berlin', notBeforeMs: 0 };
     await store.put(stored('gap', '30 2 * * *', berlin));
     await store.recordFired('gap', Date.parse('2026-03-28T01:30:00Z'), null);
@@ -165,7 +169,7 @@ describe('catch-up after downtime', () => {
 
   it('enqueues missed slots per policy (skip / once / all with a cap) when a scheduler starts', async () => {
     const prefix = uniquePrefix('catchup');
-    const store = new RedisScheduleStore(REDIS_URL, prefix);
+    const { backend, store } = storeOn(prefix);
     const now = Date.now();
     // hourly at a minute half an hour away: no slot can come due while the test runs
     const minute = (new Date(now).getUTCMinutes() + 30) % 60;
@@ -219,7 +223,7 @@ describe('catch-up after downtime', () => {
       }
     } finally {
       await proc.stop();
-      await store.close();
+      await backend.close();
       await dropPrefix(prefix);
     }
   }, 90_000);

@@ -40,7 +40,7 @@ interface SearchTest {
 
 async function searchSetup(extra: Record<string, string> = {}, opts: { startWorker?: boolean } = {}): Promise<SearchTest> {
   const t = await setup(searchEnv(backend, extra));
-  const set = await createSearchHandlers({ config: t.config, logger: quietLogger, engine: t.engine });
+  const set = await createSearchHandlers({ config: t.config, logger: quietLogger, engine: t.engine, backend: t.backend });
   const es = new Client({
     node: backend.url,
     auth: process.env.ELASTICSEARCH_API_KEY ? { apiKey: process.env.ELASTICSEARCH_API_KEY } : undefined,
@@ -352,12 +352,22 @@ describe('search without ELASTICSEARCH_URL', () => {
     });
     const t = await setup({ SEARCH_INDEX_PREFIX: searchEnv(backend).SEARCH_INDEX_PREFIX as string });
     expect(t.config.ELASTICSEARCH_URL).toBeUndefined();
-    const unconfigured = await createSearchHandlers({ config: t.config, logger: pino({ level: 'info' }, sink), engine: t.engine });
+    const unconfigured = await createSearchHandlers({
+      config: t.config,
+      logger: pino({ level: 'info' }, sink),
+      engine: t.engine,
+      backend: t.backend,
+    });
     expect(unconfigured.handlers).toEqual({});
     expect(lines.join('')).toMatch(/search queue not consumed: waiting for config: ELASTICSEARCH_URL is not set/);
     // a worker told to consume `search` explicitly refuses to start rather than dead-letter every job
     await expect(
-      createSearchHandlers({ config: { ...t.config, WORKER_QUEUES: { search: 10 } }, logger: quietLogger, engine: t.engine }),
+      createSearchHandlers({
+        config: { ...t.config, WORKER_QUEUES: { search: 10 } },
+        logger: quietLogger,
+        engine: t.engine,
+        backend: t.backend,
+      }),
     ).rejects.toThrow(/WORKER_QUEUES names the search queue but ELASTICSEARCH_URL is not set/);
     const handlers = { ...defaultHandlers, ...unconfigured.handlers };
     expect([...resolveQueues({ '*': undefined }, handlers).keys()]).not.toContain('search');
@@ -369,7 +379,7 @@ describe('search without ELASTICSEARCH_URL', () => {
     await waitFor(async () => (await t.engine.getJob(noop.body.id))?.state === 'completed', { what: 'noop completed' });
     // …while the search job still waits
     expect((await t.engine.getJob(id as string))?.state).toBe('waiting');
-    const ready = await runReadiness({ config: t.config, engine: t.engine });
+    const ready = await runReadiness({ config: t.config, backend: t.backend });
     expect(ready.ready).toBe(true);
     expect(ready.checks.elasticsearch).toMatch(/^waiting for config: ELASTICSEARCH_URL is not set/);
     const http = await t.api('GET', '/readyz', undefined, { key: null });
@@ -384,6 +394,7 @@ describe('search without ELASTICSEARCH_URL', () => {
       config: { ...t.config, ...{ ELASTICSEARCH_URL: backend.url } },
       logger: quietLogger,
       engine: t.engine,
+      backend: t.backend,
     });
     try {
       t.startWorker({ handlers: configured.handlers, queues: { search: 200 } });

@@ -2,6 +2,7 @@
 // Each domain module gets the process's dependencies once (config, logger, engine) and returns its
 // handlers plus a close() for what it opened (SMTP pools, database pools).
 import type { Logger } from 'pino';
+import type { Backend } from '../core/backend.ts';
 import type { Engine } from '../core/engine.ts';
 import type { JobName, Payload } from './catalog.ts';
 import type { Config } from './config.ts';
@@ -18,8 +19,10 @@ export type HandlerMap = { [N in JobName]?: Handler<N> };
 export interface HandlerDeps {
   config: Config;
   logger: Logger;
-  /** to enqueue follow-up jobs (e.g. a report's notification email) */
+  /** to enqueue follow-up jobs (e.g. a report's notification email); backend.engine */
   engine: Engine;
+  /** the side stores a domain keeps its state in (the email send ledger, caught mail); the process closes it */
+  backend: Backend;
 }
 
 export interface HandlerSet {

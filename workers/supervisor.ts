@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
-import type { Engine } from '../core/engine.ts';
+import type { Backend } from '../core/backend.ts';
 import { processRegistry } from '../core/metrics/job-metrics.ts';
 import { queuesOf } from '../core/metrics/scaling.ts';
 import { readScaling } from '../core/metrics/scaling-reader.ts';
@@ -53,8 +53,9 @@ interface Child {
   exited: Promise<void>;
 }
 
-export async function runSupervisor(deps: { config: Config; logger: Logger; engine: Engine; apiKeys: ApiKeyConfig[] }) {
-  const { config, engine } = deps;
+export async function runSupervisor(deps: { config: Config; logger: Logger; backend: Backend; apiKeys: ApiKeyConfig[] }) {
+  const { config, backend } = deps;
+  const engine = backend.engine;
   const bounds = config.WORKER_AUTOSCALE as { min: number; max: number };
   const logger = deps.logger.child({ role: 'supervisor' });
   const policy: ScalePolicy = {
@@ -161,7 +162,7 @@ export async function runSupervisor(deps: { config: Config; logger: Logger; engi
     for (const c of all) if (!c.draining) drainChild(c);
     await Promise.all(all.map((c) => c.exited));
     await instrumentation.close();
-    await engine.close();
+    await backend.close();
     logger.info('supervisor stopped');
     process.exit(0);
   };

@@ -1,8 +1,12 @@
-// The engine QUEUE_ENGINE names (or config inferred: REDIS_URL → bullmq, otherwise pgboss), configured from env.
+// The one place that picks an engine: QUEUE_ENGINE names it (or config infers it: REDIS_URL → bullmq,
+// otherwise pgboss). It builds that engine's backend (core/backend.ts): the engine plus every side store.
 import type { Logger } from 'pino';
-import { queueNames } from '../../workers/catalog.ts';
+import type { Backend } from '../backend.ts';
 import type { KernelConfig } from '../config/index.ts';
+import type { Engine } from '../engine.ts';
+import { BullmqBackend } from './bullmq/backend.ts';
 import { BullmqEngine } from './bullmq/engine.ts';
+import { PgbossBackend } from './pgboss/backend.ts';
 import { PgbossEngine } from './pgboss/engine.ts';
 
 /** QUEUE_PREFIX as a Postgres schema name: `conveyor` stays, `cvt-a-1f` becomes `cvt_a_1f`. */
@@ -11,23 +15,26 @@ export function pgbossSchemaFor(prefix: string): string {
   return (/^[a-z_]/.test(s) ? s : `q_${s}`).slice(0, 50);
 }
 
-/**
- * `databaseUrl` overrides DATABASE_URL (the embedded PostgreSQL's URL under `npm start`).
- * A pgboss engine without any database URL is a configuration error.
- */
-export function createEngine(
-  config: KernelConfig,
-  logger: Logger,
-  prefix = config.QUEUE_PREFIX,
-  databaseUrl = config.DATABASE_URL,
-): BullmqEngine | PgbossEngine {
+export interface BackendOptions {
+  /** the catalog's queues (workers/catalog.ts queueNames): the kernel does not import the catalog */
+  queues: readonly string[];
+  /** default QUEUE_PREFIX */
+  prefix?: string;
+  /** default DATABASE_URL (the embedded PostgreSQL's URL under `npm start`) */
+  databaseUrl?: string;
+}
+
+/** The configured backend. A pgboss backend without any database URL is a configuration error. */
+export function createBackend(config: KernelConfig, logger: Logger, opts: BackendOptions): Backend {
+  const prefix = opts.prefix ?? config.QUEUE_PREFIX;
+  const databaseUrl = opts.databaseUrl ?? config.DATABASE_URL;
   if (config.QUEUE_ENGINE === 'pgboss') {
     if (!databaseUrl) throw new Error('QUEUE_ENGINE=pgboss needs DATABASE_URL (only `npm start` runs an embedded PostgreSQL)');
-    return new PgbossEngine({
+    const engine = new PgbossEngine({
       databaseUrl,
       schema: pgbossSchemaFor(prefix),
       logger,
-      queues: queueNames,
+      queues: opts.queues,
       retentionCounts: { completed: config.RETENTION_COMPLETED_COUNT, failed: config.RETENTION_FAILED_COUNT },
       // per process: 5 for pg-boss, 5 for ours, 1 LISTEN (docs/engines.md)
       maxConnections: 5,
@@ -37,17 +44,24 @@ export function createEngine(
         pollIntervalMs: config.PGBOSS_POLL_INTERVAL_MS,
       },
     });
+    return new PgbossBackend(engine, { databaseUrl, prefix, queues: opts.queues });
   }
-  return new BullmqEngine({
+  const engine = new BullmqEngine({
     redisUrl: config.REDIS_URL,
     prefix,
     logger,
     idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
-    queues: queueNames,
+    queues: opts.queues,
     worker: {
       lockDurationMs: config.WORKER_LOCK_DURATION_MS,
       stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
       maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
     },
   });
+  return new BullmqBackend(engine, { redisUrl: config.REDIS_URL, prefix, queues: opts.queues, logger });
+}
+
+/** The configured engine alone (its backend's engine; close it with the backend when you use stores too). */
+export function createEngine(config: KernelConfig, logger: Logger, opts: BackendOptions): Engine {
+  return createBackend(config, logger, opts).engine;
 }

@@ -1,22 +1,9 @@
 // Reads what computeScaling needs from the store: queue info from the engine, finished-job counts from
-// the throughput buckets in Redis.
-import type { Redis } from 'ioredis';
+// the throughput buckets (the backend's `throughput` store).
 import type { KernelConfig } from '../config/index.ts';
 import type { Engine, QueueInfo } from '../engine.ts';
 import { computeScaling, type ProcessTypeSpec, processTypesOf, type ScalingSignal } from './scaling.ts';
-import { readFinished, type ThroughputStore, throughputStoreFor } from './throughput.ts';
-
-const webStores = new WeakMap<object, ThroughputStore>();
-
-/** The web app's throughput store (one per app; the bullmq one reuses the app's Redis connection). */
-export function throughputOfApp(deps: { config: KernelConfig; engine: Engine; redis: Redis }): ThroughputStore {
-  let store = webStores.get(deps);
-  if (!store) {
-    store = throughputStoreFor(deps.config, deps.engine, deps.engine.kind === 'bullmq' ? deps.redis : undefined);
-    webStores.set(deps, store);
-  }
-  return store;
-}
+import { readFinished, type ThroughputStore } from './throughput.ts';
 
 export async function readScaling(deps: {
   engine: Engine;

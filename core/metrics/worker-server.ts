@@ -1,4 +1,4 @@
-// What a worker process exposes: the job metrics hooks, the shared throughput counter (Redis), and —
+// What a worker process exposes: the job metrics hooks, the shared throughput counter (the backend's), and —
 // when WORKER_METRICS_PORT is set — a small HTTP server with /healthz, /readyz and /metrics (same
 // credentials as the web's /metrics). Under the supervisor, children serve no port: the supervisor's
 // /metrics sums theirs, fetched over the IPC channel (prom-client's AggregatorRegistry), so one
@@ -8,13 +8,13 @@ import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { RuntimeHooks } from '../../workers/runtime.ts';
+import type { Backend } from '../backend.ts';
 import type { ApiKeyConfig, KernelConfig } from '../config/index.ts';
-import type { Engine } from '../engine.ts';
 import { runReadiness } from '../readiness.ts';
 import { tracingHooks } from '../tracing.ts';
 import { combineHooks, metricsHooks, processRegistry } from './job-metrics.ts';
 import { metricsAuthorized } from './metrics-auth.ts';
-import { ThroughputRecorder, type ThroughputStore, throughputStoreFor } from './throughput.ts';
+import { ThroughputRecorder, type ThroughputStore } from './throughput.ts';
 
 type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 const ASK = 'conveyor:metrics?';
@@ -65,13 +65,13 @@ export interface WorkerInstrumentation {
 export async function startWorkerInstrumentation(deps: {
   config: KernelConfig;
   logger: Logger;
-  engine: Engine;
+  backend: Backend;
   apiKeys: ApiKeyConfig[];
   /** extra metrics to add to this process's (the supervisor's children) */
   extraMetrics?: () => Promise<MetricsJson[]>;
 }): Promise<WorkerInstrumentation> {
   const { config } = deps;
-  const store = throughputStoreFor(config, deps.engine);
+  const store = deps.backend.throughput; // the backend closes it
   const throughput = new ThroughputRecorder(store);
   const server = config.WORKER_METRICS_PORT !== undefined ? await serveWorkerMetrics(deps) : undefined;
   if (process.env.CONVEYOR_SUPERVISED === '1') answerMetricsOverIpc();
@@ -82,14 +82,13 @@ export async function startWorkerInstrumentation(deps: {
     hooks: combineHooks(metricsHooks(throughput), tracingHooks()),
     close: async () => {
       await throughput.close();
-      await store.close();
       if (server) await new Promise<void>((r) => server.close(() => r()));
     },
   };
 }
 
 async function serveWorkerMetrics(deps: Parameters<typeof startWorkerInstrumentation>[0]): Promise<Server> {
-  const { config, engine, logger, apiKeys } = deps;
+  const { config, backend, logger, apiKeys } = deps;
   const server = createServer((req, res) => {
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -99,7 +98,7 @@ async function serveWorkerMetrics(deps: Parameters<typeof startWorkerInstrumenta
       if (req.method !== 'GET') return json(405, { error: { code: 'method_not_allowed', message: 'GET only', details: [] } });
       if (path === '/healthz') return json(200, { status: 'ok' });
       if (path === '/readyz') {
-        const { ready, checks } = await runReadiness({ config, engine });
+        const { ready, checks } = await runReadiness({ config, backend });
         return json(ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', checks });
       }
       if (path !== '/metrics') return json(404, { error: { code: 'not_found', message: `no route GET ${path}`, details: [] } });

@@ -2,7 +2,7 @@
 // KEDA's metrics-api scaler. Needs an API key with the `metrics` or `admin` scope.
 import { ApiError } from '../../core/http/api-error.ts';
 import { METRICS_SCOPES } from '../../core/metrics/metrics-auth.ts';
-import { readScaling, throughputOfApp } from '../../core/metrics/scaling-reader.ts';
+import { readScaling } from '../../core/metrics/scaling-reader.ts';
 import { principalOf } from '../auth.ts';
 import type { RouteModule } from './index.ts';
 
@@ -12,7 +12,7 @@ export const scalingRoutes: RouteModule = (api, deps) => {
     if (!METRICS_SCOPES.some((s) => principal.scopes.has(s))) {
       throw new ApiError(403, 'forbidden', `key "${principal.name}" needs the metrics or admin scope`);
     }
-    const { signal } = await readScaling({ engine: deps.engine, throughput: throughputOfApp(deps), config: deps.config });
+    const { signal } = await readScaling({ engine: deps.engine, throughput: deps.backend.throughput, config: deps.config });
     res.json(signal);
   });
 };

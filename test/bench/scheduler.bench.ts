@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import cron, { type ScheduledTask } from 'node-cron';
 import { createRedis, deleteKeysWithPrefix } from '../../core/engines/bullmq/redis.ts';
-import { RedisScheduleStore } from '../../scheduler/redis-store.ts';
+import { RedisScheduleStore } from '../../core/engines/bullmq/stores/schedules.ts';
+import type { StoredSchedule } from '../../scheduler/definition.ts';
 import type { BenchContext, BenchRow } from './types.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -58,7 +59,8 @@ export default async function schedulerBench(ctx: BenchContext): Promise<BenchRo
   const seconds = ctx.quick ? 6 : 30;
   const prefix = `bench-sched-${randomBytes(4).toString('hex')}`;
   const rawPrefix = `${prefix}-raw`;
-  const store = new RedisScheduleStore(ctx.redisUrl, prefix);
+  const storeRedis = createRedis(ctx.redisUrl, 'scheduler');
+  const store = new RedisScheduleStore<StoredSchedule>(storeRedis, prefix);
   const names = Array.from({ length: schedules }, (_, i) => `b${i}`);
   const now = Date.now();
   for (const name of names) {
@@ -143,7 +145,7 @@ export default async function schedulerBench(ctx: BenchContext): Promise<BenchRo
     for (const t of rawTasks) await t.destroy();
     await Promise.all(procs.map((p) => stop(p.child)));
     await rawQueue.close();
-    await store.close();
+    storeRedis.disconnect();
     await drop(ctx.redisUrl, prefix);
     await drop(ctx.redisUrl, rawPrefix);
   }

@@ -1,7 +1,6 @@
 // Handlers for `email.send`: render the template compiled at boot, send through a pooled SMTP transport
 // (SMTP_URL, or the development mail catcher), and never send one job's message twice (send ledger).
 import nodemailer, { type Transporter } from 'nodemailer';
-import { createRedis } from '../../core/engines/bullmq/redis.ts';
 import { PermanentError, RetryLaterError } from '../../core/errors/index.ts';
 import type { Payload } from '../catalog.ts';
 import type { HandlerDeps, HandlerModule, HandlerSet } from '../domains.ts';
@@ -9,9 +8,7 @@ import type { HandlerContext } from '../runtime.ts';
 import { caughtMailStore } from './caught-mail.ts';
 import type { EmailConfig } from './config.ts';
 import { type MailCatcher, startMailCatcher } from './mail-catcher.ts';
-import { postgresStoreOf } from './postgres-store.ts';
-import { RedisSendLedger, type SendLedger, type SendRecord } from './send-ledger.ts';
-import { PostgresSendLedger } from './send-ledger-postgres.ts';
+import { type SendLedger, type SendRecord, sendLedger } from './send-ledger.ts';
 import { createSendThrottle } from './send-throttle.ts';
 import { classifySmtpError } from './smtp-errors.ts';
 import { getCompiledTemplates, renderEmail } from './templates.ts';
@@ -27,7 +24,7 @@ const TRANSPORT_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000,
 export interface EmailHandlerOptions {
   /** Test-only: runs after SMTP accepted the message and the ledger recorded it (e.g. throw to fail the job). */
   afterSend?: (ctx: HandlerContext) => void | Promise<void>;
-  /** another ledger implementation; by default the engine's store (Redis for bullmq, Postgres for pgboss) */
+  /** another ledger; by default the backend's `email:sent` ledger (Redis for bullmq, Postgres for pgboss) */
   ledger?: SendLedger;
 }
 
@@ -59,56 +56,40 @@ export async function createEmailHandlers(deps: HandlerDeps, opts: EmailHandlerO
   // Compile every template now: a broken template stops the worker at boot, not a send.
   const templates = await getCompiledTemplates();
 
-  // State lives in the engine's store: Redis (own connection) for bullmq, the engine's Postgres for pgboss.
-  const pg = postgresStoreOf(deps.engine);
-  const redis = pg ? undefined : createRedis(config.REDIS_URL, 'worker');
-  redis?.on('error', (err) => log.warn({ err: err.message }, 'redis (email) error'));
-  const ledger =
-    opts.ledger ??
-    (pg
-      ? new PostgresSendLedger(pg, { ttlSeconds: config.EMAIL_LEDGER_TTL_SECONDS })
-      : new RedisSendLedger(redis as NonNullable<typeof redis>, {
-          prefix: config.QUEUE_PREFIX,
-          ttlSeconds: config.EMAIL_LEDGER_TTL_SECONDS,
-        }));
+  // State lives in the backend's store (Redis for bullmq, the engine's Postgres for pgboss); the backend owns it.
+  const ledger = opts.ledger ?? sendLedger(deps.backend, config.EMAIL_LEDGER_TTL_SECONDS);
+  const throttle = createSendThrottle(deps.backend, { perSecond: config.EMAIL_RATE_PER_SECOND });
 
   let catcher: MailCatcher | undefined;
   let transport: Transporter;
-  let throttle: Awaited<ReturnType<typeof createSendThrottle>>;
-  try {
-    throttle = await createSendThrottle(deps.engine, { perSecond: config.EMAIL_RATE_PER_SECOND, prefix: config.QUEUE_PREFIX });
-    if (config.SMTP_URL) {
-      transport = nodemailer.createTransport({
-        url: config.SMTP_URL,
-        pool: true,
-        maxConnections: config.EMAIL_SMTP_POOL_SIZE,
-        ...TRANSPORT_TIMEOUTS,
-      });
-    } else {
-      catcher = await startMailCatcher({
-        store: caughtMailStore({ engine: deps.engine, config, redis }),
-        cap: config.EMAIL_CATCHER_MAX,
-        port: config.EMAIL_CATCHER_PORT,
-        logger: log,
-      });
-      transport = nodemailer.createTransport({
-        host: catcher.host,
-        port: catcher.port,
-        secure: false,
-        ignoreTLS: true,
-        pool: true,
-        maxConnections: config.EMAIL_SMTP_POOL_SIZE,
-        ...TRANSPORT_TIMEOUTS,
-      });
-    }
-  } catch (err) {
-    redis?.disconnect();
-    throw err;
+  if (config.SMTP_URL) {
+    transport = nodemailer.createTransport({
+      url: config.SMTP_URL,
+      pool: true,
+      maxConnections: config.EMAIL_SMTP_POOL_SIZE,
+      ...TRANSPORT_TIMEOUTS,
+    });
+  } else {
+    catcher = await startMailCatcher({
+      store: caughtMailStore(deps.backend),
+      cap: config.EMAIL_CATCHER_MAX,
+      port: config.EMAIL_CATCHER_PORT,
+      logger: log,
+    });
+    transport = nodemailer.createTransport({
+      host: catcher.host,
+      port: catcher.port,
+      secure: false,
+      ignoreTLS: true,
+      pool: true,
+      maxConnections: config.EMAIL_SMTP_POOL_SIZE,
+      ...TRANSPORT_TIMEOUTS,
+    });
   }
 
   async function send(payload: Payload<'email.send'>, ctx: HandlerContext): Promise<EmailSendResult> {
     const begun = await ledger.begin(ctx.jobId, SEND_LEASE_MS);
-    if (begun.state === 'sent') {
+    if (begun.state === 'done') {
       ctx.log.info(
         { messageId: begun.record.messageId, sentAt: begun.record.sentAt },
         'email already sent by an earlier attempt; not sending again',
@@ -167,8 +148,6 @@ export async function createEmailHandlers(deps: HandlerDeps, opts: EmailHandlerO
     close: async () => {
       transport.close();
       await catcher?.close();
-      await ledger.close();
-      redis?.disconnect();
     },
   };
 }

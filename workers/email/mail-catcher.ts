@@ -69,7 +69,7 @@ export async function startMailCatcher(opts: {
             size: 0,
           };
           mail.size = Buffer.byteLength(mail.html ?? '') + Buffer.byteLength(mail.text ?? '');
-          await opts.store.store(mail, opts.cap);
+          await opts.store.push(mail, opts.cap);
           opts.logger.info(
             { mailId: mail.id, to: mail.envelope.to, subject: mail.subject },
             'mail caught (development catcher; not delivered)',

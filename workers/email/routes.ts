@@ -46,7 +46,7 @@ const PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src http
 
 export const emailRoutes: RouteModule = (api, deps) => {
   const { config } = deps;
-  const store = caughtMailStore(deps);
+  const store = caughtMailStore(deps.backend);
 
   api.get('/mail', async (req, res) => {
     requireMailRead(req);

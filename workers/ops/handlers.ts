@@ -1,5 +1,4 @@
 // Handlers for the ops.* kinds (built-in schedules): the dead-letter digest and retention cleanup.
-import { BullmqEngine, dlqName } from '../../core/engines/bullmq/engine.ts';
 import { PermanentError } from '../../core/errors/index.ts';
 import { toEnqueueRequest, validateJob } from '../../producers/enqueue.ts';
 import { isJobName, type Payload, queueNames } from '../catalog.ts';
@@ -46,21 +45,23 @@ export async function deadLetterDigest(deps: HandlerDeps, payload: Payload<'ops.
   return { sent: true, queues: queues.length, total: queues.reduce((n, q) => n + q.count, 0), emailJobId: job.id };
 }
 
-/** Trim finished jobs past retention and old dead letters (BullMQ: Queue.clean). */
+/** Trim finished jobs past retention and old dead letters, on an engine that does not expire them itself. */
 export async function retentionCleanup(deps: HandlerDeps, payload: Payload<'ops.retention-cleanup'>, ctx: HandlerContext) {
-  const engine = deps.engine;
-  if (!(engine instanceof BullmqEngine)) {
-    ctx.log.info({ engine: engine.kind }, 'retention cleanup: nothing to do for this engine (it expires jobs itself)');
+  const sweeper = deps.backend.retention;
+  if (!sweeper) {
+    ctx.log.info({ engine: deps.engine.kind }, 'retention cleanup: nothing to do for this engine (it expires jobs itself)');
     return { skipped: true };
   }
+  const limits = {
+    completedMaxAgeMs: deps.config.RETENTION_COMPLETED_SECONDS * 1000,
+    failedMaxAgeMs: deps.config.RETENTION_FAILED_SECONDS * 1000,
+    deadLetterMaxAgeMs: payload.deadLetterMaxAgeSeconds * 1000,
+    limit: payload.limit,
+  };
   const removed: Record<string, { completed: number; failed: number; deadLetters: number }> = {};
   for (const name of queueNames) {
     if (ctx.signal.aborted) break;
-    const q = engine.queue(name);
-    const completed = await q.clean(deps.config.RETENTION_COMPLETED_SECONDS * 1000, payload.limit, 'completed');
-    const failed = await q.clean(deps.config.RETENTION_FAILED_SECONDS * 1000, payload.limit, 'failed');
-    const deadLetters = await engine.queue(dlqName(name)).clean(payload.deadLetterMaxAgeSeconds * 1000, payload.limit, 'wait');
-    removed[name] = { completed: completed.length, failed: failed.length, deadLetters: deadLetters.length };
+    removed[name] = await sweeper.sweep(name, limits);
   }
   return { removed };
 }

@@ -2,7 +2,7 @@
 // the dashboard and pub/sub never share one (a blocking worker call must not stall an HTTP request).
 import { Redis, type RedisOptions } from 'ioredis';
 
-export type RedisRole = 'producer' | 'worker' | 'subscriber' | 'web' | 'dashboard' | 'scheduler' | 'probe';
+export type RedisRole = 'producer' | 'worker' | 'subscriber' | 'web' | 'dashboard' | 'scheduler' | 'stores' | 'probe';
 
 export function createRedis(url: string, role: RedisRole, extra: RedisOptions = {}): Redis {
   const blocking = role === 'worker' || role === 'subscriber';

@@ -16,7 +16,7 @@ import type {
   RedisStats,
   Status,
 } from '@bull-board/api/dist/types.js';
-import { queueNames } from '../../../workers/catalog.ts';
+import type { BoardSource } from '../../backend.ts';
 import type { DeadLetter, JobView } from '../../engine.ts';
 import { dlqName, type PgbossEngine } from './engine.ts';
 import { toUuid } from './ids.ts';
@@ -270,11 +270,10 @@ export class PgbossQueueAdapter extends BaseAdapter {
 }
 
 /**
- * The dashboard's board source for a pgboss engine (same shape as dashboard/board.ts BoardSource):
- * every catalog queue and its dead-letter queue. Retrying a dead job replays its letter, so there is
- * no stale letter to clean up afterwards.
+ * The dashboard's board source for a pgboss engine: every queue and its dead-letter queue. Retrying a
+ * dead job replays its letter, so there is no stale letter to clean up afterwards.
  */
-export function pgbossBoardSource(engine: PgbossEngine) {
+export function pgbossBoardSource(engine: PgbossEngine, queueNames: readonly string[]): BoardSource {
   return {
     adapters(readOnly: boolean): BaseAdapter[] {
       return queueNames.flatMap((q) => [
@@ -289,6 +288,3 @@ export function pgbossBoardSource(engine: PgbossEngine) {
     async close() {},
   };
 }
-
-/** Bull Board adapters for a pgboss engine (read-write). */
-export const boardAdaptersFor = (engine: PgbossEngine, readOnly = false) => pgbossBoardSource(engine).adapters(readOnly);

@@ -1,39 +1,35 @@
 // ScheduleStore on Redis, beside the BullMQ keys:
-//   <prefix>:_conveyor:schedules             hash   name → StoredSchedule JSON
+//   <prefix>:_conveyor:schedules             hash   name → schedule JSON
 //   <prefix>:_conveyor:schedules:last-slot   zset   name scored by the last handled slot (ZADD GT: monotonic)
 //   <prefix>:_conveyor:schedules:last-job    hash   name → id of the last enqueued job
 //   <prefix>:_conveyor:schedule-lock:<name>:<slot ISO>   string (SET NX PX): node-cron's run coordinator
 import type { Redis } from 'ioredis';
-import { createRedis } from '../core/engines/bullmq/redis.ts';
-import type { StoredSchedule } from './definition.ts';
-import type { ScheduleState, ScheduleStore } from './store.ts';
+import type { Named, ScheduleState, ScheduleStore } from '../../../stores.ts';
 
-export class RedisScheduleStore implements ScheduleStore {
-  private readonly redis: Redis;
-  private readonly owned: boolean;
+export class RedisScheduleStore<S extends Named> implements ScheduleStore<S> {
   private readonly key: string;
   private readonly lockPrefix: string;
 
-  /** `redis`: a URL (the store opens and closes its own connection) or a client the caller owns */
-  constructor(redis: string | Redis, prefix: string) {
-    this.owned = typeof redis === 'string';
-    this.redis = typeof redis === 'string' ? createRedis(redis, 'scheduler') : redis;
-    if (this.owned) this.redis.on('error', () => {}); // callers see failures as rejected commands
+  /** `redis` is borrowed: the backend owns it */
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
     this.key = `${prefix}:_conveyor:schedules`;
     this.lockPrefix = `${prefix}:_conveyor:schedule-lock:`;
   }
 
-  async list(): Promise<StoredSchedule[]> {
+  async list(): Promise<S[]> {
     const all = await this.redis.hgetall(this.key);
-    return Object.values(all).map((v) => JSON.parse(v) as StoredSchedule);
+    return Object.values(all).map((v) => JSON.parse(v) as S);
   }
 
-  async get(name: string): Promise<StoredSchedule | null> {
+  async get(name: string): Promise<S | null> {
     const v = await this.redis.hget(this.key, name);
-    return v ? (JSON.parse(v) as StoredSchedule) : null;
+    return v ? (JSON.parse(v) as S) : null;
   }
 
-  async put(schedule: StoredSchedule): Promise<void> {
+  async put(schedule: S): Promise<void> {
     await this.redis.hset(this.key, schedule.name, JSON.stringify(schedule));
   }
 
@@ -69,9 +65,5 @@ export class RedisScheduleStore implements ScheduleStore {
 
   async claim(key: string, ttlMs: number): Promise<boolean> {
     return (await this.redis.set(`${this.lockPrefix}${key}`, String(process.pid), 'PX', ttlMs, 'NX')) === 'OK';
-  }
-
-  async close(): Promise<void> {
-    if (this.owned) this.redis.disconnect();
   }
 }

@@ -1,21 +1,19 @@
-// The send ledger on Postgres (pg-boss engine), in the engine's schema. Same contract as the Redis one
-// (core/email/send-ledger.ts). Table:
-//   conveyor_email_sent (key PK, state 'sending'|'sent', token, record jsonb, expires_at)
-// An expired row counts as absent: a lapsed claim (process died mid-send) or a sent record past its TTL.
+// OnceLedger on Postgres, in the engine's schema: one table per ledger name (`email:sent` →
+// conveyor_email_sent): (key PK, state 'sending'|'sent', token, record jsonb, expires_at).
+// An expired row counts as absent: a lapsed claim (process died mid-send) or a record past its TTL.
 import { randomUUID } from 'node:crypto';
-import { ensureTables, type PostgresStore } from './postgres-store.ts';
-import type { BeginResult, SendLedger, SendRecord } from './send-ledger.ts';
+import type { BeginResult, OnceLedger } from '../../../stores.ts';
+import { ensureTables, type PgStore, tableName } from './tables.ts';
 
-export class PostgresSendLedger implements SendLedger {
+export class PostgresOnceLedger<R extends object> implements OnceLedger<R> {
   private lastSweep = 0;
+  private readonly table: string;
 
   constructor(
-    private readonly store: PostgresStore,
-    private readonly opts: { ttlSeconds: number },
-  ) {}
-
-  private get table() {
-    return `${this.store.schema}.conveyor_email_sent`;
+    private readonly store: PgStore,
+    private readonly opts: { name: string; ttlSeconds: number },
+  ) {
+    this.table = `${store.schema}.${tableName(opts.name)}`;
   }
 
   private async q(text: string, values: unknown[]) {
@@ -31,7 +29,7 @@ export class PostgresSendLedger implements SendLedger {
     return this.store.pool.query(text, values);
   }
 
-  async begin(key: string, leaseMs: number): Promise<BeginResult> {
+  async begin(key: string, leaseMs: number): Promise<BeginResult<R>> {
     const token = randomUUID();
     const claimed = await this.q(
       `INSERT INTO ${this.table} AS t (key, state, token, record, expires_at)
@@ -52,11 +50,11 @@ export class PostgresSendLedger implements SendLedger {
     );
     const row = rows[0];
     if (!row) return this.begin(key, leaseMs); // the row expired and went away between the two statements
-    if (row.state === 'sent') return { state: 'sent', record: row.record as SendRecord };
+    if (row.state === 'sent') return { state: 'done', record: row.record as R };
     return { state: 'busy', retryInMs: Math.max(1_000, Number(row.left_ms)) };
   }
 
-  async commit(key: string, record: SendRecord): Promise<void> {
+  async commit(key: string, record: R): Promise<void> {
     await this.q(
       `INSERT INTO ${this.table} AS t (key, state, token, record, expires_at)
        VALUES ($1, 'sent', NULL, $2, now() + $3 * interval '1 second')
@@ -69,9 +67,9 @@ export class PostgresSendLedger implements SendLedger {
     await this.q(`DELETE FROM ${this.table} WHERE key = $1 AND state = 'sending' AND token = $2`, [key, token]);
   }
 
-  async get(key: string): Promise<SendRecord | null> {
+  async get(key: string): Promise<R | null> {
     const { rows } = await this.q(`SELECT record FROM ${this.table} WHERE key = $1 AND state = 'sent' AND expires_at > now()`, [key]);
-    return (rows[0]?.record as SendRecord | undefined) ?? null;
+    return (rows[0]?.record as R | undefined) ?? null;
   }
 
   /** Drop long-expired rows now and then (at most once a minute per process). */
@@ -80,6 +78,4 @@ export class PostgresSendLedger implements SendLedger {
     this.lastSweep = Date.now();
     await this.q(`DELETE FROM ${this.table} WHERE expires_at < now() - interval '1 hour'`, []).catch(() => {});
   }
-
-  async close(): Promise<void> {}
 }

@@ -1,24 +1,18 @@
-// What the email module needs from the pg-boss engine to keep its state beside the jobs: the engine's
-// pool and schema. Our tables are created on first use (idempotent), so no engine migration is needed.
+// What the side stores use of the pg-boss engine: its pool and schema, and its start (which installs the
+// schema). Each store creates its own table on first use (CREATE … IF NOT EXISTS, idempotent), so the
+// engine's migration does not need to know them.
 import type pg from 'pg';
-import type { Engine } from '../../core/engine.ts';
 
-export interface PostgresStore {
+export interface PgStore {
   pool: pg.Pool;
   schema: string;
   /** the engine's own start (installs its schema); idempotent */
   start(): Promise<void>;
 }
 
-/** The pg-boss engine as a PostgresStore, or undefined on another engine. */
-export function postgresStoreOf(engine: Engine): PostgresStore | undefined {
-  if (engine.kind !== 'pgboss') return undefined;
-  return engine as unknown as PostgresStore;
-}
-
 /** Run `ddl` once per store and statement; concurrent CREATE … IF NOT EXISTS races are tolerated. */
-const ensured = new WeakMap<PostgresStore, Map<string, Promise<void>>>();
-export function ensureTables(store: PostgresStore, ddl: string): Promise<void> {
+const ensured = new WeakMap<PgStore, Map<string, Promise<void>>>();
+export function ensureTables(store: PgStore, ddl: string): Promise<void> {
   let byDdl = ensured.get(store);
   if (!byDdl) {
     byDdl = new Map();
@@ -42,3 +36,6 @@ export function ensureTables(store: PostgresStore, ddl: string): Promise<void> {
   }
   return p;
 }
+
+/** `email:sent` → `conveyor_email_sent`: a store's name as part of a table name. */
+export const tableName = (name: string) => `conveyor_${name.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;

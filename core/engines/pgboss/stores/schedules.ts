@@ -2,15 +2,14 @@
 // scheduler keeps its guarantees on the pgboss engine: runtime schedules and firing state shared by
 // every replica, a monotonic last slot, and one replica per slot (the per-slot job id still makes a
 // race yield one job). Tables (created by the engine's migration):
-//   conveyor_schedule        name → StoredSchedule JSON
+//   conveyor_schedule        name → schedule JSON
 //   conveyor_schedule_state  name → last handled slot (only ever moves forward), last job id
 //   conveyor_schedule_lock   slot key → lock expiry
-import type { StoredSchedule } from '../../../scheduler/definition.ts';
-import type { ScheduleState, ScheduleStore } from '../../../scheduler/store.ts';
-import type { PgbossEngine } from './engine.ts';
+import type { Named, ScheduleState, ScheduleStore } from '../../../stores.ts';
+import type { PgStore } from './tables.ts';
 
-export class PostgresScheduleStore implements ScheduleStore {
-  constructor(private readonly engine: PgbossEngine) {}
+export class PostgresScheduleStore<S extends Named> implements ScheduleStore<S> {
+  constructor(private readonly engine: PgStore) {}
 
   private async q(text: string, values?: unknown[]) {
     await this.engine.start();
@@ -21,17 +20,17 @@ export class PostgresScheduleStore implements ScheduleStore {
     return this.engine.schema;
   }
 
-  async list(): Promise<StoredSchedule[]> {
+  async list(): Promise<S[]> {
     const { rows } = await this.q(`SELECT definition FROM ${this.s}.conveyor_schedule ORDER BY name`);
-    return rows.map((r) => r.definition as StoredSchedule);
+    return rows.map((r) => r.definition as S);
   }
 
-  async get(name: string): Promise<StoredSchedule | null> {
+  async get(name: string): Promise<S | null> {
     const { rows } = await this.q(`SELECT definition FROM ${this.s}.conveyor_schedule WHERE name = $1`, [name]);
-    return (rows[0]?.definition as StoredSchedule | undefined) ?? null;
+    return (rows[0]?.definition as S | undefined) ?? null;
   }
 
-  async put(schedule: StoredSchedule): Promise<void> {
+  async put(schedule: S): Promise<void> {
     await this.q(
       `INSERT INTO ${this.s}.conveyor_schedule (name, definition) VALUES ($1, $2)
        ON CONFLICT (name) DO UPDATE SET definition = excluded.definition`,
@@ -81,6 +80,4 @@ export class PostgresScheduleStore implements ScheduleStore {
     if (Math.random() < 0.01) await this.q(`DELETE FROM ${this.s}.conveyor_schedule_lock WHERE expires_at < now() - interval '1 hour'`);
     return rows.length === 1;
   }
-
-  async close(): Promise<void> {}
 }

@@ -1,0 +1,107 @@
+// The BullMQ backend: the engine plus every side store in the same Redis, under the engine's prefix
+// (docs/bullmq-layout.md). The stores share one connection of their own (`conveyor:stores`, opened on
+// first use, never the engine's); the dashboard's Bull Board and job reads get another (`conveyor:dashboard`),
+// so a heavy board read never delays an API rate-limit check.
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
+import type { Backend, BackendCapabilities, BoardSource } from '../../backend.ts';
+import type {
+  JobReads,
+  LimiterOptions,
+  Named,
+  RateLimiter,
+  RecentList,
+  RetentionSweeper,
+  ScheduleStore,
+  ThroughputStore,
+} from '../../stores.ts';
+import { flexibleLimiter, flexibleOptions } from '../limiter.ts';
+import type { BullmqEngine } from './engine.ts';
+import { createRedis, type RedisRole } from './redis.ts';
+import { bullmqBoardSource } from './stores/board-source.ts';
+import { bullmqJobReads } from './stores/job-reads.ts';
+import { RedisOnceLedger } from './stores/once-ledger.ts';
+import { RedisRecentList } from './stores/recent-list.ts';
+import { bullmqRetention } from './stores/retention.ts';
+import { RedisScheduleStore } from './stores/schedules.ts';
+import { RedisThroughputStore } from './stores/throughput.ts';
+
+export interface BullmqBackendOptions {
+  redisUrl: string;
+  prefix: string;
+  /** the catalog's queues (Bull Board shows each and its dead-letter queue) */
+  queues: readonly string[];
+  logger: Logger;
+}
+
+export class BullmqBackend implements Backend {
+  readonly storeName = 'redis';
+  readonly capabilities: BackendCapabilities;
+  readonly retention: RetentionSweeper;
+  readonly transactional = null;
+  readonly release = null;
+  private readonly connections = new Map<RedisRole, Redis>();
+  private closed = false;
+  private throughput_: ThroughputStore | undefined;
+  private jobReads_: JobReads | undefined;
+
+  constructor(
+    readonly engine: BullmqEngine,
+    private readonly opts: BullmqBackendOptions,
+  ) {
+    this.capabilities = { ...engine.capabilities, sharedRateLimits: true };
+    this.retention = bullmqRetention(engine);
+  }
+
+  /** The connection for `role`, opened on first use. */
+  private redis(role: 'stores' | 'dashboard'): Redis {
+    if (this.closed) throw new Error('the bullmq backend is closed');
+    let r = this.connections.get(role);
+    if (!r) {
+      r = createRedis(this.opts.redisUrl, role);
+      r.on('error', (err) => this.opts.logger.warn({ err: err.message }, `redis (${role}) error`));
+      this.connections.set(role, r);
+    }
+    return r;
+  }
+
+  schedules<S extends Named>(): ScheduleStore<S> {
+    return new RedisScheduleStore<S>(this.redis('stores'), this.opts.prefix);
+  }
+
+  ledger<R extends object>(name: string, opts: { ttlSeconds: number }) {
+    return new RedisOnceLedger<R>(this.redis('stores'), { prefix: this.opts.prefix, name, ttlSeconds: opts.ttlSeconds });
+  }
+
+  recentList<T extends { id: string }>(name: string): RecentList<T> {
+    return new RedisRecentList<T>(this.redis('stores'), this.opts.prefix, name);
+  }
+
+  get throughput(): ThroughputStore {
+    this.throughput_ ??= new RedisThroughputStore(this.redis('stores'), this.opts.prefix);
+    return this.throughput_;
+  }
+
+  /** Shared in Redis; while Redis hiccups each process limits on its own rather than reject every request. */
+  limiter(opts: LimiterOptions): RateLimiter {
+    const o = flexibleOptions(this.opts.prefix, opts);
+    return flexibleLimiter(new RateLimiterRedis({ ...o, storeClient: this.redis('stores'), insuranceLimiter: new RateLimiterMemory(o) }));
+  }
+
+  boardSource(): BoardSource {
+    return bullmqBoardSource(this.redis('dashboard'), this.opts.prefix, this.opts.queues, this.opts.logger);
+  }
+
+  get jobReads(): JobReads {
+    this.jobReads_ ??= bullmqJobReads(this.redis('dashboard'), this.opts.prefix, this.engine);
+    return this.jobReads_;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.engine.close();
+    for (const r of this.connections.values()) r.disconnect();
+  }
+}

@@ -1,0 +1,75 @@
+// The pgboss backend: the engine plus every side store in the engine's Postgres schema (its pool, except
+// the throughput counters' own small pool), so one database holds the whole deployment. Rate limits other
+// than the email send throttle stay in memory per process (capabilities.sharedRateLimits false).
+import type { Backend, BackendCapabilities, BoardSource, ReleaseStep } from '../../backend.ts';
+import type { JobReads, LimiterOptions, Named, RateLimiter, RecentList, ScheduleStore } from '../../stores.ts';
+import { pgbossBoardSource } from './bull-board-adapter.ts';
+import type { PgbossEngine } from './engine.ts';
+import { pgbossJobReads } from './stores/job-reads.ts';
+import { pgbossLimiter } from './stores/limiter.ts';
+import { PostgresOnceLedger } from './stores/once-ledger.ts';
+import { PostgresRecentList } from './stores/recent-list.ts';
+import { PostgresScheduleStore } from './stores/schedules.ts';
+import { PostgresThroughputStore } from './stores/throughput.ts';
+
+export interface PgbossBackendOptions {
+  databaseUrl: string;
+  /** QUEUE_PREFIX: names the shared rate limits' keys */
+  prefix: string;
+  /** the catalog's queues (Bull Board shows each and its dead-letter queue) */
+  queues: readonly string[];
+}
+
+export class PgbossBackend implements Backend {
+  readonly storeName = 'postgres';
+  readonly capabilities: BackendCapabilities;
+  readonly retention = null; // pg-boss deletes finished jobs itself (retention options per queue)
+  readonly jobReads: JobReads;
+  readonly release: ReleaseStep;
+  private throughput_: PostgresThroughputStore | undefined;
+
+  constructor(
+    readonly engine: PgbossEngine,
+    private readonly opts: PgbossBackendOptions,
+  ) {
+    this.capabilities = { ...engine.capabilities, sharedRateLimits: false };
+    this.jobReads = pgbossJobReads(engine);
+    // install or migrate pg-boss's schema (its own versioned migrations under an advisory lock), our
+    // tables and every queue with its dead-letter queue; idempotent
+    this.release = { name: 'pg-boss schema and queues', run: () => engine.migrate() };
+  }
+
+  get transactional() {
+    return this.engine;
+  }
+
+  schedules<S extends Named>(): ScheduleStore<S> {
+    return new PostgresScheduleStore<S>(this.engine);
+  }
+
+  ledger<R extends object>(name: string, opts: { ttlSeconds: number }) {
+    return new PostgresOnceLedger<R>(this.engine, { name, ttlSeconds: opts.ttlSeconds });
+  }
+
+  recentList<T extends { id: string }>(name: string): RecentList<T> {
+    return new PostgresRecentList<T>(this.engine, name);
+  }
+
+  get throughput(): PostgresThroughputStore {
+    this.throughput_ ??= new PostgresThroughputStore(this.opts.databaseUrl, this.engine.schema);
+    return this.throughput_;
+  }
+
+  limiter(opts: LimiterOptions): RateLimiter {
+    return pgbossLimiter(this.engine, this.opts.prefix, opts);
+  }
+
+  boardSource(): BoardSource {
+    return pgbossBoardSource(this.engine, this.opts.queues);
+  }
+
+  async close(): Promise<void> {
+    await this.engine.close();
+    await this.throughput_?.close();
+  }
+}
