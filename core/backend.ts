@@ -47,6 +47,8 @@ export interface Backend {
   readonly engine: Engine;
   /** the store's name in readiness checks (GET /readyz): `redis` or `postgres` */
   readonly storeName: string;
+  /** where the engine's data lives (REDIS_URL, or the database URL): readiness checks it as `storeName` */
+  readonly storeUrl: string;
   readonly capabilities: BackendCapabilities;
   /** the scheduler's store and slot claims (the caller names the record type it keeps) */
   schedules<S extends Named>(): ScheduleStore<S>;

@@ -11,8 +11,11 @@ import type { Engine } from './engine.ts';
 /** `C`: the config a domain's check reads (the kernel's plus its own section). */
 export interface ReadinessCheck<C extends KernelConfig = KernelConfig> {
   name: string;
-  /** return false when this dependency is not configured (it is then left out) */
-  enabled(config: C): boolean;
+  /**
+   * return false when this dependency is not configured (it is then left out), or when it is the queue
+   * `store` itself (already checked under the store's name)
+   */
+  enabled(config: C, store: { name: string; url: string }): boolean;
   /** resolves (optionally with a note, e.g. "waiting for config": still ready) or rejects (down) */
   check(deps: { config: C; engine: Engine }): Promise<void | string>;
 }
@@ -20,12 +23,16 @@ export interface ReadinessCheck<C extends KernelConfig = KernelConfig> {
 export const readinessChecks: ReadinessCheck[] = [smtpReadiness, searchReadinessCheck, ...postgresReadinessChecks];
 
 /** The queue store (named by the backend: `redis`, `postgres`) and every configured dependency. */
-export async function runReadiness(deps: { config: KernelConfig; backend: Pick<Backend, 'engine' | 'storeName'> }, timeoutMs = 2_000) {
+export async function runReadiness(
+  deps: { config: KernelConfig; backend: Pick<Backend, 'engine' | 'storeName' | 'storeUrl'> },
+  timeoutMs = 2_000,
+) {
   const { config, backend } = deps;
   const engine = backend.engine;
+  const store = { name: backend.storeName, url: backend.storeUrl };
   const all: { name: string; check: () => Promise<void | string> }[] = [
     { name: backend.storeName, check: () => engine.ping() },
-    ...readinessChecks.filter((c) => c.enabled(config)).map((c) => ({ name: c.name, check: () => c.check({ config, engine }) })),
+    ...readinessChecks.filter((c) => c.enabled(config, store)).map((c) => ({ name: c.name, check: () => c.check({ config, engine }) })),
   ];
   const results = await Promise.all(
     all.map(async (c) => {

@@ -5,9 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { ensureLocalRedis, LocalRedisError } from '../core/engines/bullmq/local-redis.ts';
-import { createBackend } from '../core/engines/factory.ts';
-import { EmbeddedPostgresError, startEmbeddedPostgres } from '../core/engines/pgboss/embedded-postgres.ts';
+import { createBackend, LocalStoreError, startLocalStore } from '../core/engines/factory.ts';
 import { createLogger } from '../core/logger.ts';
 import { startWorkerInstrumentation, type WorkerInstrumentation } from '../core/metrics/worker-server.ts';
 import { startTracing } from '../core/tracing.ts';
@@ -64,41 +62,17 @@ async function main() {
   }
   const logger = createLogger(config.LOG_LEVEL, { process: mode });
 
-  const autostart = config.QUEUE_ENGINE === 'bullmq' && (config.REDIS_AUTOSTART ?? (mode === 'all' && config.NODE_ENV !== 'production'));
-  let stopRedis: (() => Promise<void>) | undefined;
-  if (autostart) {
-    try {
-      stopRedis = await ensureLocalRedis(config.REDIS_URL, config.DATA_DIR, logger);
-    } catch (err) {
-      if (err instanceof LocalRedisError) {
-        logger.fatal(err.message);
-        process.exit(69); // EX_UNAVAILABLE
-      }
-      throw err;
-    }
+  // a private Redis or an embedded PostgreSQL for development (core/engines/factory.ts, docs/engines.md)
+  let localStore: { config: Config; stop(): Promise<void> };
+  try {
+    localStore = await startLocalStore(config, { mode, logger });
+  } catch (err) {
+    if (!(err instanceof LocalStoreError)) throw err;
+    if (err.exitCode === 78) console.error(`conveyor: ${err.message}`);
+    else logger.fatal(err.message);
+    process.exit(err.exitCode);
   }
-
-  // neither REDIS_URL nor DATABASE_URL: `npm start` runs a PostgreSQL of its own under DATA_DIR (docs/engines.md)
-  let stopPostgres: (() => Promise<void>) | undefined;
-  if (config.QUEUE_ENGINE === 'pgboss' && !config.DATABASE_URL) {
-    if (mode !== 'all') {
-      console.error(
-        `conveyor: ${mode} needs DATABASE_URL (pgboss) or REDIS_URL (bullmq); only \`npm start\` (all) runs an embedded PostgreSQL`,
-      );
-      process.exit(78); // EX_CONFIG
-    }
-    try {
-      const embedded = await startEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_POSTGRES_PORT, logger });
-      config = { ...config, DATABASE_URL: embedded.url };
-      stopPostgres = embedded.stop;
-    } catch (err) {
-      if (err instanceof EmbeddedPostgresError) {
-        logger.fatal(err.message);
-        process.exit(69); // EX_UNAVAILABLE
-      }
-      throw err;
-    }
-  }
+  config = localStore.config;
 
   const backend = createBackend(config, logger, { queues: queueNames });
   const engine = backend.engine;
@@ -177,8 +151,7 @@ async function main() {
     await tracing.shutdown();
     await dashboard?.close();
     await backend.close();
-    await stopRedis?.();
-    await stopPostgres?.();
+    await localStore.stop();
     logger.info({ ms: Date.now() - started }, 'stopped');
     process.exit(0);
   };

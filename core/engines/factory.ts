@@ -6,7 +6,9 @@ import type { KernelConfig } from '../config/index.ts';
 import type { Engine } from '../engine.ts';
 import { BullmqBackend } from './bullmq/backend.ts';
 import { BullmqEngine } from './bullmq/engine.ts';
+import { ensureLocalRedis, LocalRedisError } from './bullmq/local-redis.ts';
 import { PgbossBackend } from './pgboss/backend.ts';
+import { EmbeddedPostgresError, startEmbeddedPostgres } from './pgboss/embedded-postgres.ts';
 import { PgbossEngine } from './pgboss/engine.ts';
 
 /** QUEUE_PREFIX as a Postgres schema name: `conveyor` stays, `cvt-a-1f` becomes `cvt_a_1f`. */
@@ -64,4 +66,50 @@ export function createBackend(config: KernelConfig, logger: Logger, opts: Backen
 /** The configured engine alone (its backend's engine; close it with the backend when you use stores too). */
 export function createEngine(config: KernelConfig, logger: Logger, opts: BackendOptions): Engine {
   return createBackend(config, logger, opts).engine;
+}
+
+/** Why a process cannot have its store: `exitCode` 78 (EX_CONFIG, a configuration to fix) or 69 (EX_UNAVAILABLE). */
+export class LocalStoreError extends Error {
+  override name = 'LocalStoreError';
+  constructor(
+    message: string,
+    readonly exitCode: 69 | 78,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Development conveniences, before the backend is built (docs/engines.md): on bullmq a private redis-server
+ * when nothing answers at a local REDIS_URL (REDIS_AUTOSTART; by default for `npm start` outside production);
+ * on pgboss without DATABASE_URL an embedded PostgreSQL under DATA_DIR (`npm start` only). Returns the config
+ * to build the backend with (DATABASE_URL pointing at the embedded server) and a stop for after it closed.
+ */
+export async function startLocalStore<C extends KernelConfig>(
+  config: C,
+  opts: { mode: string; logger: Logger },
+): Promise<{ config: C; stop(): Promise<void> }> {
+  const allInOne = opts.mode === 'all';
+  if (config.QUEUE_ENGINE === 'bullmq') {
+    if (!(config.REDIS_AUTOSTART ?? (allInOne && config.NODE_ENV !== 'production'))) return { config, stop: async () => {} };
+    try {
+      const stop = await ensureLocalRedis(config.REDIS_URL, config.DATA_DIR, opts.logger);
+      return { config, stop: stop ?? (async () => {}) };
+    } catch (err) {
+      throw err instanceof LocalRedisError ? new LocalStoreError(err.message, 69) : err;
+    }
+  }
+  if (config.DATABASE_URL) return { config, stop: async () => {} };
+  if (!allInOne) {
+    throw new LocalStoreError(
+      `${opts.mode} needs DATABASE_URL (pgboss) or REDIS_URL (bullmq); only \`npm start\` (all) runs an embedded PostgreSQL`,
+      78,
+    );
+  }
+  try {
+    const embedded = await startEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_POSTGRES_PORT, logger: opts.logger });
+    return { config: { ...config, DATABASE_URL: embedded.url }, stop: embedded.stop };
+  } catch (err) {
+    throw err instanceof EmbeddedPostgresError ? new LocalStoreError(err.message, 69) : err;
+  }
 }

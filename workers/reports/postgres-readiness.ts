@@ -22,10 +22,10 @@ type Checked = ReportsConfig & { SEARCH_SOURCE_DATABASE_URL?: string };
 function postgresCheck(name: string, urlOf: (c: Checked) => string | undefined): ReadinessCheck<Checked> {
   return {
     name,
-    enabled: (config) => {
+    enabled: (config, store) => {
       const url = urlOf(config);
-      // the engine's database is already checked as `postgres`
-      return url !== undefined && !(config.QUEUE_ENGINE === 'pgboss' && url === config.DATABASE_URL);
+      // the queue store's own database (pgboss) is already checked as `postgres`
+      return url !== undefined && url !== store.url;
     },
     check: async ({ config }) => {
       await poolFor(urlOf(config) as string).query('SELECT 1');

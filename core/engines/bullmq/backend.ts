@@ -37,6 +37,7 @@ export interface BullmqBackendOptions {
 
 export class BullmqBackend implements Backend {
   readonly storeName = 'redis';
+  readonly storeUrl: string;
   readonly capabilities: BackendCapabilities;
   readonly retention: RetentionSweeper;
   readonly transactional = null;
@@ -51,6 +52,7 @@ export class BullmqBackend implements Backend {
     private readonly opts: BullmqBackendOptions,
   ) {
     this.capabilities = { ...engine.capabilities, sharedRateLimits: true };
+    this.storeUrl = opts.redisUrl;
     this.retention = bullmqRetention(engine);
   }
 

@@ -22,6 +22,7 @@ export interface PgbossBackendOptions {
 
 export class PgbossBackend implements Backend {
   readonly storeName = 'postgres';
+  readonly storeUrl: string;
   readonly capabilities: BackendCapabilities;
   readonly retention = null; // pg-boss deletes finished jobs itself (retention options per queue)
   readonly jobReads: JobReads;
@@ -33,6 +34,7 @@ export class PgbossBackend implements Backend {
     private readonly opts: PgbossBackendOptions,
   ) {
     this.capabilities = { ...engine.capabilities, sharedRateLimits: false };
+    this.storeUrl = opts.databaseUrl;
     this.jobReads = pgbossJobReads(engine);
     // install or migrate pg-boss's schema (its own versioned migrations under an advisory lock), our
     // tables and every queue with its dead-letter queue; idempotent
