@@ -3,7 +3,6 @@
 import type { Logger } from 'pino';
 import type { Backend } from '../backend.ts';
 import type { KernelConfig } from '../config/index.ts';
-import type { Engine } from '../engine.ts';
 import { BullmqBackend } from './bullmq/backend.ts';
 import { BullmqEngine } from './bullmq/engine.ts';
 import { ensureLocalRedis, LocalRedisError } from './bullmq/local-redis.ts';
@@ -61,11 +60,6 @@ export function createBackend(config: KernelConfig, logger: Logger, opts: Backen
     },
   });
   return new BullmqBackend(engine, { redisUrl: config.REDIS_URL, prefix, queues: opts.queues, logger });
-}
-
-/** The configured engine alone (its backend's engine; close it with the backend when you use stores too). */
-export function createEngine(config: KernelConfig, logger: Logger, opts: BackendOptions): Engine {
-  return createBackend(config, logger, opts).engine;
 }
 
 /** Why a process cannot have its store: `exitCode` 78 (EX_CONFIG, a configuration to fix) or 69 (EX_UNAVAILABLE). */

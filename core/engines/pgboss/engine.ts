@@ -12,7 +12,7 @@
 //   queue `<q>` .............. one per catalog queue, policy standard, notify on
 //   queue `<q>-dlq` .......... dead letters of `<q>`; nobody consumes it; rows keep the dead job's id
 //   conveyor_paused .......... queues that are paused (pg-boss has no pause)
-//   conveyor_schedule* ....... the scheduler's store and slot locks (schedule-store.ts)
+//   conveyor_schedule* ....... the scheduler's store and slot locks (stores/schedules.ts)
 // Channels: pg-boss's own job-created channel (we LISTEN on it ourselves) and `conveyor_<hash>` for
 // cancel / pause / resume messages between processes.
 import { createHash } from 'node:crypto';

@@ -1,0 +1,3 @@
+-- Drop every document.
+-- no parameters; returns nothing
+DELETE FROM {schema}.{table}
