@@ -11,11 +11,12 @@ import { getJob } from './reads.ts';
 
 const MAX_EXPIRE_SECONDS = 24 * 3600;
 
-export function sendOptions(ctx: PgbossContext, req: EnqueueRequest, id: string): SendOptions {
+/** `now`: the enqueue's clock reading, shared with its fresh view so runAt is the stored start_after. */
+export function sendOptions(ctx: PgbossContext, req: EnqueueRequest, id: string, now: number): SendOptions {
   return {
     id,
     priority: toBossPriority(req.priority),
-    startAfter: req.delayMs > 0 ? new Date(Date.now() + req.delayMs) : undefined,
+    startAfter: req.delayMs > 0 ? new Date(now + req.delayMs) : undefined,
     retryLimit: Math.max(0, req.attempts - 1),
     retryDelay: 0,
     // our runtime enforces the timeout; expiry is only the backstop for a run nobody settles
@@ -47,8 +48,7 @@ function envelope(req: EnqueueRequest, external?: string): Record<string, unknow
 }
 
 /** The view of a job just created (no read back). */
-function freshView(req: EnqueueRequest, id: string, external?: string): JobView {
-  const now = Date.now();
+function freshView(req: EnqueueRequest, now: number, id: string, external?: string): JobView {
   return {
     id: external ?? id,
     name: req.name,
@@ -74,8 +74,9 @@ function freshView(req: EnqueueRequest, id: string, external?: string): JobView 
 export async function enqueueWith(ctx: PgbossContext, req: EnqueueRequest, client: pg.ClientBase | undefined): Promise<EnqueueResult> {
   await ctx.start();
   const { id, external } = idsFor(req);
+  const now = Date.now();
   const created = await ctx.boss.send(req.queue, envelope(req, external), {
-    ...sendOptions(ctx, req, id),
+    ...sendOptions(ctx, req, id, now),
     ...(client ? { db: asBossDb(client) } : {}),
   });
   if (created === null) {
@@ -84,7 +85,7 @@ export async function enqueueWith(ctx: PgbossContext, req: EnqueueRequest, clien
     if (existing) return { job: existing, created: false };
     throw new Error(`job ${external ?? id} was neither created nor found`);
   }
-  return { job: freshView(req, id, external), created: true };
+  return { job: freshView(req, now, id, external), created: true };
 }
 
 export async function enqueueMany(ctx: PgbossContext, reqs: EnqueueRequest[]): Promise<EnqueueResult[]> {
@@ -93,12 +94,13 @@ export async function enqueueMany(ctx: PgbossContext, reqs: EnqueueRequest[]): P
     reqs,
     async (queue, plain) => {
       const ids = plain.map(() => randomUUID());
+      const now = Date.now();
       await ctx.boss.insert(
         queue,
-        plain.map((r, k) => ({ ...sendOptions(ctx, r, ids[k] as string), data: envelope(r) })),
+        plain.map((r, k) => ({ ...sendOptions(ctx, r, ids[k] as string, now), data: envelope(r) })),
         { returnId: false },
       );
-      return plain.map((r, k) => ({ job: freshView(r, ids[k] as string), created: true }));
+      return plain.map((r, k) => ({ job: freshView(r, now, ids[k] as string), created: true }));
     },
     (req) => enqueueWith(ctx, req, undefined),
   );
