@@ -1,0 +1,211 @@
+// The private services a chaos or soak run owns, each on a free loopback port in a temp dir, each
+// stoppable and restartable mid-run: Redis (AOF, fsync every second), PostgreSQL (Debian's binaries,
+// run as the postgres user when we are root), a real SMTP server that can go down and come back on the
+// same port, and the Elasticsearch stand-in with its fault switches.
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { simpleParser } from 'mailparser';
+import pg from 'pg';
+import { SMTPServer } from 'smtp-server';
+import { redisAnswers } from '../../core/engines/bullmq/redis.ts';
+import { postgresAnswers } from '../../core/engines/pgboss/embedded-postgres.ts';
+import { EsStandin } from '../es-standin/server.ts';
+import { freePort, type Harness, type Proc, waitFor } from './harness.ts';
+
+export class PrivateRedis {
+  proc: Proc | undefined;
+  private constructor(
+    private readonly h: Harness,
+    readonly port: number,
+    readonly dir: string,
+  ) {}
+
+  get url() {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  static async start(h: Harness): Promise<PrivateRedis> {
+    const r = new PrivateRedis(h, await freePort(), h.tempDir('redis'));
+    await r.start();
+    return r;
+  }
+
+  async start() {
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes'];
+    args.push('--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--logfile', '', '--loglevel', 'warning');
+    this.proc = this.h.spawn('redis', 'redis-server', args, { env: process.env });
+    await waitFor(() => redisAnswers(this.url, 300) || this.failIfExited(), { what: 'redis answers', timeoutMs: 15_000, intervalMs: 50 });
+  }
+
+  private failIfExited(): false {
+    if (!this.proc?.alive) throw new Error(`redis-server exited: ${this.proc?.stderrTail}`);
+    return false;
+  }
+
+  /** SIGKILL: a crash; what was acknowledged must come back from the AOF */
+  async crash() {
+    await this.proc?.kill('SIGKILL');
+  }
+
+  async usedMemory(): Promise<number> {
+    const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await c.connect();
+      const info = await c.info('memory');
+      return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN);
+    } finally {
+      c.disconnect();
+    }
+  }
+}
+
+function postgresBin(): string {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (!versions[0]) throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql/*/bin (Debian: apt-get install postgresql)');
+  return join(root, versions[0], 'bin');
+}
+
+/** uid/gid of the postgres user, when we are root (PostgreSQL refuses to run as root) */
+function postgresUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'));
+  if (!line) throw new Error('running as root and there is no postgres user to run PostgreSQL as');
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+export class PrivatePostgres {
+  proc: Proc | undefined;
+  private readonly bin = postgresBin();
+  private readonly user = postgresUser();
+  private constructor(
+    private readonly h: Harness,
+    readonly port: number,
+    readonly dir: string,
+  ) {}
+
+  /** the database the platform uses */
+  get url() {
+    return `postgres://postgres@127.0.0.1:${this.port}/conveyor`;
+  }
+
+  static async start(h: Harness): Promise<PrivatePostgres> {
+    const p = new PrivatePostgres(h, await freePort(), h.tempDir('postgres'));
+    if (p.user) chownSync(p.dir, p.user.uid, p.user.gid);
+    p.asOwner(join(p.bin, 'initdb'), ['-D', join(p.dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+    await p.start();
+    const admin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${p.port}/postgres` });
+    await admin.connect();
+    await admin.query('CREATE DATABASE conveyor');
+    await admin.end();
+    return p;
+  }
+
+  private asOwner(command: string, args: string[]) {
+    const [cmd, argv] = this.user
+      ? ['setpriv', ['--reuid', String(this.user.uid), '--regid', String(this.user.gid), '--init-groups', command, ...args]]
+      : [command, args];
+    execFileSync(cmd as string, argv as string[], { stdio: ['ignore', 'ignore', 'pipe'] });
+  }
+
+  /** the postmaster itself as our child (setpriv execs it), so a signal reaches it and its backends */
+  async start() {
+    const args = ['-D', join(this.dir, 'data'), '-p', String(this.port), '-c', 'listen_addresses=127.0.0.1'];
+    args.push('-c', `unix_socket_directories=${this.dir}`, '-c', 'max_connections=200', '-c', 'log_min_messages=fatal');
+    const postgres = join(this.bin, 'postgres');
+    const [cmd, argv] = this.user
+      ? ['setpriv', ['--reuid', String(this.user.uid), '--regid', String(this.user.gid), '--init-groups', postgres, ...args]]
+      : [postgres, args];
+    this.proc = this.h.spawn('postgres', cmd as string, argv as string[], { env: { PATH: process.env.PATH, LANG: 'C.UTF-8' } });
+    const probe = `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+    await waitFor(
+      async () => {
+        if (!this.proc?.alive) throw new Error(`postgres exited: ${this.proc?.stderrTail}`);
+        return postgresAnswers(probe);
+      },
+      { what: 'postgres answers', timeoutMs: 60_000, intervalMs: 50 },
+    );
+  }
+
+  /** `pg_ctl restart -m fast` (SIGINT) or `-m immediate` (SIGQUIT: no checkpoint, crash recovery at start) */
+  async restart(mode: 'fast' | 'immediate') {
+    await this.proc?.kill(mode === 'fast' ? 'SIGINT' : 'SIGQUIT');
+    await this.start();
+  }
+
+  async databaseBytes(): Promise<number> {
+    const c = new pg.Client({ connectionString: this.url });
+    await c.connect();
+    try {
+      const { rows } = await c.query<{ n: string }>('SELECT pg_database_size(current_database())::text AS n');
+      return Number(rows[0]?.n);
+    } finally {
+      await c.end();
+    }
+  }
+}
+
+/** A real SMTP server on a fixed port; `down()` closes it (connections refused) and `up()` listens again. */
+export class ChaosSmtp {
+  /** accepted messages per recipient address */
+  readonly delivered = new Map<string, number>();
+  private server: SMTPServer | undefined;
+  private constructor(readonly port: number) {}
+
+  get url() {
+    return `smtp://127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<ChaosSmtp> {
+    const s = new ChaosSmtp(await freePort());
+    await s.up();
+    return s;
+  }
+
+  async up() {
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      closeTimeout: 500,
+      onData: (stream, session, callback) => {
+        simpleParser(stream)
+          .then(() => {
+            for (const rcpt of session.envelope.rcptTo) this.delivered.set(rcpt.address, (this.delivered.get(rcpt.address) ?? 0) + 1);
+            callback();
+          })
+          .catch(callback);
+      },
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    if ((server.server.address() as AddressInfo).port !== this.port) throw new Error('SMTP came back on another port');
+    this.server = server;
+  }
+
+  async down() {
+    const s = this.server;
+    this.server = undefined;
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+}
+
+/** The ES stand-in in this process, so a scenario can flip its faults. */
+export async function startEsStandin(h: Harness): Promise<EsStandin> {
+  const es = new EsStandin();
+  await es.start(await freePort());
+  h.onClose(() => es.close());
+  return es;
+}
