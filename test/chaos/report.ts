@@ -81,8 +81,10 @@ export function printReport(rows: Row[], header: string) {
     else if (r.error) console.log(`- ${label}: ERROR ${r.error}`);
     else if (r.result) {
       const why = verdict(r.result);
-      const ready = r.result.readyz ? [`/readyz during the fault: ${formatStatuses(r.result.readyz.statuses)}`] : [];
-      const said = [...r.result.notes, ...ready].join('; ');
+      const { readyz, baseline } = r.result;
+      const ready = readyz ? [`/readyz during the fault: ${formatStatuses(readyz.statuses)}`] : [];
+      const before = baseline?.count ? [`before the fault: p99 ${baseline.p99} ms, max ${baseline.max} ms`] : [];
+      const said = [...r.result.notes, ...before, ...ready].join('; ');
       console.log(`- ${label}: ${why.length ? `FAIL: ${why.join('; ')}` : 'pass'}${said ? ` (${said})` : ''}`);
     }
   }

@@ -37,6 +37,8 @@ export interface ScenarioResult {
   outage: WindowStats;
   /** readiness answers while the fault lasted, when the scenario watches them */
   readyz?: WindowStats;
+  /** API answers in the seconds before the fault: what "fast" means on this machine right now */
+  baseline?: WindowStats;
   /** 5xx (other than 503 + Retry-After) over the whole scenario, outage or not */
   bad5xx: number;
   /** from the end of the fault until every acknowledged job had finished; null: never within the deadline */
@@ -121,7 +123,8 @@ export function resultOf(
   ledger: Ledger,
   inv: InventoryResult,
   answers: Answer[],
-  window: { from: number; to: number },
+  /** the fault lasted from `from` to `to`; traffic began at `before` (the baseline), when given */
+  window: { from: number; to: number; before?: number },
   settle: { settled: boolean; at: number },
   extra: Partial<ScenarioResult> = {},
 ): ScenarioResult {
@@ -137,6 +140,7 @@ export function resultOf(
     duplicates: a.duplicates,
     dead: a.dead,
     outage: windowStats(answers, window.from, window.to),
+    baseline: window.before === undefined ? undefined : windowStats(answers, window.before, window.from - 1),
     bad5xx: answers.filter(bad5xx).length,
     recoverMs: settle.settled ? Math.max(0, settle.at - window.to) : null,
     failures: [],

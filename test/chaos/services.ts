@@ -1,9 +1,9 @@
 // The private services a chaos or soak run owns, each on a free loopback port in a temp dir, each
 // stoppable and restartable mid-run: Redis (AOF, fsync every second), PostgreSQL (Debian's binaries,
-// run as the postgres user when we are root), a real SMTP server that can go down and come back on the
+// run as the postgres user when we are root; the same binaries `npm run multihost` finds), a real SMTP server that can go down and come back on the
 // same port, and the Elasticsearch stand-in with its fault switches.
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chownSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -13,7 +13,8 @@ import { SMTPServer } from 'smtp-server';
 import { redisAnswers } from '../../core/engines/bullmq/redis.ts';
 import { postgresAnswers } from '../../core/engines/pgboss/embedded-postgres.ts';
 import { EsStandin } from '../es-standin/server.ts';
-import { freePort, type Harness, type Proc, waitFor } from './harness.ts';
+import { postgresBin } from '../multihost/infra.ts';
+import { freePort, type Harness, type Proc, repoRoot, waitFor } from './harness.ts';
 
 export class PrivateRedis {
   proc: Proc | undefined;
@@ -62,17 +63,6 @@ export class PrivateRedis {
   }
 }
 
-function postgresBin(): string {
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root)
-    ? readdirSync(root)
-        .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
-        .sort((a, b) => Number(b) - Number(a))
-    : [];
-  if (!versions[0]) throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql/*/bin (Debian: apt-get install postgresql)');
-  return join(root, versions[0], 'bin');
-}
-
 /** uid/gid of the postgres user, when we are root (PostgreSQL refuses to run as root) */
 function postgresUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
@@ -86,7 +76,7 @@ function postgresUser(): { uid: number; gid: number } | undefined {
 
 export class PrivatePostgres {
   proc: Proc | undefined;
-  private readonly bin = postgresBin();
+  private readonly pg = postgresBin(repoRoot);
   private readonly user = postgresUser();
   private constructor(
     private readonly h: Harness,
@@ -102,7 +92,7 @@ export class PrivatePostgres {
   static async start(h: Harness): Promise<PrivatePostgres> {
     const p = new PrivatePostgres(h, await freePort(), h.tempDir('postgres'));
     if (p.user) chownSync(p.dir, p.user.uid, p.user.gid);
-    p.asOwner(join(p.bin, 'initdb'), ['-D', join(p.dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+    p.asOwner(join(p.pg.bin, 'initdb'), ['-D', join(p.dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
     await p.start();
     const admin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${p.port}/postgres` });
     await admin.connect();
@@ -111,22 +101,27 @@ export class PrivatePostgres {
     return p;
   }
 
+  /** the embedded-postgres package's binaries (the fallback) need their own libraries */
+  private env(): NodeJS.ProcessEnv {
+    return { PATH: process.env.PATH, LANG: 'C.UTF-8', ...(this.pg.lib ? { LD_LIBRARY_PATH: this.pg.lib } : {}) };
+  }
+
   private asOwner(command: string, args: string[]) {
     const [cmd, argv] = this.user
       ? ['setpriv', ['--reuid', String(this.user.uid), '--regid', String(this.user.gid), '--init-groups', command, ...args]]
       : [command, args];
-    execFileSync(cmd as string, argv as string[], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(cmd as string, argv as string[], { stdio: ['ignore', 'ignore', 'pipe'], env: this.env() });
   }
 
   /** the postmaster itself as our child (setpriv execs it), so a signal reaches it and its backends */
   async start() {
     const args = ['-D', join(this.dir, 'data'), '-p', String(this.port), '-c', 'listen_addresses=127.0.0.1'];
     args.push('-c', `unix_socket_directories=${this.dir}`, '-c', 'max_connections=200', '-c', 'log_min_messages=fatal');
-    const postgres = join(this.bin, 'postgres');
+    const postgres = join(this.pg.bin, 'postgres');
     const [cmd, argv] = this.user
       ? ['setpriv', ['--reuid', String(this.user.uid), '--regid', String(this.user.gid), '--init-groups', postgres, ...args]]
       : [postgres, args];
-    this.proc = this.h.spawn('postgres', cmd as string, argv as string[], { env: { PATH: process.env.PATH, LANG: 'C.UTF-8' } });
+    this.proc = this.h.spawn('postgres', cmd as string, argv as string[], { env: this.env() });
     const probe = `postgres://postgres@127.0.0.1:${this.port}/postgres`;
     await waitFor(
       async () => {

@@ -14,7 +14,7 @@ interface DependencyOutage {
   count: number;
   overMs: number;
   job(key: string): unknown;
-  /** makes the fault happen and lasts as long as it does; resolves when the dependency is back */
+  /** makes the fault happen (after 2 s of traffic) and lasts as long as it does; resolves when the dependency is back */
   fault(): Promise<void>;
   what: string;
   settleMs: number;
@@ -27,14 +27,16 @@ interface DependencyOutage {
 async function duringOutage(ctx: ScenarioContext, o: DependencyOutage): Promise<{ r: ScenarioResult; L: Ledger }> {
   const { api } = ctx.platform;
   const L = new Ledger(...o.ledger);
+  const side = new Stream(10, (i) => api.enqueue({ name: 'diagnostics.noop', data: { note: `side-${i}` } }, 'side'));
+  const probe = new Stream(1, () => api.readyz());
+  const before = Date.now();
+  await sleep(2_000);
   const from = Date.now();
   const jobs = new Stream(Math.max(1, (o.count * 1000) / o.overMs), async (i) => {
     if (i >= o.count) return;
     const k = L.key(i);
     L.take(await api.request('POST', '/v1/jobs', o.job(k), k));
   });
-  const side = new Stream(10, (i) => api.enqueue({ name: 'diagnostics.noop', data: { note: `side-${i}` } }, 'side'));
-  const probe = new Stream(1, () => api.readyz());
   await o.fault();
   const to = Date.now();
   await Promise.all([jobs.stop(), side.stop(), probe.stop()]);
@@ -51,7 +53,10 @@ async function duringOutage(ctx: ScenarioContext, o: DependencyOutage): Promise<
   const not200 = readyz.count - (readyz.statuses['200'] ?? 0);
   const failures = not200 > 0 ? [`/readyz answered ${formatStatuses(readyz.statuses)} while only ${o.what} was down`] : [];
   const enqueues = mine.filter((a) => a.key !== 'readyz');
-  return { r: resultOf(L, inv, enqueues, { from, to }, settle, { readyz, failures, notes: [`${o.what} faulty for ${to - from} ms`] }), L };
+  return {
+    r: resultOf(L, inv, enqueues, { from, to, before }, settle, { readyz, failures, notes: [`${o.what} faulty for ${to - from} ms`] }),
+    L,
+  };
 }
 
 const email = (to: string) => ({
@@ -65,7 +70,6 @@ export const smtpOutage: Scenario = {
   async run(ctx) {
     const { smtp } = ctx.services;
     const outageMs = 12_000 * ctx.scale;
-    await smtp.down();
     const { r, L } = await duringOutage(ctx, {
       ledger: ['smtp', '@chaos.test'],
       queue: 'email',
@@ -73,6 +77,7 @@ export const smtpOutage: Scenario = {
       overMs: outageMs / 2,
       job: email,
       fault: async () => {
+        await smtp.down();
         await sleep(outageMs);
         await smtp.up();
       },
@@ -93,7 +98,7 @@ export const esFaults: Scenario = {
   skip: () => undefined,
   async run(ctx) {
     const { es } = ctx.services;
-    const phaseMs = 4_000 * ctx.scale;
+    const phaseMs = 3_000 * ctx.scale;
     const fail = (status: number) => [{ pathSuffix: '/_bulk', status, count: 1e12 }];
     const { r } = await duringOutage(ctx, {
       ledger: ['es'],

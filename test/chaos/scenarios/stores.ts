@@ -19,19 +19,20 @@ async function underStoreFault(ctx: ScenarioContext, name: string, fault: () => 
     L.take(await api.enqueue(noop(k), k));
   });
   const probe = new Stream(2, () => api.readyz());
+  const before = Date.now();
   await sleep(2_000);
   const from = Date.now();
   await fault();
   const to = Date.now();
   log(`store back after ${to - from} ms`);
-  await sleep(4_000); // answers just after the store is back count too (dead pooled connections)
+  await sleep(3_000); // answers just after the store is back count too (dead pooled connections)
   await Promise.all([stream.stop(), probe.stop()]);
   const retry = await retryUnacked(L, (k) => api.enqueue(noop(k), k), 60_000);
   const settle = await platform.settle('default', L.prefix, L.acked, 90_000);
   const inv = await platform.inventory('default', L.prefix);
   const mine = answers();
   const enqueues = mine.filter((a) => a.key !== 'readyz');
-  return resultOf(L, inv, enqueues, { from, to }, settle, {
+  return resultOf(L, inv, enqueues, { from, to, before }, settle, {
     readyz: windowStats(
       mine.filter((a) => a.key === 'readyz'),
       from,

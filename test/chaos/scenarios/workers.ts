@@ -18,7 +18,7 @@ export const workerKillStorm: Scenario = {
   async run({ platform, scale, log, answers }) {
     const L = new Ledger('killstorm');
     const { api } = platform;
-    const durationMs = 10_000 * scale;
+    const durationMs = 8_000 * scale;
     const batch = 20;
     const from = Date.now();
     // 5 bulk requests of 20 a second: 100 jobs/s
