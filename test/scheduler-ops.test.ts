@@ -111,7 +111,7 @@ describe('declared schedules', () => {
   });
 
   it('the scheduler process exits non-zero naming an invalid schedule', async () => {
-    const child = spawn(resolve(import.meta.dirname, '../node_modules/.bin/tsx'), ['processes/main.ts', 'scheduler'], {
+    const child = spawn(resolve(import.meta.dirname, '../node_modules/.bin/tsx'), ['processes/scheduler.ts'], {
       cwd: resolve(import.meta.dirname, '..'),
       env: {
         ...process.env,

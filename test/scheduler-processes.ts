@@ -1,4 +1,4 @@
-// Test helper: real scheduler processes (`tsx processes/main.ts scheduler`) on a given queue prefix, with their
+// Test helper: real scheduler processes (`tsx processes/scheduler.ts`) on a given queue prefix, with their
 // JSON log lines collected so a test can wait for "schedule armed" / "schedule stopped" per replica.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -16,7 +16,7 @@ export interface SchedulerProcess {
 }
 
 export function spawnScheduler(prefix: string, env: Record<string, string> = {}): SchedulerProcess {
-  const child = spawn(resolve(ROOT, 'node_modules/.bin/tsx'), ['processes/main.ts', 'scheduler'], {
+  const child = spawn(resolve(ROOT, 'node_modules/.bin/tsx'), ['processes/scheduler.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,

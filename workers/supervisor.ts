@@ -53,17 +53,13 @@ interface Child {
   exited: Promise<void>;
 }
 
-export async function runSupervisor(deps: { config: Config; logger: Logger; backend: Backend; apiKeys: ApiKeyConfig[] }) {
-  const { config, backend } = deps;
-  const engine = backend.engine;
-  const bounds = config.WORKER_AUTOSCALE as { min: number; max: number };
-  const logger = deps.logger.child({ role: 'supervisor' });
-  const policy: ScalePolicy = {
-    ...bounds,
-    upCooldownMs: config.WORKER_AUTOSCALE_UP_COOLDOWN_MS,
-    downCooldownMs: config.WORKER_AUTOSCALE_DOWN_COOLDOWN_MS,
-  };
-  const processTypes = { worker: { queues: queuesOf(config.WORKER_QUEUES), min: bounds.min, max: bounds.max } };
+export interface RunningSupervisor {
+  /** drain every child (SIGTERM: each finishes its running jobs within its grace) and wait for them to exit */
+  stop(): Promise<void>;
+}
+
+/** The worker children: spawn one, drain one (SIGTERM), count them by state for the metrics. */
+function childPool(logger: Logger, isStopping: () => boolean) {
   const children = new Set<Child>();
   const childGauge = new Gauge({
     name: 'conveyor_supervisor_children',
@@ -77,16 +73,9 @@ export async function runSupervisor(deps: { config: Config; logger: Logger; back
     },
   });
   void childGauge;
-  let askId = 0;
-  const instrumentation = await startWorkerInstrumentation({
-    ...deps,
-    extraMetrics: async () =>
-      (await Promise.all([...children].map((c) => askChildMetrics(c.proc, ++askId)))).filter((m) => m !== undefined),
-  });
-
-  let stopping = false;
   const spawnChild = () => {
-    const proc = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, 'worker'], {
+    // the same entry as this process (processes/worker.ts), without WORKER_AUTOSCALE
+    const proc = spawn(process.execPath, [...process.execArgv, process.argv[1] as string], {
       env: { ...process.env, WORKER_AUTOSCALE: '', WORKER_METRICS_PORT: '', CONVEYOR_SUPERVISED: '1' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -96,7 +85,7 @@ export async function runSupervisor(deps: { config: Config; logger: Logger; back
       exited: new Promise((resolve) => {
         proc.once('exit', (code, signal) => {
           children.delete(child);
-          const level = child.draining || stopping ? 'info' : 'error';
+          const level = child.draining || isStopping() ? 'info' : 'error';
           logger[level]({ pid: proc.pid, code, signal, drained: child.draining }, 'worker child exited');
           resolve();
         });
@@ -112,6 +101,33 @@ export async function runSupervisor(deps: { config: Config; logger: Logger; back
     child.proc.kill('SIGTERM');
   };
   const running = () => [...children].filter((c) => !c.draining);
+  return { children, spawnChild, drainChild, running };
+}
+
+export async function startSupervisor(deps: {
+  config: Config;
+  logger: Logger;
+  backend: Backend;
+  apiKeys: ApiKeyConfig[];
+}): Promise<RunningSupervisor> {
+  const { config, backend } = deps;
+  const engine = backend.engine;
+  const bounds = config.WORKER_AUTOSCALE as { min: number; max: number };
+  const logger = deps.logger.child({ role: 'supervisor' });
+  const policy: ScalePolicy = {
+    ...bounds,
+    upCooldownMs: config.WORKER_AUTOSCALE_UP_COOLDOWN_MS,
+    downCooldownMs: config.WORKER_AUTOSCALE_DOWN_COOLDOWN_MS,
+  };
+  const processTypes = { worker: { queues: queuesOf(config.WORKER_QUEUES), min: bounds.min, max: bounds.max } };
+  let stopping = false;
+  const { children, spawnChild, drainChild, running } = childPool(logger, () => stopping);
+  let askId = 0;
+  const instrumentation = await startWorkerInstrumentation({
+    ...deps,
+    extraMetrics: async () =>
+      (await Promise.all([...children].map((c) => askChildMetrics(c.proc, ++askId)))).filter((m) => m !== undefined),
+  });
 
   let state: ScaleState = { current: bounds.min, lastChangeAt: Date.now() };
   const apply = () => {
@@ -153,19 +169,17 @@ export async function runSupervisor(deps: { config: Config; logger: Logger; back
   timer = setTimeout(() => void tick(), config.WORKER_AUTOSCALE_INTERVAL_MS);
   logger.info({ ...bounds, queues: Object.keys(processTypes.worker.queues) }, 'worker supervisor started');
 
-  const shutdown = async (sig: string) => {
-    if (stopping) return;
-    stopping = true;
-    clearTimeout(timer);
-    logger.info({ signal: sig, children: children.size }, 'supervisor stopping: draining every child');
-    const all = [...children];
-    for (const c of all) if (!c.draining) drainChild(c);
-    await Promise.all(all.map((c) => c.exited));
-    await instrumentation.close();
-    await backend.close();
-    logger.info('supervisor stopped');
-    process.exit(0);
+  return {
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      clearTimeout(timer);
+      logger.info({ children: children.size }, 'supervisor stopping: draining every child');
+      const all = [...children];
+      for (const c of all) if (!c.draining) drainChild(c);
+      await Promise.all(all.map((c) => c.exited));
+      await instrumentation.close();
+      logger.info('supervisor stopped');
+    },
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
 }

@@ -133,9 +133,9 @@ async function rawAddBulk(url: string, n: number): Promise<number> {
   return rate;
 }
 
-/** Spawn a real Conveyor process (`processes/main.ts <mode>`) and resolve once its log says `ready`. */
+/** Spawn a real Conveyor process (`processes/<mode>.ts`) and resolve once its log says `ready`. */
 function spawnProcess(mode: string, env: Record<string, string>, ready: (line: Record<string, unknown>) => boolean) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'processes/main.ts', mode], {
+  const child = spawn(process.execPath, ['--import', 'tsx', `processes/${mode}.ts`], {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

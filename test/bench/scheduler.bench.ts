@@ -21,7 +21,7 @@ const pct = (xs: number[], p: number) => {
 const drop = deleteKeysWithPrefix;
 
 function spawnScheduler(redisUrl: string, prefix: string): { child: ChildProcess; started: Promise<void> } {
-  const child = spawn(`${ROOT}node_modules/.bin/tsx`, ['processes/main.ts', 'scheduler'], {
+  const child = spawn(`${ROOT}node_modules/.bin/tsx`, ['processes/scheduler.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,

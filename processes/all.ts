@@ -1,0 +1,15 @@
+// `npm start`: web + worker + scheduler in one process, for development; with neither REDIS_URL nor
+// DATABASE_URL it runs an embedded PostgreSQL, and on bullmq it starts a local redis-server when none answers.
+// Started in this order, stopped in reverse: the web server first, the development stores last.
+import { runEntry } from './run.ts';
+import { startBackend } from './services/backend.ts';
+import { startSchedulerService } from './services/scheduler.ts';
+import { startWeb } from './services/web.ts';
+import { startWorker } from './services/worker.ts';
+
+runEntry('all', async (ctx) => {
+  const backend = await startBackend(ctx);
+  await startWorker(ctx, backend);
+  await startSchedulerService(ctx, backend);
+  await startWeb(ctx, backend);
+});

@@ -1,0 +1,37 @@
+// What every process type stands on: the development stores it needs, tracing, and the backend (the
+// engine and its side stores, core/backend.ts).
+import type { Backend } from '../../core/backend.ts';
+import { createBackend } from '../../core/engines/factory.ts';
+import { resource } from '../../core/lifecycle.ts';
+import { startTracing } from '../../core/tracing.ts';
+import { queueNames } from '../../workers/catalog.ts';
+import type { Config } from '../../workers/config.ts';
+import type { EntryContext } from '../run.ts';
+import { startDevStores } from './dev-stores.ts';
+
+export interface ProcessBackend {
+  /** the process's config, with the embedded PostgreSQL's URL when `npm start` runs one */
+  config: Config;
+  backend: Backend;
+}
+
+export async function startBackend(ctx: EntryContext): Promise<ProcessBackend> {
+  const config = await startDevStores(ctx);
+  const { life, logger, type } = ctx;
+  // no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set; stops after the backend, so the last spans are sent
+  await life.start(
+    resource(
+      'tracing',
+      () => startTracing(config, type),
+      (t) => t.shutdown(),
+    ),
+  );
+  const backend = await life.start(
+    resource(
+      'backend',
+      async () => createBackend(config, logger, { queues: queueNames }),
+      (b) => b.close(),
+    ),
+  );
+  return { config, backend: backend.value };
+}

@@ -1,0 +1,63 @@
+// The worker process's services: job handlers (and their connections), instrumentation (metrics port,
+// throughput, tracing hooks), the runtime that consumes the queues; or, with WORKER_AUTOSCALE, the
+// supervisor that runs worker children instead (workers/supervisor.ts).
+import { resource, service } from '../../core/lifecycle.ts';
+import { startWorkerInstrumentation } from '../../core/metrics/worker-server.ts';
+import { createHandlers } from '../../workers/domains.ts';
+import { startWorkers } from '../../workers/runtime.ts';
+import { startSupervisor } from '../../workers/supervisor.ts';
+import { apiKeysOf } from '../api-keys.ts';
+import type { EntryContext } from '../run.ts';
+import type { ProcessBackend } from './backend.ts';
+
+export async function startWorker(ctx: EntryContext, { config, backend }: ProcessBackend): Promise<void> {
+  const { life, logger } = ctx;
+  const { engine } = backend;
+  const handlerSet = await life.start(
+    resource(
+      'job handlers',
+      () => createHandlers({ config, logger, engine, backend }),
+      (h) => h.close(),
+    ),
+  );
+  const metricsKeys = config.WORKER_METRICS_PORT === undefined ? [] : apiKeysOf(config, logger);
+  const instrumentation = await life.start(
+    resource(
+      'worker instrumentation',
+      () => startWorkerInstrumentation({ config, logger, backend, apiKeys: metricsKeys }),
+      (i) => i.close(),
+    ),
+  );
+  await life.start(
+    resource(
+      'worker runtime',
+      async () =>
+        startWorkers({
+          engine,
+          logger,
+          handlers: handlerSet.value.handlers,
+          queues: config.WORKER_QUEUES,
+          hooks: instrumentation.value.hooks,
+          rateLimits: { email: { max: config.EMAIL_RATE_PER_SECOND, durationMs: 1000 } },
+        }),
+      async (runtime, graceMs) => {
+        const { abandoned } = await runtime.close(graceMs);
+        if (abandoned > 0) logger.warn({ abandoned }, 'grace ran out: unfinished jobs will be recovered by the stalled-job check');
+      },
+    ),
+  );
+}
+
+/** WORKER_AUTOSCALE: keep between min and max worker children (each runs `startWorker`). */
+export async function startWorkerSupervisor(ctx: EntryContext, { config, backend }: ProcessBackend): Promise<void> {
+  let supervisor: Awaited<ReturnType<typeof startSupervisor>> | undefined;
+  await ctx.life.start(
+    service(
+      'worker supervisor',
+      async () => {
+        supervisor = await startSupervisor({ config, logger: ctx.logger, backend, apiKeys: apiKeysOf(config, ctx.logger) });
+      },
+      async () => await supervisor?.stop(),
+    ),
+  );
+}
