@@ -111,7 +111,8 @@ export class Lifecycle {
       );
       this.exit(1);
     }, graceMs + marginMs);
-    logger.info({ signal: reason, graceMs }, 'shutting down: no new work, finishing in-flight jobs');
+    if (reason.startsWith('SIG')) logger.info({ signal: reason, graceMs }, 'shutting down: no new work, finishing in-flight jobs');
+    else logger.info({ reason, graceMs }, 'stopping');
     await this.starting;
     let failed = false;
     for (const s of [...this.started].reverse()) {
