@@ -2,12 +2,11 @@
 // to mount (createApp does: `app.use('/admin', deps.dashboard)`) and a close() for its board.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import cookieParser from 'cookie-parser';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Backend } from '../core/backend.ts';
+import { devSecret } from '../core/dev-secrets.ts';
 import { ApiError } from '../core/http/api-error.ts';
 import type { Config, DashboardUserConfig } from '../workers/config.ts';
 import { COOKIE_PATH, DashboardAuth, LOGIN_CSRF_COOKIE, requireCsrf, sameOrigin, tokenMatches } from './auth.ts';
@@ -39,14 +38,7 @@ export interface Dashboard {
 /** Development without DASHBOARD_USERS: one admin whose password is kept under DATA_DIR and logged at boot. */
 async function devUsers(config: Config, logger: Logger): Promise<DashboardUserConfig[]> {
   if (config.NODE_ENV !== 'development') return [];
-  const file = resolve(config.DATA_DIR, 'dev-dashboard-password');
-  let password: string;
-  if (existsSync(file)) password = readFileSync(file, 'utf8').trim();
-  else {
-    mkdirSync(config.DATA_DIR, { recursive: true });
-    password = generatePassword();
-    writeFileSync(file, `${password}\n`, { mode: 0o600 });
-  }
+  const { value: password, file } = devSecret(config, 'dev-dashboard-password', generatePassword);
   logger.warn({ file }, `DASHBOARD_USERS is not set: development dashboard login is admin / ${password} at /admin`);
   return [{ user: 'admin', hash: await hashPassword(password), role: 'admin' }];
 }
@@ -55,12 +47,7 @@ async function devUsers(config: Config, logger: Logger): Promise<DashboardUserCo
 function sessionSecret(config: Config): string {
   if (config.DASHBOARD_SESSION_SECRET) return config.DASHBOARD_SESSION_SECRET;
   if (config.NODE_ENV !== 'development') return randomBytes(32).toString('base64url');
-  const file = resolve(config.DATA_DIR, 'dashboard-session-secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(config.DATA_DIR, { recursive: true });
-  const secret = randomBytes(32).toString('base64url');
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-  return secret;
+  return devSecret(config, 'dashboard-session-secret').value;
 }
 
 /** API callers (Bull Board's client, scripts) get JSON errors; browsers navigating or posting forms get pages. */

