@@ -1,6 +1,6 @@
 // OpenTelemetry: an HTTP request that enqueues a job and the worker run of that job end up in one
 // trace (server span → producer span → consumer span, with a link to the producer), captured by the
-// SDK's in-memory exporter. The SDK is started in-process exactly as main.ts does, minus the OTLP exporter.
+// SDK's in-memory exporter. The SDK is started in-process exactly as the entries do (processes/services/backend.ts), minus the OTLP exporter.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { SpanKind } from '@opentelemetry/api';
