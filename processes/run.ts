@@ -17,7 +17,6 @@ export interface EntryContext {
 }
 
 export const EX_USAGE = 2;
-export const EX_UNAVAILABLE = 69;
 export const EX_CONFIG = 78;
 
 function readConfig(): Config {
