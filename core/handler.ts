@@ -1,7 +1,13 @@
-// What a handler sees of its run (HandlerContext) and what observers hook into (RuntimeHooks).
-// Kernel types: the executor (core/executor.ts) builds the context and calls the hooks.
+// What a handler sees of its run (HandlerContext), what observers hook into (RuntimeHooks), and what a
+// domain's handler module is given and returns (HandlerDeps, HandlerSet). Kernel types: the executor
+// (core/executor.ts) builds the context and calls the hooks; domains type their handlers with these and
+// get everything else (config, engine, follow-up enqueue) injected.
 import type { Logger } from 'pino';
-import type { ConsumedJob, Outcome } from './engine.ts';
+import type { z } from 'zod';
+import type { Backend } from './backend.ts';
+import type { KernelConfig } from './config/index.ts';
+import type { ConsumedJob, Engine, EnqueueResult, Outcome } from './engine.ts';
+import type { JobDefinition } from './kinds.ts';
 
 export interface HandlerContext {
   jobId: string;
@@ -21,3 +27,43 @@ export interface RuntimeHooks {
   /** wraps each run (tracing: the consumer span is active while the handler runs) */
   around?(job: ConsumedJob, run: () => Promise<unknown>): Promise<unknown>;
 }
+
+export type Handler<P> = (payload: P, ctx: HandlerContext) => Promise<unknown>;
+
+/** Handlers for some of `K`'s kinds, each typed by its kind's payload (defaults applied). */
+export type HandlersFor<K extends Record<string, JobDefinition>> = { [N in keyof K]?: Handler<z.output<K[N]['payload']>> };
+
+/** A follow-up job as a handler asks for it; validated against the catalog like any producer's. */
+export interface FollowUpJob {
+  name: string;
+  data: unknown;
+  options?: { idempotencyKey?: string; priority?: number; delay?: number; runAt?: string; attempts?: number; timeout?: number };
+}
+
+/**
+ * Validates `job` against the catalog, applies its defaults and enqueues it. Throws InvalidJobError
+ * (core/enqueue.ts, a PermanentError) naming each invalid field. `jobId` fixes the new job's id.
+ */
+export type Enqueue = (job: FollowUpJob, meta?: { requestId?: string; jobId?: string }) => Promise<EnqueueResult>;
+
+/** What the worker process gives each domain's handler module, once. `C`: the config the domain reads. */
+export interface HandlerDeps<C extends KernelConfig = KernelConfig> {
+  config: C;
+  logger: Logger;
+  /** backend.engine */
+  engine: Engine;
+  /** the side stores a domain keeps its state in (the email send ledger, caught mail); the process closes it */
+  backend: Backend;
+  /** for follow-up jobs (a report's notification email, the dead-letter digest) */
+  enqueue: Enqueue;
+  /** every queue of the catalog */
+  queueNames: readonly string[];
+}
+
+export interface HandlerSet<H = Record<string, Handler<never> | undefined>> {
+  handlers: H;
+  /** closes what the module opened (SMTP pools, database pools) */
+  close(): Promise<void>;
+}
+
+export type HandlerFactory<H, C extends KernelConfig = KernelConfig> = (deps: HandlerDeps<C>) => Promise<HandlerSet<H>>;

@@ -1,4 +1,4 @@
-// Shared types and the `job()` helper for the per-domain kind modules in this folder.
+// Shared types and the `job()` helper for each domain's kinds (workers/<domain>/kinds.ts).
 import type { z } from 'zod';
 import type { BackoffPolicy } from './backoff.ts';
 
@@ -33,6 +33,9 @@ const baseDefaults: JobDefaults = {
   backoff: { baseMs: 1000, capMs: 10 * 60_000, jitter: 'full' },
   timeoutMs: 60_000,
 };
+
+/** What a handler of `D` receives: its payload with defaults applied. */
+export type PayloadOf<D extends JobDefinition> = z.output<D['payload']>;
 
 export function job<S extends z.ZodType, Q extends string>(def: {
   queue: Q;

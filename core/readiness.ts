@@ -1,9 +1,6 @@
-// Readiness checks for GET /readyz: every configured dependency, by name.
+// Readiness checks for GET /readyz: every configured dependency, by name. The queue store is always
+// checked; the others come from the domains (their manifests' `readiness`), passed in by the caller.
 // A check resolves when the dependency answers and rejects (with a reason) when it does not.
-
-import { smtpReadiness } from '../workers/email/smtp-readiness.ts';
-import { postgresReadinessChecks } from '../workers/reports/postgres-readiness.ts';
-import { searchReadinessCheck } from '../workers/search/readiness.ts';
 import type { Backend } from './backend.ts';
 import type { KernelConfig } from './config/index.ts';
 import type { Engine } from './engine.ts';
@@ -20,11 +17,10 @@ export interface ReadinessCheck<C extends KernelConfig = KernelConfig> {
   check(deps: { config: C; engine: Engine }): Promise<void | string>;
 }
 
-export const readinessChecks: ReadinessCheck[] = [smtpReadiness, searchReadinessCheck, ...postgresReadinessChecks];
-
-/** The queue store (named by the backend: `redis`, `postgres`) and every configured dependency. */
+/** The queue store (named by the backend: `redis`, `postgres`) and every configured dependency in `checks`. */
 export async function runReadiness(
   deps: { config: KernelConfig; backend: Pick<Backend, 'engine' | 'storeName' | 'storeUrl'> },
+  checks: readonly ReadinessCheck[],
   timeoutMs = 2_000,
 ) {
   const { config, backend } = deps;
@@ -32,7 +28,7 @@ export async function runReadiness(
   const store = { name: backend.storeName, url: backend.storeUrl };
   const all: { name: string; check: () => Promise<void | string> }[] = [
     { name: backend.storeName, check: () => engine.ping() },
-    ...readinessChecks.filter((c) => c.enabled(config, store)).map((c) => ({ name: c.name, check: () => c.check({ config, engine }) })),
+    ...checks.filter((c) => c.enabled(config, store)).map((c) => ({ name: c.name, check: () => c.check({ config, engine }) })),
   ];
   const results = await Promise.all(
     all.map(async (c) => {
@@ -47,6 +43,5 @@ export async function runReadiness(
       }
     }),
   );
-  const checks = Object.fromEntries(results);
-  return { ready: results.every(([, s]) => !s.startsWith('down')), checks };
+  return { ready: results.every(([, s]) => !s.startsWith('down')), checks: Object.fromEntries(results) };
 }

@@ -9,9 +9,10 @@ import type { Backend } from '../core/backend.ts';
 import { devSecret } from '../core/dev-secrets.ts';
 import { ApiError } from '../core/http/api-error.ts';
 import type { Config, DashboardUserConfig } from '../workers/config.ts';
+import { dashboardSources } from '../workers/domains.ts';
 import { COOKIE_PATH, DashboardAuth, LOGIN_CSRF_COOKIE, requireCsrf, sameOrigin, tokenMatches } from './auth.ts';
 import { BOARD_PATH, createBoard } from './board.ts';
-import { emailSource, schedulerSource } from './feature-sources.ts';
+import { schedulerSource } from './feature-sources.ts';
 import type { EmailSource, ScheduleSource } from './features.ts';
 import { html } from './html.ts';
 import { layout, PAGE_CSP } from './layout.ts';
@@ -173,7 +174,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     engine: backend.engine,
     reads: queueReads(backend.jobReads),
     schedules: deps.schedules ?? schedulerSource(config, backend),
-    email: deps.email ?? emailSource(config, backend),
+    email: deps.email ?? (await dashboardSources({ config, backend })).email,
     showCaughtMail: config.NODE_ENV !== 'production',
     logger: log,
   });

@@ -10,6 +10,7 @@ import { ApiError } from '../core/http/api-error.ts';
 import { runReadiness } from '../core/readiness.ts';
 import { type QueueName, queueNames } from '../workers/catalog.ts';
 import type { ApiKeyConfig, Config } from '../workers/config.ts';
+import { readinessChecks } from '../workers/domains.ts';
 import { authenticate, isAdmin, mayManageQueue, mayUseKind, principalOf } from './auth.ts';
 import { toEnqueueRequest, validateJob } from './enqueue.ts';
 import { buildOpenApi } from './openapi.ts';
@@ -63,7 +64,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    const { ready, checks } = await runReadiness({ config, backend: deps.backend });
+    const { ready, checks } = await runReadiness({ config, backend: deps.backend }, await readinessChecks());
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
   });
 

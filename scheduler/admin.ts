@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Engine, JobState, JobView } from '../core/engine.ts';
 import type { ErrorDetail } from '../core/validation.ts';
-import { toEnqueueRequest } from '../producers/enqueue.ts';
+import { toEnqueueRequest } from '../workers/catalog.ts';
 import type { Config } from '../workers/config.ts';
 import { checkSchedule, type Schedule, type StoredSchedule, toSchedule } from './definition.ts';
 import { ScheduleAdminError } from './schedule-admin-error.ts';

@@ -1,53 +1,12 @@
-// Schedules declared in code: platform housekeeping. Each can be changed or disabled by config
-// (SCHEDULES_OVERRIDES, SCHEDULES_DISABLED) or paused/overridden at runtime through the API.
+// Schedules declared in code by the domains (their manifests' `schedules`, e.g. ops housekeeping). Each
+// can be changed or disabled by config (SCHEDULES_OVERRIDES, SCHEDULES_DISABLED) or paused/overridden at
+// runtime through the API.
 import { z } from 'zod';
 import { issuesToDetails } from '../core/validation.ts';
-import { isJobName } from '../workers/catalog.ts';
 import type { Config } from '../workers/config.ts';
-import { publicBaseUrl } from '../workers/reports/download-links.ts';
+import { declaredSchedules } from '../workers/domains.ts';
 import { checkSchedule, misfireSchema, type StoredSchedule } from './definition.ts';
 import { ScheduleConfigError } from './schedule-config-error.ts';
-
-interface Declared {
-  name: string;
-  description: string;
-  cron: string;
-  job: { name: string; data: Record<string, unknown> };
-  misfire: 'skip' | 'once' | 'all';
-}
-
-function declared(config: Config): Declared[] {
-  const list: Declared[] = [
-    {
-      name: 'dead-letter-digest',
-      description: 'Daily email to OPS_EMAIL listing dead letters per queue (sent only when there are any).',
-      cron: '0 8 * * *',
-      job: {
-        name: 'ops.dead-letter-digest',
-        data: { to: config.OPS_EMAIL, dashboardUrl: `${publicBaseUrl(config)}/admin/dead-letters` },
-      },
-      misfire: 'once',
-    },
-    {
-      name: 'retention-cleanup',
-      description: 'Hourly: removes finished jobs past their retention and dead letters older than DEAD_LETTER_RETENTION_SECONDS.',
-      cron: '17 * * * *',
-      job: { name: 'ops.retention-cleanup', data: { deadLetterMaxAgeSeconds: config.DEAD_LETTER_RETENTION_SECONDS } },
-      misfire: 'once',
-    },
-  ];
-  // the demo report needs the reports kind and its database
-  if (isJobName('report.generate') && config.REPORTS_DATABASE_URL) {
-    list.push({
-      name: 'demo-report',
-      description: 'Nightly demo report (demo.series, 1000 rows).',
-      cron: '0 2 * * *',
-      job: { name: 'report.generate', data: { report: 'demo.series', params: { rows: 1000 } } },
-      misfire: 'skip',
-    });
-  }
-  return list;
-}
 
 const overridesSchema = z.record(
   z.string(),
@@ -63,7 +22,7 @@ const overridesSchema = z.record(
 
 /** The built-in schedules after config; throws ScheduleConfigError naming the schedule or variable. */
 export function builtinSchedules(config: Config): StoredSchedule[] {
-  const list = declared(config);
+  const list = declaredSchedules(config);
   const names = new Set(list.map((d) => d.name));
   let overrides: z.infer<typeof overridesSchema> = {};
   if (config.SCHEDULES_OVERRIDES) {

@@ -2,7 +2,7 @@
 // the HTTP API): cron, timezone, job kind and payload checked against the catalog, with field paths.
 import { z } from 'zod';
 import { type ErrorDetail, issuesToDetails } from '../core/validation.ts';
-import { type ValidJob, validateJob } from '../producers/enqueue.ts';
+import { type ValidJob, validateJob } from '../workers/catalog.ts';
 import type { MisfirePolicy } from './plan.ts';
 import { type CronSpec, isValidTimezone, parseCron } from './slots.ts';
 

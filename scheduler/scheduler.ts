@@ -7,7 +7,7 @@
 import cron, { type RunCoordinator, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Engine } from '../core/engine.ts';
-import { toEnqueueRequest } from '../producers/enqueue.ts';
+import { toEnqueueRequest } from '../workers/catalog.ts';
 import type { Config } from '../workers/config.ts';
 import { mergeSchedules } from './admin.ts';
 import { type Schedule, type StoredSchedule, slotJobId, toSchedule } from './definition.ts';

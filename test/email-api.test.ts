@@ -1,7 +1,7 @@
 // The development mail catcher (no SMTP_URL) and the mail and template routes (the send ledger's contract:
 // test/stores-contract.test.ts).
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { handlers as defaultHandlers } from '../workers/domains.ts';
+import { handlers as defaultHandlers } from '../workers/diagnostics/handlers.ts';
 import { createEmailHandlers } from '../workers/email/handlers.ts';
 import { handlerDeps } from './email-helpers.ts';
 import { setup, waitFor } from './helpers.ts';

@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { onTestFinished } from 'vitest';
+import type { HandlerDeps } from '../core/handler.ts';
 import type { Config } from '../workers/config.ts';
-import type { HandlerDeps } from '../workers/domains.ts';
+import { handlerDeps as depsFor } from '../workers/handlers.ts';
 import { quietLogger } from './helpers.ts';
 
 export interface TestSmtp {
@@ -51,8 +52,8 @@ export async function startTestSmtp(opts: { onRcptTo?: (address: string, count: 
   return { url: `smtp://127.0.0.1:${port}`, port, messages, rcptCounts };
 }
 
-export function handlerDeps(config: Config, backend: HandlerDeps['backend']): HandlerDeps {
-  return { config, logger: quietLogger, engine: backend.engine, backend };
+export function handlerDeps(config: Config, backend: HandlerDeps['backend']): HandlerDeps<Config> {
+  return depsFor({ config, logger: quietLogger, backend });
 }
 
 /** The raw value of a header line as sent (unfolded), e.g. `List-Unsubscribe`. */

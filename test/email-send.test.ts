@@ -1,6 +1,6 @@
 // email.send end to end: HTTP enqueue → worker → a real SMTP server (smtp-server) → parsed with mailparser.
 import { describe, expect, it } from 'vitest';
-import { handlers as defaultHandlers } from '../workers/domains.ts';
+import { handlers as defaultHandlers } from '../workers/diagnostics/handlers.ts';
 import { createEmailHandlers } from '../workers/email/handlers.ts';
 import { startWorkers } from '../workers/runtime.ts';
 import { handlerDeps, headerText, startTestSmtp } from './email-helpers.ts';

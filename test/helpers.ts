@@ -11,9 +11,9 @@ import { createBackend } from '../core/engines/factory.ts';
 import { createDashboard } from '../dashboard/index.ts';
 import { createApp } from '../producers/app.ts';
 import { generateApiKey } from '../producers/auth.ts';
-import { queueNames } from '../workers/catalog.ts';
+import { type HandlerMap, queueNames } from '../workers/catalog.ts';
 import { type Config, loadConfig } from '../workers/config.ts';
-import { handlers as defaultHandlers, type HandlerMap } from '../workers/domains.ts';
+import { handlers as defaultHandlers } from '../workers/diagnostics/handlers.ts';
 import { startWorkers, type WorkerRuntime } from '../workers/runtime.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

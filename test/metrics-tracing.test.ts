@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { startWorkerInstrumentation } from '../core/metrics/worker-server.ts';
 import { startTracing, type Tracing, tracingEnabled } from '../core/tracing.ts';
 import { toEnqueueRequest } from '../producers/enqueue.ts';
-import { handlers } from '../workers/domains.ts';
+import { handlers } from '../workers/diagnostics/handlers.ts';
 import { startWorkers } from '../workers/runtime.ts';
 import { quietLogger, setup, testConfig, waitFor } from './helpers.ts';
 

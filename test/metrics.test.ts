@@ -6,7 +6,8 @@ import { startWorkerInstrumentation } from '../core/metrics/worker-server.ts';
 import { runReadiness } from '../core/readiness.ts';
 import { generateApiKey } from '../producers/auth.ts';
 import { queueNames } from '../workers/catalog.ts';
-import { handlers } from '../workers/domains.ts';
+import { handlers } from '../workers/diagnostics/handlers.ts';
+import { readinessChecks } from '../workers/domains.ts';
 import { startWorkers } from '../workers/runtime.ts';
 import { quietLogger, setup, type TestPlatform, testConfig, waitFor } from './helpers.ts';
 
@@ -211,7 +212,7 @@ describe('/readyz', () => {
     const config = testConfig({ REDIS_URL: 'redis://127.0.0.1:1' });
     const backend = createBackend(config, quietLogger, { queues: queueNames });
     onTestFinished(() => backend.close());
-    const r = await runReadiness({ config, backend }, 1_000);
+    const r = await runReadiness({ config, backend }, await readinessChecks(), 1_000);
     expect(r.ready).toBe(false);
     expect(r.checks.redis).toMatch(/^down: /);
   });
@@ -219,15 +220,17 @@ describe('/readyz', () => {
   it('checks the other PostgreSQL databases when configured, by name', async () => {
     const t = await setup();
     const good = testConfig({ REPORTS_DATABASE_URL: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
-    const up = await runReadiness({ config: good, backend: t.backend }, 3_000);
+    const up = await runReadiness({ config: good, backend: t.backend }, await readinessChecks(), 3_000);
     expect(up.checks['postgres (reports)']).toBe('up');
     expect(up.checks.redis).toBe('up');
     const bad = testConfig({ REPORTS_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test' });
-    const down = await runReadiness({ config: bad, backend: t.backend }, 3_000);
+    const down = await runReadiness({ config: bad, backend: t.backend }, await readinessChecks(), 3_000);
     expect(down.ready).toBe(false);
     expect(down.checks['postgres (reports)']).toMatch(/^down: /);
     expect(down.checks.redis).toBe('up');
     expect(testConfig().REPORTS_DATABASE_URL).toBeUndefined();
-    expect((await runReadiness({ config: testConfig(), backend: t.backend })).checks['postgres (reports)']).toBeUndefined();
+    expect(
+      (await runReadiness({ config: testConfig(), backend: t.backend }, await readinessChecks())).checks['postgres (reports)'],
+    ).toBeUndefined();
   });
 });

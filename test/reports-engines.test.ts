@@ -3,6 +3,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Engine, JobView } from '../core/engine.ts';
 import { toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
+import { handlerDeps } from '../workers/handlers.ts';
 import { createReportsModule } from '../workers/reports/handlers.ts';
 import { startWorkers } from '../workers/runtime.ts';
 import { engineFactories } from './engines.ts';
@@ -24,7 +25,7 @@ for (const factory of engineFactories) {
       const made = await factory.create();
       onTestFinished(() => made.cleanup());
       const config = testConfig({ REPORTS_DATABASE_URL: db.url, REPORTS_DIR: dir, REPORTS_SIGNING_SECRET: 'x'.repeat(32) });
-      const set = await createReportsModule()({ config, logger: quietLogger, engine: made.engine, backend: made.backend });
+      const set = await createReportsModule()(handlerDeps({ config, logger: quietLogger, backend: made.backend }));
       const rt = startWorkers({ engine: made.engine, logger: quietLogger, handlers: set.handlers, queues: { reports: 2 } });
       onTestFinished(async () => {
         await rt.close(2_000);

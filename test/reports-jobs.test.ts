@@ -2,6 +2,7 @@
 // signed download over HTTP. Also: 400s naming the field, cancel and timeout mid-stream, notify email.
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { isJobName } from '../workers/catalog.ts';
+import { handlerDeps } from '../workers/handlers.ts';
 import { createReportsModule } from '../workers/reports/handlers.ts';
 import { quietLogger, setup, testConfig, waitFor } from './helpers.ts';
 import { busyBackends, filesIn, tempDir, testSchema } from './reports-db.ts';
@@ -12,7 +13,7 @@ async function platform() {
   const db = await testSchema();
   const dir = await tempDir();
   const t = await setup({ REPORTS_DATABASE_URL: db.url, REPORTS_DIR: dir, REPORTS_SIGNING_SECRET: SECRET, REPORTS_DEMO: 'true' });
-  const set = await createReportsModule()({ config: t.config, logger: quietLogger, engine: t.engine, backend: t.backend });
+  const set = await createReportsModule()(handlerDeps({ config: t.config, logger: quietLogger, backend: t.backend }));
   onTestFinished(() => set.close());
   t.startWorker({ handlers: set.handlers, queues: { reports: 2 } });
   const applicationName = `conveyor-reports:${t.config.QUEUE_PREFIX}`;
@@ -154,7 +155,7 @@ describe('reports handler module', () => {
     const db = await testSchema();
     const dir = await tempDir();
     const config = testConfig({ REPORTS_DATABASE_URL: db.url, REPORTS_DIR: dir, REPORTS_SIGNING_SECRET: SECRET });
-    const set = await createReportsModule()({ config, logger: quietLogger, engine: undefined as never, backend: undefined as never });
+    const set = await createReportsModule()(handlerDeps({ config, logger: quietLogger, backend: undefined as never }));
     const seen: unknown[] = [];
     const handler = set.handlers['report.generate'] as NonNullable<(typeof set.handlers)['report.generate']>;
     const run = handler(

@@ -7,7 +7,8 @@ import { toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
 import { builtinSchedules } from '../scheduler/builtin.ts';
 import { ScheduleConfigError } from '../scheduler/schedule-config-error.ts';
 import type { JobName } from '../workers/catalog.ts';
-import { handlers as defaultHandlers } from '../workers/domains.ts';
+import { handlers as defaultHandlers } from '../workers/diagnostics/handlers.ts';
+import { handlerDeps } from '../workers/handlers.ts';
 import { opsModule, retentionCleanup } from '../workers/ops/handlers.ts';
 import type { HandlerContext } from '../workers/runtime.ts';
 import { quietLogger, REDIS_URL, setup, testConfig, uniquePrefix, waitFor } from './helpers.ts';
@@ -24,7 +25,7 @@ const ctx = (): HandlerContext => ({
 describe('ops jobs', () => {
   it('dead-letter digest: nothing when there are no dead letters, one email.send when there are', async () => {
     const t = await setup({ OPS_EMAIL: 'oncall@example.com' });
-    const ops = await opsModule({ config: t.config, logger: quietLogger, engine: t.engine, backend: t.backend });
+    const ops = await opsModule(handlerDeps({ config: t.config, logger: quietLogger, backend: t.backend }));
     t.startWorker({ handlers: { ...defaultHandlers, ...ops.handlers }, queues: { default: 2, ops: 1 } });
     const enqueue = async (name: JobName, data: unknown) => {
       const v = validateJob({ name, data });
@@ -70,7 +71,7 @@ describe('ops jobs', () => {
     const dead = await add({ ms: 0, fail: 'permanent' });
     await waitFor(async () => (await t.engine.getJob(ok))?.state === 'completed', { timeoutMs: 20_000, what: 'completed' });
     await waitFor(async () => (await t.engine.listDeadLetters(['default'], 10)).length === 1, { timeoutMs: 20_000, what: 'dead letter' });
-    const deps = { config: t.config, logger: quietLogger, engine: t.engine, backend: t.backend };
+    const deps = handlerDeps({ config: t.config, logger: quietLogger, backend: t.backend });
     // a day's age limit keeps the fresh dead letter
     await retentionCleanup(deps, { deadLetterMaxAgeSeconds: 86_400, limit: 1000 }, ctx());
     expect(await t.engine.listDeadLetters(['default'], 10)).toHaveLength(1);

@@ -7,7 +7,9 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { JobView } from '../core/engine.ts';
 import { runReadiness } from '../core/readiness.ts';
-import { handlers as defaultHandlers } from '../workers/domains.ts';
+import { handlers as defaultHandlers } from '../workers/diagnostics/handlers.ts';
+import { readinessChecks } from '../workers/domains.ts';
+import { handlerDeps } from '../workers/handlers.ts';
 import { resolveQueues } from '../workers/runtime.ts';
 import { createSearchHandlers, type SearchHandlerSet } from '../workers/search/handlers.ts';
 import { setupIndex } from '../workers/search/index-setup.ts';
@@ -40,7 +42,7 @@ interface SearchTest {
 
 async function searchSetup(extra: Record<string, string> = {}, opts: { startWorker?: boolean } = {}): Promise<SearchTest> {
   const t = await setup(searchEnv(backend, extra));
-  const set = await createSearchHandlers({ config: t.config, logger: quietLogger, engine: t.engine, backend: t.backend });
+  const set = await createSearchHandlers(handlerDeps({ config: t.config, logger: quietLogger, backend: t.backend }));
   const es = new Client({
     node: backend.url,
     auth: process.env.ELASTICSEARCH_API_KEY ? { apiKey: process.env.ELASTICSEARCH_API_KEY } : undefined,
@@ -352,22 +354,16 @@ describe('search without ELASTICSEARCH_URL', () => {
     });
     const t = await setup({ SEARCH_INDEX_PREFIX: searchEnv(backend).SEARCH_INDEX_PREFIX as string });
     expect(t.config.ELASTICSEARCH_URL).toBeUndefined();
-    const unconfigured = await createSearchHandlers({
-      config: t.config,
-      logger: pino({ level: 'info' }, sink),
-      engine: t.engine,
-      backend: t.backend,
-    });
+    const unconfigured = await createSearchHandlers(
+      handlerDeps({ config: t.config, logger: pino({ level: 'info' }, sink), backend: t.backend }),
+    );
     expect(unconfigured.handlers).toEqual({});
     expect(lines.join('')).toMatch(/search queue not consumed: waiting for config: ELASTICSEARCH_URL is not set/);
     // a worker told to consume `search` explicitly refuses to start rather than dead-letter every job
     await expect(
-      createSearchHandlers({
-        config: { ...t.config, WORKER_QUEUES: { search: 10 } },
-        logger: quietLogger,
-        engine: t.engine,
-        backend: t.backend,
-      }),
+      createSearchHandlers(
+        handlerDeps({ config: { ...t.config, WORKER_QUEUES: { search: 10 } }, logger: quietLogger, backend: t.backend }),
+      ),
     ).rejects.toThrow(/WORKER_QUEUES names the search queue but ELASTICSEARCH_URL is not set/);
     const handlers = { ...defaultHandlers, ...unconfigured.handlers };
     expect([...resolveQueues({ '*': undefined }, handlers).keys()]).not.toContain('search');
@@ -379,7 +375,7 @@ describe('search without ELASTICSEARCH_URL', () => {
     await waitFor(async () => (await t.engine.getJob(noop.body.id))?.state === 'completed', { what: 'noop completed' });
     // …while the search job still waits
     expect((await t.engine.getJob(id as string))?.state).toBe('waiting');
-    const ready = await runReadiness({ config: t.config, backend: t.backend });
+    const ready = await runReadiness({ config: t.config, backend: t.backend }, await readinessChecks());
     expect(ready.ready).toBe(true);
     expect(ready.checks.elasticsearch).toMatch(/^waiting for config: ELASTICSEARCH_URL is not set/);
     const http = await t.api('GET', '/readyz', undefined, { key: null });
@@ -390,12 +386,9 @@ describe('search without ELASTICSEARCH_URL', () => {
     expect(status.body).toMatchObject({ configured: false, consumed: false, queue: { name: 'search', counts: { waiting: 1 } } });
 
     // configure it: a worker with ELASTICSEARCH_URL picks the job up
-    const configured = await createSearchHandlers({
-      config: { ...t.config, ...{ ELASTICSEARCH_URL: backend.url } },
-      logger: quietLogger,
-      engine: t.engine,
-      backend: t.backend,
-    });
+    const configured = await createSearchHandlers(
+      handlerDeps({ config: { ...t.config, ...{ ELASTICSEARCH_URL: backend.url } }, logger: quietLogger, backend: t.backend }),
+    );
     try {
       t.startWorker({ handlers: configured.handlers, queues: { search: 200 } });
       const [view] = await finished(t, [id as string]);

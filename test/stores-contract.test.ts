@@ -11,7 +11,7 @@ import { createBackend, pgbossSchemaFor } from '../core/engines/factory.ts';
 import { BUCKET_SECONDS, readFinished, ThroughputRecorder } from '../core/metrics/throughput.ts';
 import { type JobOptions, toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
 import { type JobName, type PayloadInput, queueNames } from '../workers/catalog.ts';
-import { handlers as defaultHandlers } from '../workers/domains.ts';
+import { handlers as defaultHandlers } from '../workers/diagnostics/handlers.ts';
 import { startWorkers } from '../workers/runtime.ts';
 import { dropPrefix, quietLogger, REDIS_URL, testConfig, uniquePrefix, waitFor } from './helpers.ts';
 import { DATABASE_URL, dropSchema, postgresUnavailable } from './pgboss-helpers.ts';

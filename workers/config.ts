@@ -1,26 +1,16 @@
 // Every setting comes from the environment, parsed once at boot: the kernel's sections (core/config/)
-// and each job domain's (workers/<domain>/config.ts). The README's config table lists the same
-// variables (test/readme.test.ts keeps the two in step).
+// and each job domain's (its manifest's `config`, workers/<domain>/config.ts). The README's config table
+// lists the same variables (test/readme.test.ts keeps the two in step).
 import { z } from 'zod';
-import { type KernelConfig, kernelSections, kernelShape, parseSections } from '../core/config/index.ts';
-import { type EmailConfig, emailSection } from './email/config.ts';
-import { type OpsConfig, opsSection } from './ops/config.ts';
-import { type ReportsConfig, reportsSection } from './reports/config.ts';
-import { type SearchConfig, searchSection } from './search/config.ts';
+import { type ConfigSection, kernelSections, parseSections } from '../core/config/index.ts';
+import { type Config, domains } from './domains.ts';
 
 export { type ApiKeyConfig, ConfigError, type DashboardUserConfig, type KernelConfig } from '../core/config/index.ts';
+export type { Config } from './domains.ts';
 
-const sections = [...kernelSections, emailSection, reportsSection, searchSection, opsSection];
+const sections: ConfigSection<z.ZodRawShape, never>[] = [...kernelSections, ...domains.flatMap((d) => (d.config ? [d.config] : []))];
 
-export const configSchema = z.object({
-  ...kernelShape,
-  ...emailSection.shape,
-  ...reportsSection.shape,
-  ...searchSection.shape,
-  ...opsSection.shape,
-});
-
-export type Config = KernelConfig & EmailConfig & ReportsConfig & SearchConfig & OpsConfig;
+export const configSchema = z.object(Object.assign({}, ...sections.map((s) => s.shape)) as z.ZodRawShape);
 
 /** Parse the environment once. Empty strings count as unset. Throws one ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -1,52 +1,47 @@
-// Handlers bound to catalog kinds by name. Producers never import this module.
-// Each domain module gets the process's dependencies once (config, logger, engine) and returns its
-// handlers plus a close() for what it opened (SMTP pools, database pools).
-import type { Logger } from 'pino';
-import type { Backend } from '../core/backend.ts';
-import type { Engine } from '../core/engine.ts';
-import type { JobName, Payload } from './catalog.ts';
-import type { Config } from './config.ts';
-import { noop, sleepJob } from './diagnostics/handlers.ts';
-import { emailHandlers } from './email/handlers.ts';
-import { opsModule } from './ops/handlers.ts';
-import { reportsModule } from './reports/handlers.ts';
-import type { HandlerContext } from './runtime.ts';
-import { createSearchHandlers } from './search/handlers.ts';
+// The one list of job domains. Everything a domain adds to the platform is read from its manifest
+// (workers/<domain>/index.ts, shape in core/domain.ts): the catalog (./catalog.ts), the handler registry
+// (./handlers.ts), routes, readiness checks, release steps, built-in schedules, per-queue rate limits and
+// dashboard sources (below). Adding a domain is a new folder workers/<name>/ and one line in this list.
+// The order is the catalog's: queues are listed in it (GET /v1/queues) and release steps run in it.
 
-export type Handler<N extends JobName> = (payload: Payload<N>, ctx: HandlerContext) => Promise<unknown>;
-export type HandlerMap = { [N in JobName]?: Handler<N> };
+import type { ConfigOf, DashboardDeps, DashboardSources, DeclaredSchedule, RateLimit } from '../core/domain.ts';
+import type { ReadinessCheck } from '../core/readiness.ts';
+import type { ReleaseTask } from '../core/release.ts';
+import { diagnosticsDomain } from './diagnostics/index.ts';
+import { emailDomain } from './email/index.ts';
+import { opsDomain } from './ops/index.ts';
+import { reportsDomain } from './reports/index.ts';
+import { searchDomain } from './search/index.ts';
 
-export interface HandlerDeps {
-  config: Config;
-  logger: Logger;
-  /** to enqueue follow-up jobs (e.g. a report's notification email); backend.engine */
-  engine: Engine;
-  /** the side stores a domain keeps its state in (the email send ledger, caught mail); the process closes it */
-  backend: Backend;
+export const domains = [diagnosticsDomain, emailDomain, opsDomain, reportsDomain, searchDomain] as const;
+
+/** Every setting: the kernel's and each domain's section (workers/config.ts reads them). */
+export type Config = ConfigOf<typeof domains>;
+
+let readiness: Promise<ReadinessCheck<Config>[]> | undefined;
+
+/** Every domain's readiness checks (GET /readyz), loaded on first use. */
+export function readinessChecks(): Promise<ReadinessCheck<Config>[]> {
+  readiness ??= Promise.all(domains.map((d) => d.readiness?.() ?? [])).then((lists) => lists.flat());
+  return readiness;
 }
 
-export interface HandlerSet {
-  handlers: HandlerMap;
-  close(): Promise<void>;
+/** Every domain's release steps, in list order. */
+export async function releaseTasks(): Promise<ReleaseTask<Config>[]> {
+  return (await Promise.all(domains.map((d) => d.release?.() ?? []))).flat();
 }
 
-export type HandlerModule = (deps: HandlerDeps) => Promise<HandlerSet>;
+/** The schedules the domains declare in code, before SCHEDULES_OVERRIDES / SCHEDULES_DISABLED. */
+export function declaredSchedules(config: Config): DeclaredSchedule[] {
+  return domains.flatMap((d) => d.schedules?.(config) ?? []);
+}
 
-/** Handlers that need nothing from the process. */
-export const handlers: HandlerMap = {
-  'diagnostics.noop': noop,
-  'diagnostics.sleep': sleepJob,
-};
+/** Per-queue rate limits from config (e.g. EMAIL_RATE_PER_SECOND), over the queue definitions'. */
+export function queueRateLimits(config: Config): Record<string, RateLimit | undefined> {
+  return Object.assign({}, ...domains.map((d) => d.rateLimits?.(config) ?? {}));
+}
 
-/** Domain modules; each adds its own line here. */
-const modules: HandlerModule[] = [emailHandlers, reportsModule, opsModule, createSearchHandlers];
-
-export async function createHandlers(deps: HandlerDeps): Promise<HandlerSet> {
-  const sets = await Promise.all(modules.map((m) => m(deps)));
-  return {
-    handlers: Object.assign({}, handlers, ...sets.map((s) => s.handlers)) as HandlerMap,
-    close: async () => {
-      await Promise.all(sets.map((s) => s.close()));
-    },
-  };
+/** What the domains show in the dashboard (template previews, caught mail). */
+export async function dashboardSources(deps: DashboardDeps<Config>): Promise<DashboardSources> {
+  return Object.assign({}, ...(await Promise.all(domains.map((d) => d.dashboard?.(deps) ?? {}))));
 }

@@ -5,8 +5,7 @@ import type { Logger } from 'pino';
 import type { Consumer, Engine } from '../core/engine.ts';
 import { Executor, type JobHandler } from '../core/executor.ts';
 import type { RuntimeHooks } from '../core/handler.ts';
-import { catalog, isJobName, type JobName, kindsOfQueue, type QueueName, queueNames, queues } from './catalog.ts';
-import type { HandlerMap } from './domains.ts';
+import { catalog, type HandlerMap, isJobName, type JobName, kindsOfQueue, type QueueName, queueNames, queues } from './catalog.ts';
 
 export type { HandlerContext, RuntimeHooks } from '../core/handler.ts';
 

@@ -14,6 +14,7 @@ import { queuesOf } from '../core/metrics/scaling.ts';
 import { readScaling } from '../core/metrics/scaling-reader.ts';
 import { askChildMetrics, startWorkerInstrumentation } from '../core/metrics/worker-server.ts';
 import type { ApiKeyConfig, Config } from './config.ts';
+import { readinessChecks } from './domains.ts';
 
 export interface ScaleState {
   current: number;
@@ -125,6 +126,7 @@ export async function startSupervisor(deps: {
   let askId = 0;
   const instrumentation = await startWorkerInstrumentation({
     ...deps,
+    readiness: readinessChecks,
     extraMetrics: async () =>
       (await Promise.all([...children].map((c) => askChildMetrics(c.proc, ++askId)))).filter((m) => m !== undefined),
   });

@@ -1,6 +1,6 @@
 // The HTTP API (producers/): where it listens, who may call it, request limits.
 import { z } from 'zod';
-import { int, jsonArray } from './fields.ts';
+import { httpUrl, int, jsonArray } from './fields.ts';
 import { defineSection, type SectionValues } from './section.ts';
 
 const apiKey = z.object({
@@ -28,6 +28,8 @@ const shape = {
   MAX_BODY_BYTES: int(1024).default(1_048_576),
   BULK_MAX_JOBS: int(1, 100_000).default(1000),
   IDEMPOTENCY_TTL_SECONDS: int(1).default(86_400),
+  /** the web process's public base URL: report download links, the dead-letter digest's dashboard link */
+  REPORTS_PUBLIC_URL: httpUrl().optional(),
 };
 type Checked = SectionValues<typeof shape> & { NODE_ENV: string; RETENTION_COMPLETED_SECONDS: number };
 

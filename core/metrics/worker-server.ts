@@ -7,10 +7,10 @@ import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import type { RuntimeHooks } from '../../workers/runtime.ts';
 import type { Backend } from '../backend.ts';
 import type { ApiKeyConfig, KernelConfig } from '../config/index.ts';
-import { runReadiness } from '../readiness.ts';
+import type { RuntimeHooks } from '../handler.ts';
+import { type ReadinessCheck, runReadiness } from '../readiness.ts';
 import { tracingHooks } from '../tracing.ts';
 import { combineHooks, metricsHooks, processRegistry } from './job-metrics.ts';
 import { metricsAuthorized } from './metrics-auth.ts';
@@ -67,6 +67,8 @@ export async function startWorkerInstrumentation(deps: {
   logger: Logger;
   backend: Backend;
   apiKeys: ApiKeyConfig[];
+  /** the domains' readiness checks for /readyz (the engine's store is always checked) */
+  readiness?: () => Promise<readonly ReadinessCheck[]>;
   /** extra metrics to add to this process's (the supervisor's children) */
   extraMetrics?: () => Promise<MetricsJson[]>;
 }): Promise<WorkerInstrumentation> {
@@ -98,7 +100,7 @@ async function serveWorkerMetrics(deps: Parameters<typeof startWorkerInstrumenta
       if (req.method !== 'GET') return json(405, { error: { code: 'method_not_allowed', message: 'GET only', details: [] } });
       if (path === '/healthz') return json(200, { status: 'ok' });
       if (path === '/readyz') {
-        const { ready, checks } = await runReadiness({ config, backend });
+        const { ready, checks } = await runReadiness({ config, backend }, (await deps.readiness?.()) ?? []);
         return json(ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', checks });
       }
       if (path !== '/metrics') return json(404, { error: { code: 'not_found', message: `no route GET ${path}`, details: [] } });

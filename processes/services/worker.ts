@@ -3,7 +3,8 @@
 // supervisor that runs worker children instead (workers/supervisor.ts).
 import { resource, service } from '../../core/lifecycle.ts';
 import { startWorkerInstrumentation } from '../../core/metrics/worker-server.ts';
-import { createHandlers } from '../../workers/domains.ts';
+import { queueRateLimits, readinessChecks } from '../../workers/domains.ts';
+import { createHandlers } from '../../workers/handlers.ts';
 import { startWorkers } from '../../workers/runtime.ts';
 import { startSupervisor } from '../../workers/supervisor.ts';
 import { apiKeysOf } from '../api-keys.ts';
@@ -16,7 +17,7 @@ export async function startWorker(ctx: EntryContext, { config, backend }: Proces
   const handlerSet = await life.start(
     resource(
       'job handlers',
-      () => createHandlers({ config, logger, engine, backend }),
+      () => createHandlers({ config, logger, backend }),
       (h) => h.close(),
     ),
   );
@@ -24,7 +25,7 @@ export async function startWorker(ctx: EntryContext, { config, backend }: Proces
   const instrumentation = await life.start(
     resource(
       'worker instrumentation',
-      () => startWorkerInstrumentation({ config, logger, backend, apiKeys: metricsKeys }),
+      () => startWorkerInstrumentation({ config, logger, backend, apiKeys: metricsKeys, readiness: readinessChecks }),
       (i) => i.close(),
     ),
   );
@@ -38,7 +39,7 @@ export async function startWorker(ctx: EntryContext, { config, backend }: Proces
           handlers: handlerSet.value.handlers,
           queues: config.WORKER_QUEUES,
           hooks: instrumentation.value.hooks,
-          rateLimits: { email: { max: config.EMAIL_RATE_PER_SECOND, durationMs: 1000 } },
+          rateLimits: queueRateLimits(config),
         }),
       async (runtime, graceMs) => {
         const { abandoned } = await runtime.close(graceMs);

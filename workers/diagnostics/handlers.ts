@@ -1,14 +1,17 @@
 // Handlers for the diagnostics.* kinds: no side effects, used by smoke tests and the benchmark.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PermanentError } from '../../core/errors/index.ts';
-import type { Payload } from '../catalog.ts';
-import type { HandlerContext } from '../runtime.ts';
+import type { HandlerContext, HandlersFor } from '../../core/handler.ts';
+import type { PayloadOf } from '../../core/kinds.ts';
+import type { diagnosticsKinds } from './kinds.ts';
 
-export async function noop(_payload: Payload<'diagnostics.noop'>, _ctx: HandlerContext) {
+type Kinds = typeof diagnosticsKinds;
+
+export async function noop(_payload: PayloadOf<Kinds['diagnostics.noop']>, _ctx: HandlerContext) {
   return null;
 }
 
-export async function sleepJob(payload: Payload<'diagnostics.sleep'>, ctx: HandlerContext) {
+export async function sleepJob(payload: PayloadOf<Kinds['diagnostics.sleep']>, ctx: HandlerContext) {
   await ctx.progress(0);
   await sleep(payload.ms, undefined, { signal: ctx.signal });
   if (payload.fail === 'permanent') throw new PermanentError(`told to fail permanently (${payload.tag ?? 'no tag'})`);
@@ -18,3 +21,6 @@ export async function sleepJob(payload: Payload<'diagnostics.sleep'>, ctx: Handl
   await ctx.progress(100);
   return { sleptMs: payload.ms, attempt: ctx.attempt, tag: payload.tag ?? null, pid: process.pid };
 }
+
+/** They need nothing from the process: tests use them as the default handlers. */
+export const handlers: HandlersFor<Kinds> = { 'diagnostics.noop': noop, 'diagnostics.sleep': sleepJob };

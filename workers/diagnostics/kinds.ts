@@ -1,3 +1,4 @@
+// The `default` queue and the diagnostics.* kinds (handlers: ./handlers.ts).
 import { z } from 'zod';
 import { job } from '../../core/kinds.ts';
 

@@ -2,11 +2,10 @@
 // (SMTP_URL, or the development mail catcher), and never send one job's message twice (send ledger).
 import nodemailer, { type Transporter } from 'nodemailer';
 import { PermanentError, RetryLaterError } from '../../core/errors/index.ts';
-import type { Payload } from '../catalog.ts';
-import type { HandlerDeps, HandlerModule, HandlerSet } from '../domains.ts';
-import type { HandlerContext } from '../runtime.ts';
+import type { HandlerContext, HandlerDeps, HandlerSet, HandlersFor } from '../../core/handler.ts';
 import { caughtMailStore } from './caught-mail.ts';
 import type { EmailConfig } from './config.ts';
+import type { EmailSendPayload, emailKinds } from './kinds.ts';
 import { type MailCatcher, startMailCatcher } from './mail-catcher.ts';
 import { type SendLedger, type SendRecord, sendLedger } from './send-ledger.ts';
 import { createSendThrottle } from './send-throttle.ts';
@@ -38,10 +37,7 @@ export function messageIdFor(jobId: string, from: string): string {
   return `<${jobId.replace(/[^A-Za-z0-9._-]/g, '_')}@${domainOf(from)}>`;
 }
 
-export function unsubscribeHeaders(
-  payload: Payload<'email.send'>,
-  config: Pick<EmailConfig, 'EMAIL_UNSUBSCRIBE_URL'>,
-): Record<string, string> {
+export function unsubscribeHeaders(payload: EmailSendPayload, config: Pick<EmailConfig, 'EMAIL_UNSUBSCRIBE_URL'>): Record<string, string> {
   if (payload.category === 'transactional') return {};
   const url = payload.unsubscribeUrl ?? config.EMAIL_UNSUBSCRIBE_URL;
   const headers: Record<string, string> = { 'List-Unsubscribe': `<${url}>` };
@@ -50,7 +46,10 @@ export function unsubscribeHeaders(
   return headers;
 }
 
-export async function createEmailHandlers(deps: HandlerDeps, opts: EmailHandlerOptions = {}): Promise<HandlerSet> {
+export async function createEmailHandlers(
+  deps: HandlerDeps<EmailConfig>,
+  opts: EmailHandlerOptions = {},
+): Promise<HandlerSet<HandlersFor<typeof emailKinds>>> {
   const { config, logger } = deps;
   const log = logger.child({ module: 'email' });
   // Compile every template now: a broken template stops the worker at boot, not a send.
@@ -59,35 +58,64 @@ export async function createEmailHandlers(deps: HandlerDeps, opts: EmailHandlerO
   // State lives in the backend's store (Redis for bullmq, the engine's Postgres for pgboss); the backend owns it.
   const ledger = opts.ledger ?? sendLedger(deps.backend, config.EMAIL_LEDGER_TTL_SECONDS);
   const throttle = createSendThrottle(deps.backend, { perSecond: config.EMAIL_RATE_PER_SECOND });
+  const { transport, catcher } = await openTransport(deps, log);
+  const send = sender({ config, templates, ledger, throttle, transport, afterSend: opts.afterSend });
 
-  let catcher: MailCatcher | undefined;
-  let transport: Transporter;
+  return {
+    handlers: { 'email.send': send },
+    close: async () => {
+      transport.close();
+      await catcher?.close();
+    },
+  };
+}
+
+/** SMTP_URL's pool, or (development) the mail catcher started here and a pool to it. */
+async function openTransport(
+  deps: HandlerDeps<EmailConfig>,
+  log: HandlerDeps['logger'],
+): Promise<{ transport: Transporter; catcher?: MailCatcher }> {
+  const { config } = deps;
   if (config.SMTP_URL) {
-    transport = nodemailer.createTransport({
-      url: config.SMTP_URL,
-      pool: true,
-      maxConnections: config.EMAIL_SMTP_POOL_SIZE,
-      ...TRANSPORT_TIMEOUTS,
-    });
-  } else {
-    catcher = await startMailCatcher({
-      store: caughtMailStore(deps.backend),
-      cap: config.EMAIL_CATCHER_MAX,
-      port: config.EMAIL_CATCHER_PORT,
-      logger: log,
-    });
-    transport = nodemailer.createTransport({
-      host: catcher.host,
-      port: catcher.port,
-      secure: false,
-      ignoreTLS: true,
-      pool: true,
-      maxConnections: config.EMAIL_SMTP_POOL_SIZE,
-      ...TRANSPORT_TIMEOUTS,
-    });
+    return {
+      transport: nodemailer.createTransport({
+        url: config.SMTP_URL,
+        pool: true,
+        maxConnections: config.EMAIL_SMTP_POOL_SIZE,
+        ...TRANSPORT_TIMEOUTS,
+      }),
+    };
   }
+  const catcher = await startMailCatcher({
+    store: caughtMailStore(deps.backend),
+    cap: config.EMAIL_CATCHER_MAX,
+    port: config.EMAIL_CATCHER_PORT,
+    logger: log,
+  });
+  const transport = nodemailer.createTransport({
+    host: catcher.host,
+    port: catcher.port,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: config.EMAIL_SMTP_POOL_SIZE,
+    ...TRANSPORT_TIMEOUTS,
+  });
+  return { transport, catcher };
+}
 
-  async function send(payload: Payload<'email.send'>, ctx: HandlerContext): Promise<EmailSendResult> {
+interface SenderParts {
+  config: EmailConfig;
+  templates: Awaited<ReturnType<typeof getCompiledTemplates>>;
+  ledger: SendLedger;
+  throttle: ReturnType<typeof createSendThrottle>;
+  transport: Transporter;
+  afterSend?: EmailHandlerOptions['afterSend'];
+}
+
+/** The `email.send` handler: ledger claim → render → SMTP → ledger record. */
+function sender({ config, templates, ledger, throttle, transport, afterSend }: SenderParts) {
+  return async function send(payload: EmailSendPayload, ctx: HandlerContext): Promise<EmailSendResult> {
     const begun = await ledger.begin(ctx.jobId, SEND_LEASE_MS);
     if (begun.state === 'done') {
       ctx.log.info(
@@ -139,17 +167,7 @@ export async function createEmailHandlers(deps: HandlerDeps, opts: EmailHandlerO
       ctx.log.warn({ rejected: record.rejected, accepted: record.accepted }, 'some recipients were refused; the message went to the rest');
     }
     ctx.log.info({ messageId: record.messageId, template: payload.template, recipients: record.accepted.length }, 'email sent');
-    await opts.afterSend?.(ctx);
+    await afterSend?.(ctx);
     return { ...record, alreadySent: false };
-  }
-
-  return {
-    handlers: { 'email.send': send },
-    close: async () => {
-      transport.close();
-      await catcher?.close();
-    },
   };
 }
-
-export const emailHandlers: HandlerModule = (deps) => createEmailHandlers(deps);

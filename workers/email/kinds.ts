@@ -40,6 +40,9 @@ export const emailSendPayload = z.discriminatedUnion('template', templateNames.m
   error: (iss) => (iss.code === 'invalid_union' ? `expects a template name: ${templateNames.join(', ')}` : undefined),
 });
 
+/** What the `email.send` handler receives (defaults applied). */
+export type EmailSendPayload = z.output<typeof emailSendPayload>;
+
 export const emailKinds = {
   'email.send': job({
     queue: 'email',

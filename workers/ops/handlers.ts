@@ -1,11 +1,14 @@
 // Handlers for the ops.* kinds (built-in schedules): the dead-letter digest and retention cleanup.
+import { InvalidJobError } from '../../core/enqueue.ts';
 import { PermanentError } from '../../core/errors/index.ts';
-import { toEnqueueRequest, validateJob } from '../../producers/enqueue.ts';
-import { isJobName, type Payload, queueNames } from '../catalog.ts';
-import type { HandlerDeps, HandlerModule } from '../domains.ts';
-import type { HandlerContext } from '../runtime.ts';
+import type { HandlerContext, HandlerDeps, HandlerFactory, HandlersFor } from '../../core/handler.ts';
+import type { PayloadOf } from '../../core/kinds.ts';
+import type { OpsConfig } from './config.ts';
+import type { opsKinds } from './kinds.ts';
 
-export const opsModule: HandlerModule = async (deps) => ({
+type Kinds = typeof opsKinds;
+
+export const opsModule: HandlerFactory<HandlersFor<Kinds>, OpsConfig> = async (deps) => ({
   handlers: {
     'ops.dead-letter-digest': (payload, ctx) => deadLetterDigest(deps, payload, ctx),
     'ops.retention-cleanup': (payload, ctx) => retentionCleanup(deps, payload, ctx),
@@ -14,8 +17,12 @@ export const opsModule: HandlerModule = async (deps) => ({
 });
 
 /** Count dead letters per queue; when there are any, enqueue one digest email (its id is tied to this job). */
-export async function deadLetterDigest(deps: HandlerDeps, payload: Payload<'ops.dead-letter-digest'>, ctx: HandlerContext) {
-  const infos = await deps.engine.queueInfo(queueNames);
+export async function deadLetterDigest(
+  deps: HandlerDeps<OpsConfig>,
+  payload: PayloadOf<Kinds['ops.dead-letter-digest']>,
+  ctx: HandlerContext,
+) {
+  const infos = await deps.engine.queueInfo([...deps.queueNames]);
   const queues = [];
   for (const info of infos.filter((i) => i.counts.dead > 0)) {
     const letters = await deps.engine.listDeadLetters([info.name], payload.limit);
@@ -26,8 +33,7 @@ export async function deadLetterDigest(deps: HandlerDeps, payload: Payload<'ops.
     ctx.log.info('no dead letters: no digest sent');
     return { sent: false, queues: 0 };
   }
-  if (!isJobName('email.send')) throw new PermanentError('the email.send job kind is not in the catalog');
-  const email = validateJob({
+  const email = {
     name: 'email.send',
     data: {
       to: payload.to,
@@ -35,18 +41,19 @@ export async function deadLetterDigest(deps: HandlerDeps, payload: Payload<'ops.
       category: 'notification',
       vars: { queues, dashboardUrl: payload.dashboardUrl },
     },
+  };
+  const { job } = await deps.enqueue(email, { requestId: ctx.requestId, jobId: `digest-${ctx.jobId}` }).catch((err) => {
+    throw err instanceof InvalidJobError ? new PermanentError(`digest email does not validate: ${err.message}`) : err;
   });
-  if (!email.ok) {
-    throw new PermanentError(`digest email does not validate: ${email.details.map((d) => `${d.path}: ${d.message}`).join('; ')}`);
-  }
-  const { job } = await deps.engine.enqueue(
-    toEnqueueRequest(email.job, deps.config, { requestId: ctx.requestId }, Date.now(), `digest-${ctx.jobId}`),
-  );
   return { sent: true, queues: queues.length, total: queues.reduce((n, q) => n + q.count, 0), emailJobId: job.id };
 }
 
 /** Trim finished jobs past retention and old dead letters, on an engine that does not expire them itself. */
-export async function retentionCleanup(deps: HandlerDeps, payload: Payload<'ops.retention-cleanup'>, ctx: HandlerContext) {
+export async function retentionCleanup(
+  deps: HandlerDeps<OpsConfig>,
+  payload: PayloadOf<Kinds['ops.retention-cleanup']>,
+  ctx: HandlerContext,
+) {
   const sweeper = deps.backend.retention;
   if (!sweeper) {
     ctx.log.info({ engine: deps.engine.kind }, 'retention cleanup: nothing to do for this engine (it expires jobs itself)');
@@ -59,7 +66,7 @@ export async function retentionCleanup(deps: HandlerDeps, payload: Payload<'ops.
     limit: payload.limit,
   };
   const removed: Record<string, { completed: number; failed: number; deadLetters: number }> = {};
-  for (const name of queueNames) {
+  for (const name of deps.queueNames) {
     if (ctx.signal.aborted) break;
     removed[name] = await sweeper.sweep(name, limits);
   }

@@ -1,4 +1,4 @@
-// The `ops` queue: housekeeping jobs the scheduler's built-in schedules enqueue (scheduler/builtin.ts).
+// The `ops` queue: housekeeping jobs its built-in schedules enqueue (./index.ts, applied by scheduler/builtin.ts).
 import { z } from 'zod';
 import { job } from '../../core/kinds.ts';
 

@@ -1,6 +1,6 @@
 // The reports domain's settings (workers/reports/README.md).
 import { z } from 'zod';
-import { bool, defineSection, httpUrl, int, type KernelConfig, postgresUrl, type SectionValues } from '../../core/config/index.ts';
+import { bool, defineSection, int, type KernelConfig, postgresUrl, type SectionValues } from '../../core/config/index.ts';
 
 const shape = {
   REPORTS_DATABASE_URL: postgresUrl().optional(),
@@ -13,10 +13,9 @@ const shape = {
     .optional(),
   REPORTS_LINK_TTL_SECONDS: int(60, 30 * 86_400).default(604_800),
   REPORTS_RETENTION_SECONDS: int(60).default(604_800),
-  REPORTS_PUBLIC_URL: httpUrl().optional(),
   REPORTS_DEMO: bool.optional(),
 };
-type Checked = SectionValues<typeof shape> & { NODE_ENV: string };
+type Checked = SectionValues<typeof shape> & { NODE_ENV: string; REPORTS_PUBLIC_URL?: string };
 const inProductionWithReports = (c: Checked) => c.NODE_ENV === 'production' && !!c.REPORTS_DATABASE_URL;
 
 export const reportsSection = defineSection<typeof shape, Checked>('reports', shape, [

@@ -2,7 +2,8 @@
 // and, in development, when a worker starts. Rows are deterministic and include the awkward values a
 // CSV writer must get right (commas, quotes, line breaks, NULLs, non-ASCII).
 import type pg from 'pg';
-import type { ReleaseTask } from '../../processes/release.ts';
+import type { ReleaseTask } from '../../core/release.ts';
+import type { ReportsConfig } from './config.ts';
 import { createReportsPool, demoEnabled, reportsDatabaseUrl } from './database.ts';
 
 export const DEMO_ROWS = 10_000;
@@ -57,7 +58,7 @@ export async function seedDemoOrders(db: pg.Pool | pg.ClientBase, rows = DEMO_RO
   }
 }
 
-export const reportsDemoReleaseTask: ReleaseTask = {
+export const reportsDemoReleaseTask: ReleaseTask<ReportsConfig> = {
   name: 'reports-demo-table',
   enabled: (config) => demoEnabled(config) && reportsDatabaseUrl(config) !== undefined,
   async run({ config }) {

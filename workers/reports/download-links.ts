@@ -64,8 +64,3 @@ export function signingSecrets(config: ReportsConfig): string[] | null {
   if (config.NODE_ENV === 'production') return null;
   return [devSecret(config, 'reports-signing-secret').value];
 }
-
-/** Where links point: REPORTS_PUBLIC_URL, else this web process on localhost. */
-export function publicBaseUrl(config: ReportsConfig): string {
-  return config.REPORTS_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}`;
-}

@@ -4,20 +4,23 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
+import { InvalidJobError } from '../../core/enqueue.ts';
 import { PermanentError } from '../../core/errors/index.ts';
-import { toEnqueueRequest, validateJob } from '../../producers/enqueue.ts';
-import type { Payload } from '../catalog.ts';
-import type { HandlerDeps, HandlerModule } from '../domains.ts';
-import type { HandlerContext } from '../runtime.ts';
+import type { HandlerContext, HandlerDeps, HandlerFactory, HandlersFor } from '../../core/handler.ts';
+import { publicBaseUrl } from '../../core/http/public-url.ts';
+import type { PayloadOf } from '../../core/kinds.ts';
+import type { ReportsConfig } from './config.ts';
 import { createReportsPool, demoEnabled, reportsDatabaseUrl } from './database.ts';
 import { type ReportDefinition, reportDefinition } from './definitions.ts';
 import { seedDemoOrders } from './demo-data.ts';
-import { createDownloadLink, publicBaseUrl, signingSecrets } from './download-links.ts';
-import { reportsQueues } from './kinds.ts';
+import { createDownloadLink, signingSecrets } from './download-links.ts';
+import { type reportsKinds, reportsQueues } from './kinds.ts';
 import { type ReportProgress, runReport } from './run-report.ts';
 import { LocalReportStorage, type ReportStorage, reportsDir } from './storage.ts';
 
 const SWEEP_INTERVAL_MS = 60 * 60_000;
+
+type GeneratePayload = PayloadOf<(typeof reportsKinds)['report.generate']>;
 
 export interface ReportsHandlerOptions {
   storage?: ReportStorage;
@@ -25,8 +28,8 @@ export interface ReportsHandlerOptions {
   now?: () => number;
 }
 
-export function createReportsModule(options: ReportsHandlerOptions = {}): HandlerModule {
-  return async ({ config, logger, engine }: HandlerDeps) => {
+export function createReportsModule(options: ReportsHandlerOptions = {}): HandlerFactory<HandlersFor<typeof reportsKinds>, ReportsConfig> {
+  return async ({ config, logger, enqueue }: HandlerDeps<ReportsConfig>) => {
     const log = logger.child({ module: 'reports' });
     const url = reportsDatabaseUrl(config);
     if (!url) {
@@ -60,9 +63,10 @@ export function createReportsModule(options: ReportsHandlerOptions = {}): Handle
     void sweep();
     const timer = setInterval(sweep, SWEEP_INTERVAL_MS).unref();
 
+    const reports: Reports = { config, pool, storage, secrets, now, enqueue };
     const running = new Set<AbortController>();
 
-    async function generate(payload: Payload<'report.generate'>, ctx: HandlerContext) {
+    async function generate(payload: GeneratePayload, ctx: HandlerContext) {
       const definition = reportDefinition(payload.report);
       if (!definition) throw new PermanentError(`unknown report "${payload.report}"`);
       const id = randomBytes(16).toString('base64url');
@@ -70,81 +74,10 @@ export function createReportsModule(options: ReportsHandlerOptions = {}): Handle
       const shutdown = new AbortController();
       running.add(shutdown);
       try {
-        return await generateFile(payload, ctx, definition, id, AbortSignal.any([ctx.signal, shutdown.signal]));
+        return await generateFile(reports, { payload, ctx, definition, id, signal: AbortSignal.any([ctx.signal, shutdown.signal]) });
       } finally {
         running.delete(shutdown);
       }
-    }
-
-    async function generateFile(
-      payload: Payload<'report.generate'>,
-      ctx: HandlerContext,
-      definition: ReportDefinition,
-      id: string,
-      signal: AbortSignal,
-    ) {
-      // progress goes to the queue store one update at a time; the newest waiting one wins
-      let latest: ReportProgress | undefined;
-      let pending: Promise<void> | undefined;
-      const drain = async () => {
-        while (latest) {
-          const p = latest;
-          latest = undefined;
-          await ctx.progress(p).catch((err) => ctx.log.warn({ err: (err as Error).message }, 'progress update failed'));
-        }
-        pending = undefined;
-      };
-      const meta = await runReport({
-        pool,
-        storage,
-        definition,
-        params: payload.params,
-        format: payload.format,
-        id,
-        signal,
-        onProgress: (p) => {
-          latest = p;
-          pending ??= drain();
-        },
-      });
-      await pending;
-      const link = createDownloadLink({
-        baseUrl: publicBaseUrl(config),
-        id,
-        secrets: secrets as string[],
-        ttlSeconds: config.REPORTS_LINK_TTL_SECONDS,
-        now: now(),
-      });
-      ctx.log.info({ reportId: id, report: meta.report, rows: meta.rows, bytes: meta.bytes }, 'report written');
-
-      let notifyJobId: string | null = null;
-      if (payload.notify) {
-        const v = validateJob({
-          name: 'email.send',
-          data: {
-            to: payload.notify.email,
-            template: 'report-ready',
-            vars: { reportName: meta.filename, url: link.url, expiresAt: link.expiresAt },
-          },
-          // a retry of this job after the email was enqueued finds the same email job
-          options: { idempotencyKey: `report-ready:${ctx.jobId}` },
-        });
-        if (!v.ok)
-          throw new PermanentError(`cannot enqueue the report-ready email: ${v.details.map((d) => `${d.path}: ${d.message}`).join('; ')}`);
-        const { job } = await engine.enqueue(toEnqueueRequest(v.job, config, { requestId: ctx.requestId }));
-        notifyJobId = job.id;
-      }
-      return {
-        reportId: id,
-        report: meta.report,
-        format: meta.format,
-        filename: meta.filename,
-        rows: meta.rows,
-        bytes: meta.bytes,
-        download: link.url,
-        expiresAt: link.expiresAt,
-        notifyJobId,
-      };
     }
 
     return {
@@ -158,4 +91,95 @@ export function createReportsModule(options: ReportsHandlerOptions = {}): Handle
   };
 }
 
-export const reportsModule: HandlerModule = createReportsModule();
+/** What every run of this worker's reports module shares. */
+interface Reports {
+  config: ReportsConfig;
+  pool: pg.Pool;
+  storage: ReportStorage;
+  secrets: string[];
+  now: () => number;
+  enqueue: HandlerDeps['enqueue'];
+}
+
+interface Run {
+  payload: GeneratePayload;
+  ctx: HandlerContext;
+  definition: ReportDefinition;
+  id: string;
+  signal: AbortSignal;
+}
+
+async function generateFile(r: Reports, { payload, ctx, definition, id, signal }: Run) {
+  const progress = progressReporter(ctx);
+  const meta = await runReport({
+    pool: r.pool,
+    storage: r.storage,
+    definition,
+    params: payload.params,
+    format: payload.format,
+    id,
+    signal,
+    onProgress: progress.report,
+  });
+  await progress.flushed();
+  const link = createDownloadLink({
+    baseUrl: publicBaseUrl(r.config),
+    id,
+    secrets: r.secrets,
+    ttlSeconds: r.config.REPORTS_LINK_TTL_SECONDS,
+    now: r.now(),
+  });
+  ctx.log.info({ reportId: id, report: meta.report, rows: meta.rows, bytes: meta.bytes }, 'report written');
+
+  let notifyJobId: string | null = null;
+  if (payload.notify) {
+    const email = {
+      name: 'email.send',
+      data: {
+        to: payload.notify.email,
+        template: 'report-ready',
+        vars: { reportName: meta.filename, url: link.url, expiresAt: link.expiresAt },
+      },
+      // a retry of this job after the email was enqueued finds the same email job
+      options: { idempotencyKey: `report-ready:${ctx.jobId}` },
+    };
+    const { job } = await r.enqueue(email, { requestId: ctx.requestId }).catch((err) => {
+      throw err instanceof InvalidJobError ? new PermanentError(`cannot enqueue the report-ready email: ${err.message}`) : err;
+    });
+    notifyJobId = job.id;
+  }
+  return {
+    reportId: id,
+    report: meta.report,
+    format: meta.format,
+    filename: meta.filename,
+    rows: meta.rows,
+    bytes: meta.bytes,
+    download: link.url,
+    expiresAt: link.expiresAt,
+    notifyJobId,
+  };
+}
+
+/** Progress goes to the queue store one update at a time; the newest waiting one wins. */
+function progressReporter(ctx: HandlerContext) {
+  let latest: ReportProgress | undefined;
+  let pending: Promise<void> | undefined;
+  const drain = async () => {
+    while (latest) {
+      const p = latest;
+      latest = undefined;
+      await ctx.progress(p).catch((err) => ctx.log.warn({ err: (err as Error).message }, 'progress update failed'));
+    }
+    pending = undefined;
+  };
+  return {
+    report: (p: ReportProgress) => {
+      latest = p;
+      pending ??= drain();
+    },
+    flushed: async () => {
+      await pending;
+    },
+  };
+}

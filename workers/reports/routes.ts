@@ -5,9 +5,10 @@
 import { pipeline } from 'node:stream/promises';
 import type { Router } from 'express';
 import { ApiError } from '../../core/http/api-error.ts';
+import { publicBaseUrl } from '../../core/http/public-url.ts';
 import type { AppDeps } from '../../producers/app.ts';
 import { mayUseKind, principalOf } from '../../producers/auth.ts';
-import { createDownloadLink, publicBaseUrl, REPORT_ID, signingSecrets, verifyDownloadLink } from './download-links.ts';
+import { createDownloadLink, REPORT_ID, signingSecrets, verifyDownloadLink } from './download-links.ts';
 import { LocalReportStorage, type ReportStorage, reportsDir } from './storage.ts';
 
 export function createReportRoutes(options: { storage?: ReportStorage; now?: () => number } = {}) {

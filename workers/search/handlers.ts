@@ -4,25 +4,27 @@
 import type { Client } from '@elastic/elasticsearch';
 import { backoffDelay } from '../../core/backoff.ts';
 import { PermanentError, RetryLaterError } from '../../core/errors/index.ts';
-import { catalog, type Payload, queues } from '../catalog.ts';
-import type { HandlerDeps, HandlerMap, HandlerSet } from '../domains.ts';
-import type { HandlerContext } from '../runtime.ts';
+import type { HandlerContext, HandlerDeps, HandlerSet, HandlersFor } from '../../core/handler.ts';
+import type { PayloadOf } from '../../core/kinds.ts';
 import { BulkBatcher } from './bulk-batcher.ts';
 import { createSearchClient, NOT_CONFIGURED } from './client.ts';
+import type { SearchConfig } from './config.ts';
 import { setupIndex } from './index-setup.ts';
 import { searchIndexes } from './indexes.ts';
-import type { SearchIndexName } from './kinds.ts';
+import { type SearchIndexName, searchKinds, searchQueues } from './kinds.ts';
 import { aliasName } from './names.ts';
 import { reindex } from './reindex.ts';
 import { WriteTargets } from './write-targets.ts';
 
-export interface SearchHandlerSet extends HandlerSet {
+type Kinds = typeof searchKinds;
+
+export interface SearchHandlerSet extends HandlerSet<HandlersFor<Kinds>> {
   /** undefined when ELASTICSEARCH_URL is unset */
   client?: Client;
   batcher?: BulkBatcher;
 }
 
-export async function createSearchHandlers(deps: HandlerDeps): Promise<SearchHandlerSet> {
+export async function createSearchHandlers(deps: HandlerDeps<SearchConfig>): Promise<SearchHandlerSet> {
   const { config } = deps;
   const logger = deps.logger.child({ module: 'search' });
   const client = createSearchClient(config);
@@ -36,8 +38,7 @@ export async function createSearchHandlers(deps: HandlerDeps): Promise<SearchHan
     logger.warn({ queue: 'search' }, `search queue not consumed: ${NOT_CONFIGURED}`);
     return { handlers: {}, close: async () => {} };
   }
-  const prefix = config.SEARCH_INDEX_PREFIX;
-  const concurrency = config.WORKER_QUEUES.search ?? queues.search.concurrency;
+  const concurrency = config.WORKER_QUEUES.search ?? searchQueues.search.concurrency;
   if (concurrency < config.SEARCH_BULK_MAX_ITEMS) {
     logger.warn(
       { concurrency, maxItems: config.SEARCH_BULK_MAX_ITEMS },
@@ -54,6 +55,28 @@ export async function createSearchHandlers(deps: HandlerDeps): Promise<SearchHan
     waitMs: config.SEARCH_BULK_WAIT_MS,
   });
 
+  const handlers = searchHandlers({ client, batcher, targets, config });
+
+  return {
+    client,
+    batcher,
+    handlers,
+    close: async () => {
+      await batcher.close();
+      await client.close();
+    },
+  };
+}
+
+interface SearchParts {
+  client: Client;
+  batcher: BulkBatcher;
+  targets: WriteTargets;
+  config: SearchConfig;
+}
+
+function searchHandlers({ client, batcher, targets, config }: SearchParts): HandlersFor<Kinds> {
+  const prefix = config.SEARCH_INDEX_PREFIX;
   // Templates and aliases are the release step's job; the first write to an alias makes sure of them
   // too, so a development setup (`npm start`, no release step) works. Once per alias per process.
   const ready = new Map<SearchIndexName, Promise<unknown>>();
@@ -67,9 +90,9 @@ export async function createSearchHandlers(deps: HandlerDeps): Promise<SearchHan
     return p;
   };
 
-  const indexPolicy = catalog['search.index'].defaults.backoff;
-  const handlers: HandlerMap = {
-    'search.index': async (payload: Payload<'search.index'>, ctx: HandlerContext) => {
+  const indexPolicy = searchKinds['search.index'].defaults.backoff;
+  return {
+    'search.index': async (payload: PayloadOf<Kinds['search.index']>, ctx: HandlerContext) => {
       await ensure(payload.index);
       const alias = aliasName(prefix, payload.index);
       const outcome = await batcher.submit(
@@ -90,7 +113,7 @@ export async function createSearchHandlers(deps: HandlerDeps): Promise<SearchHan
           throw new PermanentError(`Elasticsearch rejected document ${JSON.stringify(payload.id)}: ${outcome.reason}`);
       }
     },
-    'search.reindex': async (payload: Payload<'search.reindex'>, ctx: HandlerContext) => {
+    'search.reindex': async (payload: PayloadOf<Kinds['search.reindex']>, ctx: HandlerContext) => {
       const alias = aliasName(prefix, payload.index);
       try {
         return await reindex(searchIndexes[payload.index], {
@@ -100,7 +123,7 @@ export async function createSearchHandlers(deps: HandlerDeps): Promise<SearchHan
           sourceDatabaseUrl: config.SEARCH_SOURCE_DATABASE_URL,
           settleMs: config.SEARCH_REINDEX_SETTLE_MS,
           maxBytes: config.SEARCH_BULK_MAX_BYTES,
-          staleAfterMs: catalog['search.reindex'].defaults.timeoutMs,
+          staleAfterMs: searchKinds['search.reindex'].defaults.timeoutMs,
           jobId: ctx.jobId,
           signal: ctx.signal,
           progress: (p) => ctx.progress(p),
@@ -108,16 +131,6 @@ export async function createSearchHandlers(deps: HandlerDeps): Promise<SearchHan
       } finally {
         targets.invalidate(alias);
       }
-    },
-  };
-
-  return {
-    client,
-    batcher,
-    handlers,
-    close: async () => {
-      await batcher.close();
-      await client.close();
     },
   };
 }

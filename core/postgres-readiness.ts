@@ -1,9 +1,9 @@
-// /readyz checks for the PostgreSQL databases beside the queue store (the engine's own database is
-// checked by engine.ping()): the reports database and the search source database, when configured.
+// A /readyz check for a PostgreSQL database beside the queue store (the engine's own database is
+// checked by engine.ping()), e.g. the reports database or the search source database, when configured.
 // One small pool per URL, so probes every few seconds do not open a connection each time.
 import pg from 'pg';
-import type { ReadinessCheck } from '../../core/readiness.ts';
-import type { ReportsConfig } from './config.ts';
+import type { KernelConfig } from './config/index.ts';
+import type { ReadinessCheck } from './readiness.ts';
 
 const pools = new Map<string, pg.Pool>();
 
@@ -17,9 +17,7 @@ function poolFor(url: string) {
   return pool;
 }
 
-type Checked = ReportsConfig & { SEARCH_SOURCE_DATABASE_URL?: string };
-
-function postgresCheck(name: string, urlOf: (c: Checked) => string | undefined): ReadinessCheck<Checked> {
+export function postgresCheck<C extends KernelConfig>(name: string, urlOf: (c: C) => string | undefined): ReadinessCheck<C> {
   return {
     name,
     enabled: (config, store) => {
@@ -32,8 +30,3 @@ function postgresCheck(name: string, urlOf: (c: Checked) => string | undefined):
     },
   };
 }
-
-export const postgresReadinessChecks: ReadinessCheck<Checked>[] = [
-  postgresCheck('postgres (reports)', (c) => c.REPORTS_DATABASE_URL),
-  postgresCheck('postgres (search source)', (c) => c.SEARCH_SOURCE_DATABASE_URL),
-];

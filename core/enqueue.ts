@@ -1,0 +1,128 @@
+// The one enqueue path, over any table of job kinds: validate `{ name, data, options }` against the
+// kinds' schemas, then turn it and the kind's defaults into the EnqueueRequest an engine stores.
+// workers/catalog.ts binds it to the catalog; every producer (HTTP API, SDK in-process, scheduler) and
+// every handler's follow-up enqueue go through that binding.
+import { z } from 'zod';
+import type { KernelConfig } from './config/index.ts';
+import type { Engine, EnqueueRequest, JobMeta } from './engine.ts';
+import { PermanentError } from './errors/index.ts';
+import type { Enqueue } from './handler.ts';
+import type { JobDefinition } from './kinds.ts';
+import { withTraceContext } from './tracing.ts';
+import { type ErrorDetail, issuesToDetails } from './validation.ts';
+
+const DAY = 86_400_000;
+
+export const jobOptionsSchema = z
+  .strictObject({
+    priority: z.int().min(1).max(10).optional().describe('1 (most urgent) … 10'),
+    delay: z
+      .int()
+      .min(0)
+      .max(365 * DAY)
+      .optional()
+      .describe('ms to wait before the job may run'),
+    runAt: z.iso.datetime({ offset: true }).optional().describe('ISO-8601 time at which the job may run'),
+    attempts: z.int().min(1).max(100).optional().describe('total runs, the first included'),
+    idempotencyKey: z
+      .string()
+      .min(1)
+      .max(255)
+      .optional()
+      .describe('a repeated key (per job kind, within IDEMPOTENCY_TTL_SECONDS) returns the existing job'),
+    timeout: z.int().min(100).max(DAY).optional().describe('ms a run may take before its AbortSignal fires'),
+  })
+  .refine((o) => o.delay === undefined || o.runAt === undefined, {
+    path: ['runAt'],
+    message: 'give delay or runAt, not both',
+  });
+export type JobOptions = z.infer<typeof jobOptionsSchema>;
+
+export type KindTable = Readonly<Record<string, JobDefinition>>;
+
+const envelopeSchema = z.strictObject({
+  name: z.string({ error: 'expects a job kind name' }),
+  data: z.unknown().optional(),
+  options: z.unknown().optional(),
+});
+
+export interface ValidJob<N extends string = string> {
+  name: N;
+  data: unknown;
+  options: JobOptions;
+}
+
+export type Validation<N extends string> = { ok: true; job: ValidJob<N> } | { ok: false; details: ErrorDetail[] };
+
+/** Validate one `{ name, data, options }` against `kinds`; `prefix` roots the error paths (`jobs[3]`). */
+export function validateJobIn<C extends KindTable>(kinds: C, body: unknown, prefix = ''): Validation<keyof C & string> {
+  const at = (p: string) => (prefix ? `${prefix}.${p}` : p);
+  const env = envelopeSchema.safeParse(body);
+  if (!env.success) return { ok: false, details: issuesToDetails(env.error.issues, prefix) };
+  const { name, data, options } = env.data;
+  const details: ErrorDetail[] = [];
+  // most requests carry no options: skip that parse on the bulk path
+  const opts = options === undefined ? ({ success: true, data: {} } as const) : jobOptionsSchema.safeParse(options);
+  if (!opts.success) details.push(...issuesToDetails(opts.error.issues, at('options')));
+  if (!Object.hasOwn(kinds, name)) {
+    details.unshift({ path: at('name'), message: `unknown job kind "${name}" (known: ${Object.keys(kinds).join(', ')})` });
+    return { ok: false, details };
+  }
+  const payload = (kinds[name] as JobDefinition).payload.safeParse(data ?? {});
+  if (!payload.success) details.push(...issuesToDetails(payload.error.issues, at('data')));
+  if (!payload.success || !opts.success) return { ok: false, details };
+  return { ok: true, job: { name, data: payload.data, options: opts.data } };
+}
+
+export type RetentionConfig = Pick<KernelConfig, 'RETENTION_COMPLETED_SECONDS' | 'RETENTION_FAILED_SECONDS'> &
+  Partial<Pick<KernelConfig, 'RETENTION_COMPLETED_COUNT' | 'RETENTION_FAILED_COUNT'>>;
+
+/** The kind's defaults + caller options → what the engine stores. `now` is a parameter for tests. */
+export function enqueueRequestOf(
+  def: JobDefinition,
+  job: ValidJob,
+  config: RetentionConfig,
+  meta: JobMeta = {},
+  now = Date.now(),
+  jobId?: string,
+): EnqueueRequest {
+  const o = job.options;
+  const delayMs = o.runAt !== undefined ? Math.max(0, Date.parse(o.runAt) - now) : (o.delay ?? 0);
+  return {
+    name: job.name,
+    queue: def.queue,
+    data: job.data,
+    priority: o.priority ?? def.defaults.priority,
+    delayMs,
+    attempts: o.attempts ?? def.defaults.attempts,
+    backoff: def.defaults.backoff,
+    timeoutMs: o.timeout ?? def.defaults.timeoutMs,
+    idempotencyKey: o.idempotencyKey,
+    jobId,
+    retention: {
+      completedSeconds: def.defaults.retention?.completedSeconds ?? config.RETENTION_COMPLETED_SECONDS,
+      failedSeconds: def.defaults.retention?.failedSeconds ?? config.RETENTION_FAILED_SECONDS,
+      completedCount: config.RETENTION_COMPLETED_COUNT,
+      failedCount: config.RETENTION_FAILED_COUNT,
+    },
+    meta: withTraceContext(meta, def.queue, job.name),
+  };
+}
+
+/** A follow-up job that does not validate: permanent (a retry would not fix it). */
+export class InvalidJobError extends PermanentError {
+  override name = 'InvalidJobError';
+  constructor(readonly details: ErrorDetail[]) {
+    super(details.map((d) => `${d.path}: ${d.message}`).join('; '));
+  }
+}
+
+/** The `enqueue` handlers are given (core/handler.ts): validates against `kinds`, enqueues on `engine`. */
+export function enqueueFor(kinds: KindTable, engine: Engine, config: RetentionConfig): Enqueue {
+  return async (job, meta = {}) => {
+    const v = validateJobIn(kinds, job);
+    if (!v.ok) throw new InvalidJobError(v.details);
+    const def = kinds[v.job.name] as JobDefinition;
+    return engine.enqueue(enqueueRequestOf(def, v.job, config, { requestId: meta.requestId }, Date.now(), meta.jobId));
+  };
+}

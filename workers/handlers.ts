@@ -1,0 +1,43 @@
+// The handler registry: each domain's handler module (loaded only here, when a worker starts), given
+// the process's dependencies once: config, logger, engine, and an `enqueue` over the catalog for
+// follow-up jobs. Returns every handler plus one close() for what the modules opened.
+import type { Logger } from 'pino';
+import type { Backend } from '../core/backend.ts';
+import { enqueueFor } from '../core/enqueue.ts';
+import type { HandlerDeps, HandlerSet } from '../core/handler.ts';
+import { catalog, type HandlerMap, queueNames } from './catalog.ts';
+import { type Config, domains } from './domains.ts';
+
+/** What the process has: its config and logger, and the backend (the engine and its side stores). */
+export interface ProcessDeps {
+  config: Config;
+  logger: Logger;
+  backend: Backend;
+}
+
+/** HandlerDeps for a process (tests build a single domain's handlers with it). */
+export function handlerDeps({ config, logger, backend }: ProcessDeps): HandlerDeps<Config> {
+  // backend is absent only in tests that never run a handler
+  const engine = backend?.engine;
+  return { config, logger, backend, engine, enqueue: enqueueFor(catalog, engine, config), queueNames };
+}
+
+export async function createHandlers(base: ProcessDeps): Promise<HandlerSet<HandlerMap>> {
+  const deps = handlerDeps(base);
+  const results = await Promise.allSettled(
+    domains.map(async (d) => (d.handlers ? d.handlers(deps) : { handlers: {}, close: async () => {} })),
+  );
+  const sets = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value as HandlerSet<object>] : []));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) {
+    // one module could not start: close what the others opened, then fail the boot with its error
+    await Promise.allSettled(sets.map((s) => s.close()));
+    throw failed.reason;
+  }
+  return {
+    handlers: Object.assign({}, ...sets.map((s) => s.handlers)) as HandlerMap,
+    close: async () => {
+      await Promise.all(sets.map((s) => s.close()));
+    },
+  };
+}
