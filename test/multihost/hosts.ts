@@ -31,7 +31,7 @@ export interface EngineEnv {
 }
 
 /** The environment every Conveyor process of one engine's run gets (a production-like config). */
-export function conveyorEnv(e: EngineEnv, host: Host, dataDir: string): NodeJS.ProcessEnv {
+export function conveyorEnv(e: EngineEnv, dataDir: string): NodeJS.ProcessEnv {
   const store = e.engine === 'bullmq' ? { REDIS_URL: urls.redis() } : { DATABASE_URL: urls.postgres() };
   return {
     PATH: process.env.PATH,
@@ -48,7 +48,8 @@ export function conveyorEnv(e: EngineEnv, host: Host, dataDir: string): NodeJS.P
     API_KEYS: JSON.stringify([{ name: 'multihost', sha256: e.apiKeySha256, scopes: ['admin'], rateLimitRps: 1_000_000 }]),
     API_RATE_LIMIT_RPS: '1000000',
     SMTP_URL: urls.smtp(),
-    EMAIL_FROM: `Conveyor multihost <jobs@${host.name}.multihost.test>`,
+    // one sender for every host: the Message-ID (fixed per job, so receivers can drop a resend) derives from it
+    EMAIL_FROM: 'Conveyor multihost <jobs@multihost.test>',
     EMAIL_RATE_PER_SECOND: '200',
     WORKER_QUEUES: 'default:64,email:10',
     // a dead worker's jobs come back within ~12 s (BullMQ lock / pg-boss heartbeat 10 s, checks every 2 s)
@@ -78,7 +79,7 @@ export class Hosts {
     const p = spawnIn(host.ns, procfileCommand(this.root, type), {
       label: `${host.name}/${type}`,
       log: join(this.logs, `${this.env.engine}-${host.name}-${type}.log`),
-      env: conveyorEnv(this.env, host, dataDir),
+      env: conveyorEnv(this.env, dataDir),
       cwd: this.root,
     });
     const entry = Object.assign(p, { host, type });

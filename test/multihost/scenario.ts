@@ -2,6 +2,7 @@
 // with two worker hosts, SIGKILL of every process on worker-1, a phase with one, worker-3 boots and joins, a phase
 // with two again; then the traffic stops, the schedules pause, and the run waits for every acknowledged job.
 import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Hosts } from './hosts.ts';
@@ -66,10 +67,10 @@ async function timeline(
   };
   const seconds = (n: number) => sleep(Math.round(n * plan.scale * 1000));
   traffic.start();
-  await phase('2 worker hosts', ['worker-1', 'worker-2'], seconds(15));
+  await phase('2 worker hosts', ['worker-1', 'worker-2'], seconds(10));
   facts['worker-1 SIGKILLed pids'] = killAllIn(hostNamed('worker-1').ns).join(' ');
   const killAt = Date.now();
-  await phase('worker-1 killed', ['worker-2'], seconds(10));
+  await phase('worker-1 killed', ['worker-2'], seconds(8));
   const w3 = hosts.start(hostNamed('worker-3'), 'worker');
   await phase(
     'worker-3 booting',
@@ -78,7 +79,7 @@ async function timeline(
       facts['worker-3 start → consuming ms'] = ms;
     }),
   );
-  await phase('worker-3 consuming', ['worker-2', 'worker-3'], seconds(15));
+  await phase('worker-3 consuming', ['worker-2', 'worker-3'], seconds(10));
   await traffic.stop();
   return { phases, killAt, stoppedAt: Date.now() };
 }
@@ -106,6 +107,7 @@ export async function runEngine(plan: Plan, engine: EngineName, log: (s: string)
   try {
     log(`▶ ${engine}: release, then web, scheduler, worker-1, worker-2 (load average ${loadavg()[0]?.toFixed(1)})`);
     await boot(hosts, facts, log);
+    const mailBefore = (await caughtMail()).length; // the catcher serves every engine's run
     const schedules = await createSchedules(api);
     const traffic = new Traffic(urls.web(), key, plan.rate, { max: plan.maxBacklog, read: () => api.pending() });
     const t = await timeline(hosts, traffic, plan, facts, log);
@@ -120,13 +122,15 @@ export async function runEngine(plan: Plan, engine: EngineName, log: (s: string)
       Date.now() + Math.max(plan.scale * 90_000, 180_000),
       log,
     );
+    const mail = (await caughtMail()).slice(mailBefore);
+    writeFileSync(join(plan.tmp, 'logs', `${engine}-mail.json`), JSON.stringify(mail));
     const workerLogs = hosts.procs.filter((p) => p.type === 'worker').map((p) => ({ host: p.host.name, file: p.log }));
     const checks = checksFor({
       acked,
       slots,
       views,
       runs: completionsFromLogs(workerLogs),
-      mail: await caughtMail(),
+      mail,
       stats: traffic.stats,
       killAt: t.killAt,
       facts,

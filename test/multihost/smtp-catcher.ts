@@ -1,5 +1,5 @@
 // The mail host's SMTP server for `npm run multihost`: accepts every message (nothing is delivered anywhere) and
-// keeps one record per message: the X-Conveyor-Job-Id and Message-ID headers, recipients, time. The driver reads
+// keeps one record per message: the sending address, the X-Conveyor-Job-Id and Message-ID headers, recipients, time. The driver reads
 // them over HTTP (GET /messages) to count emails per job: a job that sent twice shows up twice.
 // usage: smtp-catcher.ts <address> <smtp port> <http port>
 import { createServer } from 'node:http';
@@ -8,6 +8,8 @@ import { SMTPServer } from 'smtp-server';
 const [address = '127.0.0.1', smtpPort = '2525', httpPort = '8025'] = process.argv.slice(2);
 
 interface Caught {
+  /** the sending host's address: which worker host delivered it */
+  from: string;
   jobId: string | null;
   messageId: string | null;
   to: string[];
@@ -35,6 +37,7 @@ const smtp = new SMTPServer({
       const end = raw.search(/\r?\n\r?\n/);
       const head = end === -1 ? raw : raw.slice(0, end);
       caught.push({
+        from: session.remoteAddress.replace(/^::ffff:/, ''),
         jobId: header(head, 'X-Conveyor-Job-Id'),
         messageId: header(head, 'Message-ID'),
         to: session.envelope.rcptTo.map((r) => r.address),

@@ -106,6 +106,8 @@ export function completionsFromLogs(logs: { host: string; file: string }[]): Map
 }
 
 export interface CaughtMail {
+  /** address of the host that sent it */
+  from: string;
   jobId: string | null;
   messageId: string | null;
   to: string[];
