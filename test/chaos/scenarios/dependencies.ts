@@ -51,7 +51,16 @@ async function duringOutage(ctx: ScenarioContext, o: DependencyOutage): Promise<
     to,
   );
   const not200 = readyz.count - (readyz.statuses['200'] ?? 0);
-  const failures = not200 > 0 ? [`/readyz answered ${formatStatuses(readyz.statuses)} while only ${o.what} was down`] : [];
+  // which checks said down (the body names them)
+  const down = new Set<string>();
+  for (const a of mine) {
+    if (a.key !== 'readyz' || a.status === 200 || a.startedAt < from || a.startedAt > to) continue;
+    const checks = (a.body?.checks ?? {}) as Record<string, string>;
+    for (const [name, state] of Object.entries(checks)) if (state.startsWith('down')) down.add(`${name} ${state.slice(0, 70)}`);
+    if (!a.body?.checks) down.add(String(a.status));
+  }
+  const failures =
+    not200 > 0 ? [`/readyz answered ${formatStatuses(readyz.statuses)} while only ${o.what} was down (${[...down].join(', ')})`] : [];
   const enqueues = mine.filter((a) => a.key !== 'readyz');
   return {
     r: resultOf(L, inv, enqueues, { from, to, before }, settle, { readyz, failures, notes: [`${o.what} faulty for ${to - from} ms`] }),
@@ -119,7 +128,7 @@ export const esFaults: Scenario = {
         es.faults.failRequests = [];
       },
       what: 'Elasticsearch (_bulk 429, then 503 and 500)',
-      settleMs: 120_000,
+      settleMs: Math.max(120_000, 8 * phaseMs), // backoff up to 5 min: a long outage leaves long waits
     });
     const alias = `${ctx.platform.prefix}-products`;
     await fetch(`${es.url}/${alias}/_refresh`, { method: 'POST' });

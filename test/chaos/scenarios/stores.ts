@@ -5,7 +5,7 @@
 import { sleep } from '../harness.ts';
 import type { EngineName, Platform } from '../platform.ts';
 import { Ledger, resultOf, retryUnacked, type Scenario, type ScenarioContext } from '../scenario.ts';
-import { type Answer, ok, Stream, windowStats } from '../traffic.ts';
+import { type Answer, bad5xx, ok, Stream, windowStats } from '../traffic.ts';
 
 const noop = (key: string) => ({ name: 'diagnostics.noop', data: { note: key } });
 
@@ -38,7 +38,10 @@ async function underStoreFault(ctx: ScenarioContext, name: string, fault: () => 
       from,
       to,
     ),
-    notes: [`store down ${to - from} ms; ${retry.rounds} retry rounds for refused or unanswered enqueues`],
+    notes: [
+      `store down ${to - from} ms; ${enqueues.filter((a) => a.startedAt > to && bad5xx(a)).length} of the 5xx came after it was back`,
+      `${retry.rounds} retry rounds for refused or unanswered enqueues`,
+    ],
   });
 }
 
