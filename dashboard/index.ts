@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Backend } from '../core/backend.ts';
 import { devSecret } from '../core/dev-secrets.ts';
 import { ApiError } from '../core/http/api-error.ts';
+import type { RateLimiter } from '../core/stores.ts';
 import type { Config, DashboardUserConfig } from '../workers/config.ts';
 import { dashboardSources } from '../workers/domains.ts';
 import { COOKIE_PATH, DashboardAuth, LOGIN_CSRF_COOKIE, requireCsrf, sameOrigin, tokenMatches } from './auth.ts';
@@ -72,39 +73,9 @@ function loginPage(error: string | undefined, next: string, token: string) {
 /** Only our own paths, never `//host` or a scheme. */
 const safeNext = (v: unknown) => (typeof v === 'string' && /^\/admin(\/[\w\-./%?=&]*)?$/.test(v) && !v.includes('//') ? v : '/admin');
 
-export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
-  const { config, logger, backend } = deps;
-  const log = logger.child({ component: 'dashboard' });
-  const users = config.DASHBOARD_USERS ?? (await devUsers(config, log));
-  if (users.length === 0) log.info('DASHBOARD_USERS is not set: nobody can sign in to /admin');
-  const secret = sessionSecret(config);
-  const auth = new DashboardAuth(users, secret, config.DASHBOARD_SESSION_TTL_SECONDS);
-
-  // shared by every web process where the backend keeps limits in its store (capabilities.sharedRateLimits)
-  const limiter = (name: string, points: number) => backend.limiter({ name: `dash-login-${name}`, points, durationSeconds: 900 });
-  const perUser = limiter('user', config.DASHBOARD_LOGIN_ATTEMPTS);
-  const perIp = limiter('ip', config.DASHBOARD_LOGIN_ATTEMPTS * 5);
-
-  const board = createBoard(
-    backend.boardSource(),
-    [
-      { text: 'Overview', url: DASHBOARD_PATH },
-      { text: 'Dead letters', url: `${DASHBOARD_PATH}/dead-letters` },
-      { text: 'Job lookup', url: `${DASHBOARD_PATH}/jobs` },
-    ],
-    log,
-  );
-
-  const router = express.Router();
-  router.use(cookieParser(secret));
-  router.use((req, res, next) => {
-    res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'same-origin' });
-    if (req.path.startsWith('/board')) res.set('Content-Security-Policy', "frame-ancestors 'none'");
-    else res.set('Content-Security-Policy', PAGE_CSP);
-    next();
-  });
-  router.use(auth.readSession);
-
+/** GET/POST /admin/login: CSRF-checked form, rate limited per IP and per user, then a session cookie. */
+function mountSignIn(router: express.Router, o: { auth: DashboardAuth; log: Logger; perUser: RateLimiter; perIp: RateLimiter }) {
+  const { auth, log, perUser, perIp } = o;
   router.get('/login', (req, res) => {
     const next = safeNext(req.query.next);
     if (req.dashboardUser) return res.redirect(303, next);
@@ -154,6 +125,66 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     log.info({ user: found.user, role: found.role, ip }, 'dashboard sign-in');
     res.redirect(303, next);
   });
+}
+
+/** Errors as the dashboard answers them: JSON for API calls, a page otherwise; 500s are logged. */
+function errorPage(log: Logger) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e =
+      err instanceof ApiError
+        ? err
+        : (err as { type?: string }).type === 'entity.too.large'
+          ? new ApiError(413, 'payload_too_large', 'request body too large')
+          : null;
+    if (!e) log.error({ err, path: req.path }, 'dashboard error');
+    const status = e?.status ?? 500;
+    const message = e?.message ?? 'internal error; see the server log';
+    if (res.headersSent) return;
+    if (wantsJson(req)) {
+      res.status(status).json({ error: { code: e?.code ?? 'internal', message, details: e?.details ?? [], requestId: req.requestId } });
+      return;
+    }
+    res
+      .status(status)
+      .type('html')
+      .send(layout(`Error ${status}`, req.dashboardUser, html`<p class="error">${message}</p>`));
+  };
+}
+
+export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
+  const { config, logger, backend } = deps;
+  const log = logger.child({ component: 'dashboard' });
+  const users = config.DASHBOARD_USERS ?? (await devUsers(config, log));
+  if (users.length === 0) log.info('DASHBOARD_USERS is not set: nobody can sign in to /admin');
+  const secret = sessionSecret(config);
+  const auth = new DashboardAuth(users, secret, config.DASHBOARD_SESSION_TTL_SECONDS);
+
+  // shared by every web process where the backend keeps limits in its store (capabilities.sharedRateLimits)
+  const limiter = (name: string, points: number) => backend.limiter({ name: `dash-login-${name}`, points, durationSeconds: 900 });
+  const perUser = limiter('user', config.DASHBOARD_LOGIN_ATTEMPTS);
+  const perIp = limiter('ip', config.DASHBOARD_LOGIN_ATTEMPTS * 5);
+
+  const board = createBoard(
+    backend.boardSource(),
+    [
+      { text: 'Overview', url: DASHBOARD_PATH },
+      { text: 'Dead letters', url: `${DASHBOARD_PATH}/dead-letters` },
+      { text: 'Job lookup', url: `${DASHBOARD_PATH}/jobs` },
+    ],
+    log,
+  );
+
+  const router = express.Router();
+  router.use(cookieParser(secret));
+  router.use((req, res, next) => {
+    res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'same-origin' });
+    if (req.path.startsWith('/board')) res.set('Content-Security-Policy', "frame-ancestors 'none'");
+    else res.set('Content-Security-Policy', PAGE_CSP);
+    next();
+  });
+  router.use(auth.readSession);
+
+  mountSignIn(router, { auth, log, perUser, perIp });
 
   // Everything below needs a session: HTML gets the sign-in page, API calls a 401, never data.
   router.use((req, res, next) => {
@@ -182,26 +213,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   router.use((req) => {
     throw new ApiError(404, 'not_found', `no page ${req.method} ${req.originalUrl}`);
   });
-  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const e =
-      err instanceof ApiError
-        ? err
-        : (err as { type?: string }).type === 'entity.too.large'
-          ? new ApiError(413, 'payload_too_large', 'request body too large')
-          : null;
-    if (!e) log.error({ err, path: req.path }, 'dashboard error');
-    const status = e?.status ?? 500;
-    const message = e?.message ?? 'internal error; see the server log';
-    if (res.headersSent) return;
-    if (wantsJson(req)) {
-      res.status(status).json({ error: { code: e?.code ?? 'internal', message, details: e?.details ?? [], requestId: req.requestId } });
-      return;
-    }
-    res
-      .status(status)
-      .type('html')
-      .send(layout(`Error ${status}`, req.dashboardUser, html`<p class="error">${message}</p>`));
-  });
+  router.use(errorPage(log));
 
   return {
     router,
