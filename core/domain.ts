@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import type { Backend } from './backend.ts';
 import type { ConfigSection, KernelConfig, SectionValues } from './config/index.ts';
 import type { HandlerDeps, HandlerSet, HandlersFor } from './handler.ts';
+import type { RouteTable } from './http/route.ts';
 import type { JobDefinition, QueueDefinition } from './kinds.ts';
 import type { ReadinessCheck } from './readiness.ts';
 import type { ReleaseTask } from './release.ts';
@@ -86,6 +87,8 @@ export interface DomainManifest<
   queues: Q;
   /** the handlers, loaded and built when a worker starts (undefined: this domain has none) */
   handlers?: (deps: HandlerDeps<NoInfer<DomainConfig<S>>>) => Promise<HandlerSet<HandlersFor<K>>>;
+  /** its HTTP routes (public and authenticated), one table mounted and documented with the platform's */
+  routes?: Load<RouteTable<NoInfer<DomainConfig<S>>>>;
   readiness?: Load<ReadinessCheck<NoInfer<DomainConfig<S>>>[]>;
   release?: Load<ReleaseTask<NoInfer<DomainConfig<S>>>[]>;
   schedules?: (config: NoInfer<DomainConfig<S>>) => DeclaredSchedule[];

@@ -1,7 +1,8 @@
 // API_KEYS, or outside production one development admin key kept under DATA_DIR (logged at boot).
 import type { Logger } from 'pino';
 import { devSecret } from '../core/dev-secrets.ts';
-import { generateApiKey, sha256 } from '../producers/auth.ts';
+import { sha256 } from '../core/hash.ts';
+import { generateApiKey } from '../producers/auth.ts';
 import type { ApiKeyConfig, Config } from '../workers/config.ts';
 
 /** Without API_KEYS (never in production: the config requires it there), one admin key kept under DATA_DIR. */

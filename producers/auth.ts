@@ -1,48 +1,18 @@
 // API keys: the env holds SHA-256 hashes with scopes; a request presents `Authorization: Bearer <key>`.
 // Keys are long random strings, so a plain SHA-256 is the right hash (no password stretching needed),
 // and looking the hash up in a map leaks nothing about the key.
-import { createHash, randomBytes } from 'node:crypto';
+// Who the key is and what its scopes allow: core/http/principal.ts.
+import { randomBytes } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Backend } from '../core/backend.ts';
 import type { ApiKeyConfig } from '../core/config/index.ts';
+import { sha256 } from '../core/hash.ts';
 import { ApiError } from '../core/http/api-error.ts';
 import type { RateLimiter } from '../core/stores.ts';
-import type { JobName } from '../workers/catalog.ts';
-import { catalog } from '../workers/catalog.ts';
-
-export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export function generateApiKey(): { key: string; sha256: string } {
   const key = `cvk_${randomBytes(24).toString('base64url')}`;
   return { key, sha256: sha256(key) };
-}
-
-export interface Principal {
-  name: string;
-  scopes: Set<string>;
-}
-
-export const isAdmin = (p: Principal) => p.scopes.has('admin');
-
-export function mayUseKind(p: Principal, kind: JobName): boolean {
-  const s = p.scopes;
-  return s.has('admin') || s.has('*') || s.has(kind) || s.has(`queue:${catalog[kind].queue}`);
-}
-
-export function mayManageQueue(p: Principal, queue: string): boolean {
-  return p.scopes.has('admin') || p.scopes.has(`queue:${queue}`);
-}
-
-declare module 'express-serve-static-core' {
-  interface Request {
-    principal?: Principal;
-    requestId: string;
-  }
-}
-
-export function principalOf(req: Request): Principal {
-  if (!req.principal) throw new ApiError(401, 'unauthorized', 'missing credentials');
-  return req.principal;
 }
 
 /**

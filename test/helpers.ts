@@ -101,7 +101,14 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
   const backend = createBackend(config, quietLogger, { queues: queueNames });
   const engine = backend.engine as BullmqEngine; // REDIS_URL is set: the BullMQ engine
   const dashboard = await createDashboard({ config, logger: quietLogger, backend });
-  const app = createApp({ engine, backend, config, logger: quietLogger, apiKeys: config.API_KEYS ?? [], dashboard: dashboard.router });
+  const app = await createApp({
+    engine,
+    backend,
+    config,
+    logger: quietLogger,
+    apiKeys: config.API_KEYS ?? [],
+    dashboard: dashboard.router,
+  });
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

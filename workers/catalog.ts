@@ -56,6 +56,11 @@ export function isJobName(name: unknown): name is JobName {
   return typeof name === 'string' && Object.hasOwn(catalog, name);
 }
 
+/** The queue a kind runs on; undefined for a name the catalog does not know (scope checks: core/http/principal.ts). */
+export function queueOfKind(name: string): string | undefined {
+  return isJobName(name) ? catalog[name].queue : undefined;
+}
+
 export function definitionOf(name: JobName): JobDefinition {
   return catalog[name];
 }

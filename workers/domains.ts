@@ -5,6 +5,7 @@
 // The order is the catalog's: queues are listed in it (GET /v1/queues) and release steps run in it.
 
 import type { ConfigOf, DashboardDeps, DashboardSources, DeclaredSchedule, RateLimit } from '../core/domain.ts';
+import type { RouteTable } from '../core/http/route.ts';
 import type { ReadinessCheck } from '../core/readiness.ts';
 import type { ReleaseTask } from '../core/release.ts';
 import { diagnosticsDomain } from './diagnostics/index.ts';
@@ -24,6 +25,11 @@ let readiness: Promise<ReadinessCheck<Config>[]> | undefined;
 export function readinessChecks(): Promise<ReadinessCheck<Config>[]> {
   readiness ??= Promise.all(domains.map((d) => d.readiness?.() ?? [])).then((lists) => lists.flat());
   return readiness;
+}
+
+/** Every domain's route table, in list order (producers/app.ts mounts and documents them). */
+export async function routeTables(): Promise<RouteTable<Config>[]> {
+  return (await Promise.all(domains.map((d) => d.routes?.()))).filter((t) => t !== undefined);
 }
 
 /** Every domain's release steps, in list order. */

@@ -1,8 +1,8 @@
 // Who may read /metrics and /v1/scaling: the bearer METRICS_TOKEN (what Prometheus and KEDA are given),
 // or an API key with the `metrics` or `admin` scope. Nothing but /healthz and /readyz answers without one.
 import { timingSafeEqual } from 'node:crypto';
-import { sha256 } from '../../producers/auth.ts';
 import type { ApiKeyConfig } from '../config/index.ts';
+import { sha256 } from '../hash.ts';
 
 export const METRICS_SCOPES = ['metrics', 'admin'];
 

@@ -49,6 +49,6 @@ export async function startWeb(ctx: EntryContext, { config, backend }: ProcessBa
       (d) => d.close(),
     ),
   );
-  const app = createApp({ engine: backend.engine, backend, config, logger, apiKeys, dashboard: dashboard.value.router });
+  const app = await createApp({ engine: backend.engine, backend, config, logger, apiKeys, dashboard: dashboard.value.router });
   await life.start(httpServer(ctx, () => app.listen(config.PORT, config.HOST)));
 }

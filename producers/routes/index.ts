@@ -1,16 +1,11 @@
-// Extra API routes owned by feature modules (mail catcher, report downloads, schedules …).
-// Each module exports a function that adds routes to the authenticated `/v1` router.
-import type { Router } from 'express';
+// The platform's own route tables (the domains' come from their manifests: workers/domains.ts
+// routeTables). producers/app.ts mounts them all and documents them in GET /v1/openapi.json.
+import type { RouteTable } from '../../core/http/route.ts';
 import { scheduleRoutes } from '../../scheduler/routes.ts';
-import { emailRoutes } from '../../workers/email/routes.ts';
-import { reportLinkRoutes, reportRoutes } from '../../workers/reports/routes.ts';
-import { searchRoutes } from '../../workers/search/routes.ts';
-import type { AppDeps } from '../app.ts';
+import type { Config } from '../../workers/config.ts';
+import { healthRoutes } from './health.ts';
+import { jobRoutes } from './jobs.ts';
+import { queueRoutes } from './queues.ts';
 import { scalingRoutes } from './scaling.ts';
 
-export type RouteModule = (api: Router, deps: AppDeps) => void;
-
-export const routeModules: RouteModule[] = [emailRoutes, reportLinkRoutes, scalingRoutes, scheduleRoutes, searchRoutes];
-
-/** Routes whose request carries its own credential (a signed, expiring link): mounted before API-key auth. */
-export const publicRouteModules: RouteModule[] = [reportRoutes];
+export const coreRouteTables: RouteTable<Config>[] = [healthRoutes, jobRoutes, queueRoutes, scalingRoutes, scheduleRoutes];

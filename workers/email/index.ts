@@ -11,6 +11,7 @@ export const emailDomain = defineDomain({
   kinds: emailKinds,
   queues: emailQueues,
   handlers: async (deps) => (await import('./handlers.ts')).createEmailHandlers(deps),
+  routes: async () => (await import('./routes.ts')).emailRoutes,
   readiness: async () => [(await import('./smtp-readiness.ts')).smtpReadiness],
   // the provider's messages per second, shared by every worker
   rateLimits: (config) => ({ email: { max: config.EMAIL_RATE_PER_SECOND, durationMs: 1000 } }),

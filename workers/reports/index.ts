@@ -11,6 +11,7 @@ export const reportsDomain = defineDomain({
   kinds: reportsKinds,
   queues: reportsQueues,
   handlers: async (deps) => (await import('./handlers.ts')).createReportsModule()(deps),
+  routes: async () => (await import('./routes.ts')).reportRoutes,
   readiness: async () => {
     const { postgresCheck } = await import('../../core/postgres-readiness.ts');
     return [postgresCheck<ReportsConfig>('postgres (reports)', (c) => c.REPORTS_DATABASE_URL)];

@@ -11,6 +11,7 @@ export const searchDomain = defineDomain({
   kinds: searchKinds,
   queues: searchQueues,
   handlers: async (deps) => (await import('./handlers.ts')).createSearchHandlers(deps),
+  routes: async () => (await import('./routes.ts')).searchRoutes,
   readiness: async () => {
     const [{ searchReadinessCheck }, { postgresCheck }] = await Promise.all([
       import('./readiness.ts'),

@@ -1,0 +1,156 @@
+// /v1/jobs: enqueue one, enqueue many (all or nothing), read one, cancel one.
+import type { Request } from 'express';
+import { z } from 'zod';
+import type { Engine, JobView } from '../../core/engine.ts';
+import { ApiError } from '../../core/http/api-error.ts';
+import { componentRef, err, ok, ref } from '../../core/http/openapi.ts';
+import { isAdmin, mayUseKind, principalOf } from '../../core/http/principal.ts';
+import { type RouteTable, route } from '../../core/http/route.ts';
+import type { ErrorDetail } from '../../core/validation.ts';
+import { queueOfKind, toEnqueueRequest, type ValidJob, validateJob } from '../../workers/catalog.ts';
+import type { Config } from '../../workers/config.ts';
+
+export const jobLink = (j: JobView) => ({ self: `/v1/jobs/${encodeURIComponent(j.id)}` });
+export const summary = (j: JobView) => ({ id: j.id, name: j.name, queue: j.queue, state: j.state, links: jobLink(j) });
+const full = (j: JobView) => ({ ...j, links: jobLink(j) });
+
+const mayEnqueue = (p: ReturnType<typeof principalOf>, kind: string) => mayUseKind(p, kind, queueOfKind(kind));
+const jobId = z.strictObject({ id: z.string() });
+
+export const jobRoutes: RouteTable<Config> = ({ engine, config }) => {
+  const loadJob = async (req: Request) => {
+    const id = String(req.params.id);
+    const job = await engine.getJob(id);
+    if (!job) throw new ApiError(404, 'not_found', `no job "${id}"`);
+    const principal = principalOf(req);
+    if (!isAdmin(principal) && !mayEnqueue(principal, job.name)) {
+      throw new ApiError(403, 'forbidden', `key "${principal.name}" may not see ${job.name} jobs`);
+    }
+    return job;
+  };
+
+  return [
+    enqueueRoute(config, engine),
+    bulkRoute(config, engine),
+    route({
+      method: 'get',
+      path: '/v1/jobs/:id',
+      auth: 'key',
+      summary: 'A job and its state',
+      params: jobId,
+      responses: { '200': ok('the job', ref('Job')), '403': err('the key may not see jobs of this kind'), '404': err('no such job') },
+      handle: async (req, res) => {
+        res.json(full(await loadJob(req)));
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/v1/jobs/:id',
+      auth: 'key',
+      summary: 'Cancel a job: waiting/delayed are removed, an active one has its AbortSignal fired',
+      params: jobId,
+      responses: {
+        '200': ok('cancelled', ref('Job')),
+        '202': ok('cancel sent to the running job', ref('Job')),
+        '403': err('the key may not see jobs of this kind'),
+        '404': err('no such job'),
+        '409': err('already finished'),
+      },
+      handle: async (req, res) => {
+        await loadJob(req);
+        const r = await engine.cancel(String(req.params.id));
+        switch (r.outcome) {
+          case 'not_found':
+            throw new ApiError(404, 'not_found', `no job "${req.params.id}"`);
+          case 'finished':
+            throw new ApiError(409, 'conflict', `job already ${r.job.state}; only waiting, delayed or active jobs can be cancelled`);
+          case 'cancelling':
+            res.status(202).json({ ...full(r.job), cancelRequested: true });
+            return;
+          case 'cancelled':
+            res.json(full(r.job));
+        }
+      },
+    }),
+  ];
+};
+
+function enqueueRoute(config: Config, engine: Engine) {
+  return route({
+    method: 'post',
+    path: '/v1/jobs',
+    auth: 'key',
+    summary: 'Enqueue one job',
+    json: true,
+    body: componentRef('JobRequest'),
+    responses: {
+      '202': ok('enqueued', ref('JobSummary')),
+      '200': ok('the idempotency key matched an existing job, which is returned', ref('JobSummary')),
+      '400': err('invalid payload or unknown job kind; details name each field'),
+      '403': err('the key may not enqueue this job kind'),
+    },
+    handle: async (req, res) => {
+      const principal = principalOf(req);
+      const v = validateJob(req.body);
+      if (!v.ok) throw new ApiError(400, 'invalid_request', 'the job request is invalid', v.details);
+      if (!mayEnqueue(principal, v.job.name)) {
+        throw new ApiError(403, 'forbidden', `key "${principal.name}" may not enqueue ${v.job.name}`, [
+          { path: 'name', message: 'not in this key’s scopes' },
+        ]);
+      }
+      const { job, created } = await engine.enqueue(toEnqueueRequest(v.job, config, { requestId: req.requestId }));
+      res
+        .status(created ? 202 : 200)
+        .location(jobLink(job).self)
+        .json(summary(job));
+    },
+  });
+}
+
+function bulkRoute(config: Config, engine: Engine) {
+  return route({
+    method: 'post',
+    path: '/v1/jobs/bulk',
+    auth: 'key',
+    summary: `Enqueue up to ${config.BULK_MAX_JOBS} jobs, all or nothing`,
+    json: true,
+    body: z.strictObject({ jobs: z.array(componentRef('JobRequest')).min(1).max(config.BULK_MAX_JOBS) }),
+    bodyError: (issues) =>
+      new ApiError(
+        400,
+        'invalid_request',
+        `send { "jobs": [ 1 to ${config.BULK_MAX_JOBS} jobs ] }`,
+        issues.map((i) => ({ path: i.path.join('.') || 'jobs', message: i.message })),
+      ),
+    responses: {
+      '202': ok('all enqueued', { type: 'object', properties: { jobs: { type: 'array', items: ref('JobSummary') } } }),
+      '400': err('at least one job is invalid (paths like jobs[3].data.to); none was enqueued'),
+      '403': err('the key may not enqueue one of the job kinds'),
+    },
+    handle: async (req, res, input) => {
+      const principal = principalOf(req);
+      const { jobs } = input.body();
+      const details: ErrorDetail[] = [];
+      const valid: ValidJob[] = [];
+      for (const [i, item] of jobs.entries()) {
+        const v = validateJob(item, `jobs[${i}]`);
+        if (!v.ok) details.push(...v.details);
+        else if (!mayEnqueue(principal, v.job.name))
+          details.push({ path: `jobs[${i}].name`, message: `key "${principal.name}" may not enqueue ${v.job.name}` });
+        else valid.push(v.job);
+      }
+      if (details.length > 0) {
+        const forbidden = details.every((d) => d.message.includes('may not enqueue'));
+        throw new ApiError(
+          forbidden ? 403 : 400,
+          forbidden ? 'forbidden' : 'invalid_request',
+          'no job was enqueued: fix the jobs named in details',
+          details.slice(0, 100),
+        );
+      }
+      const now = Date.now();
+      const results = await engine.enqueueMany(valid.map((j) => toEnqueueRequest(j, config, { requestId: req.requestId }, now)));
+      res.status(202).json({ jobs: results.map((r) => ({ ...summary(r.job), created: r.created })) });
+    },
+  });
+}
