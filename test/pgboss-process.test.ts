@@ -14,23 +14,29 @@ if (why) console.warn(`pg-boss process tests skipped: ${why}`);
 const consuming = (l: Record<string, unknown>) => l.msg === 'consuming' && l.queue === 'default';
 const START_MS = 45_000;
 
+/** An engine on a fresh schema (dropped after the test) and the env of workers on it. */
+async function engineAndEnv(label: string) {
+  const prefix = uniquePrefix(label);
+  const schema = pgbossSchemaFor(prefix);
+  onTestFinished(() => dropSchema(schema));
+  const engine = new PgbossEngine({ databaseUrl: DATABASE_URL, schema, logger: quietLogger, queues: queueNames, maxConnections: 2 });
+  onTestFinished(() => engine.close());
+  await engine.migrate();
+  const env = {
+    QUEUE_ENGINE: 'pgboss',
+    DATABASE_URL,
+    REDIS_URL: '',
+    QUEUE_PREFIX: prefix,
+    WORKER_QUEUES: 'default',
+    WORKER_LOCK_DURATION_MS: '10000', // heartbeat 10 s (pg-boss's minimum)
+    WORKER_STALLED_INTERVAL_MS: '1000',
+  };
+  return { engine, env };
+}
+
 describe.skipIf(!!why)('pg-boss worker processes', { timeout: 180_000 }, () => {
   it('a job whose worker is killed -9 mid-run completes exactly once on another worker', async () => {
-    const prefix = uniquePrefix('pgkill');
-    const schema = pgbossSchemaFor(prefix);
-    onTestFinished(() => dropSchema(schema));
-    const engine = new PgbossEngine({ databaseUrl: DATABASE_URL, schema, logger: quietLogger, queues: queueNames, maxConnections: 2 });
-    onTestFinished(() => engine.close());
-    await engine.migrate();
-    const env = {
-      QUEUE_ENGINE: 'pgboss',
-      DATABASE_URL,
-      REDIS_URL: '',
-      QUEUE_PREFIX: prefix,
-      WORKER_QUEUES: 'default',
-      WORKER_LOCK_DURATION_MS: '10000', // heartbeat 10 s (pg-boss's minimum)
-      WORKER_STALLED_INTERVAL_MS: '1000',
-    };
+    const { engine, env } = await engineAndEnv('pgkill');
     const a = spawnConveyor('worker', env);
     await a.waitForLog(consuming, 'worker A consuming', START_MS);
     const v = validateJob({ name: 'diagnostics.sleep', data: { ms: 8000, tag: 'survivor' } });
@@ -50,9 +56,56 @@ describe.skipIf(!!why)('pg-boss worker processes', { timeout: 180_000 }, () => {
       },
       { what: 'job completed after the heartbeat lapsed', timeoutMs: 90_000 },
     );
-    expect(done.result).toMatchObject({ tag: 'survivor', pid: b.pid, attempt: 2 });
+    // a crash is not the job's failure: the re-run is still attempt 1
+    expect(done.result).toMatchObject({ tag: 'survivor', pid: b.pid, attempt: 1 });
     expect(a.logs.filter((l) => l.msg === 'job completed')).toHaveLength(0);
     expect(b.logs.filter((l) => l.msg === 'job completed' && l.jobId === job.id)).toHaveLength(1);
+    b.child.kill('SIGTERM');
+    expect((await b.exited).code).toBe(0);
+  });
+
+  it('SIGKILL of a worker holding running and prefetched jobs (attempts: 1): all complete on another worker, no attempt spent, none dead', async () => {
+    const { engine, env } = await engineAndEnv('pgstall');
+    const request = (name: string, data: Record<string, unknown>) => {
+      const v = validateJob({ name, data, options: { attempts: 1 } });
+      if (!v.ok) throw new Error('bad job');
+      return toEnqueueRequest(v.job, testConfig());
+    };
+    const a = spawnConveyor('worker', env);
+    await a.waitForLog(consuming, 'worker A consuming', START_MS);
+    // fast runs first, so that A fetches ahead of its free slots
+    const warm = await engine.enqueueMany(Array.from({ length: 80 }, () => request('diagnostics.noop', {})));
+    await waitFor(async () => (await engine.queueInfo(['default']))[0]?.counts.completed === warm.length, {
+      what: 'warm-up done',
+      timeoutMs: 60_000,
+    });
+    const running = 20; // the queue's concurrency
+    const sleepers = await engine.enqueueMany(
+      Array.from({ length: running }, (_, k) => request('diagnostics.sleep', { ms: 3000, tag: `s${k}` })),
+    );
+    const ahead = await engine.enqueueMany(Array.from({ length: 100 }, () => request('diagnostics.noop', {})));
+    const ids = [...sleepers, ...ahead].map((r) => r.job.id);
+    await waitFor(async () => (await engine.queueInfo(['default']))[0]?.counts.active === ids.length, {
+      what: 'all held by A (running + prefetched)',
+      timeoutMs: 30_000,
+    });
+
+    a.child.kill('SIGKILL');
+    expect((await a.exited).signal).toBe('SIGKILL');
+    const b = spawnConveyor('worker', env);
+    await b.waitForLog(consuming, 'worker B consuming', START_MS);
+    await waitFor(async () => (await engine.queueInfo(['default']))[0]?.counts.completed === warm.length + ids.length, {
+      what: 'every held job completed on B',
+      timeoutMs: 120_000,
+    });
+    const views = await Promise.all(ids.map((id) => engine.getJob(id)));
+    expect(views.map((v) => v?.state)).toEqual(ids.map(() => 'completed'));
+    // attempts: 1 and nothing died: the crash spent no attempt
+    expect(views.map((v) => v?.attempts.made)).toEqual(ids.map(() => 1));
+    expect(views.slice(0, running).map((v) => (v?.result as { pid?: number } | undefined)?.pid)).toEqual(
+      views.slice(0, running).map(() => b.pid),
+    );
+    expect(await engine.listDeadLetters(['default'], 1000)).toHaveLength(0);
     b.child.kill('SIGTERM');
     expect((await b.exited).code).toBe(0);
   });

@@ -42,6 +42,7 @@ export function createBackend(config: KernelConfig, logger: Logger, opts: Backen
       worker: {
         heartbeatSeconds: config.WORKER_LOCK_DURATION_MS / 1000,
         superviseIntervalSeconds: Math.max(1, Math.round(config.WORKER_STALLED_INTERVAL_MS / 1000)),
+        maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
         pollIntervalMs: config.PGBOSS_POLL_INTERVAL_MS,
       },
     });

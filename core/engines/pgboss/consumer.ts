@@ -2,7 +2,8 @@
 // order) that keeps `concurrency` runs going, woken by NOTIFY (new jobs, resume), by a freed slot, by a
 // retry coming due, or by the backstop poll. Each run goes through the executor (`opts.run`); this class
 // persists the outcome (completions batched, failures at once). Running and fetched-ahead jobs are
-// heartbeated; a consumer that dies leaves them to pg-boss's supervisor, which retries them.
+// heartbeated; a consumer that dies leaves them to the engine's stall sweep (stalls.ts), which puts
+// them back without spending an attempt. Jobs fetched ahead are flagged `prefetched` until they start.
 import type { Job as BossJob } from 'pg-boss';
 import type { ConsumedJob, ConsumeOptions, Consumer } from '../../engine.ts';
 import { closeWithin } from '../shared.ts';
@@ -36,6 +37,8 @@ export class PgbossConsumer implements Consumer {
    * exactly their free slots. Buffered jobs are `active` in the table and heartbeated like running ones.
    */
   private readonly buffer: Fetched[] = [];
+  /** ids in `buffer` flagged `prefetched` in their row (cleared when they start) */
+  private readonly flagged = new Set<string>();
   private readonly completions: Completions;
   /** start times inside the rate-limit window (the limit holds per process) */
   private readonly starts: number[] = [];
@@ -128,7 +131,13 @@ export class PgbossConsumer implements Consumer {
       if (retryInMs !== undefined) return this.idle(retryInMs);
       slots = allowed;
     }
-    for (; slots > 0 && this.buffer.length > 0; slots--) this.start(this.buffer.shift() as Fetched);
+    const started: string[] = [];
+    for (; slots > 0 && this.buffer.length > 0; slots--) {
+      const job = this.buffer.shift() as Fetched;
+      if (this.flagged.delete(job.id)) started.push(job.id);
+      this.start(job);
+    }
+    if (started.length > 0) await this.mark('mark-started', started);
     const want = Math.max(0, slots) + (paused ? 0 : this.prefetchLimit()) - this.buffer.length;
     // nothing to take, or the buffer is still well stocked: wait for a run to finish (or a NOTIFY)
     if (want <= 0 || this.buffer.length >= this.opts.concurrency || !this.hint) return this.idle(poll);
@@ -162,7 +171,10 @@ export class PgbossConsumer implements Consumer {
       this.hint = true;
       return this.idle(1_000);
     }
+    // beyond the free slots a job waits in the buffer: flagged, so a crash before it starts costs it nothing
+    const ahead = jobs.slice(Math.max(0, this.opts.concurrency - this.running.size - this.buffer.length)).map((j) => j.id);
     this.buffer.push(...jobs);
+    if (ahead.length > 0 && (await this.mark('mark-prefetched', ahead))) for (const id of ahead) this.flagged.add(id);
     if (jobs.length >= want) this.hint = true; // a full batch: there is likely more
     if (jobs.length === 0 && this.buffer.length === 0) await this.idle(this.deps.ctx.pollIntervalMs);
   }
@@ -235,6 +247,18 @@ export class PgbossConsumer implements Consumer {
       .catch((err) => this.deps.ctx.log.warn({ queue: this.queue, err: (err as Error).message }, 'heartbeat failed'));
   }
 
+  /** Flag or unflag jobs as prefetched; false when the write failed (the sweep then counts a stall). */
+  private async mark(statement: 'mark-prefetched' | 'mark-started', ids: string[]): Promise<boolean> {
+    const { ctx } = this.deps;
+    return ctx.q(ctx.sql[statement], [this.queue, ids]).then(
+      () => true,
+      (err) => {
+        ctx.log.warn({ queue: this.queue, err: (err as Error).message }, `${statement} failed`);
+        return false;
+      },
+    );
+  }
+
   /** Give fetched-but-never-started jobs back, as if they had not been fetched (attempt count restored). */
   private async release(ids: string[]) {
     if (ids.length === 0) return;
@@ -260,7 +284,7 @@ export class PgbossConsumer implements Consumer {
     clearInterval(this.trim);
     await this.completions.flush();
     this.deps.onClosed(this);
-    // unfinished runs stay `active` without a heartbeat: pg-boss's supervisor retries them
+    // unfinished runs stay `active` without a heartbeat: the stall sweep puts them back (one stall, no attempt)
     return closed;
   }
 }

@@ -66,7 +66,10 @@ export interface PgbossContext {
   readonly q: Query;
   /** the catalog's queues (where a job is looked up by id alone) */
   readonly queues: readonly string[];
+  /** our heartbeat: touched every third of it; a lapse this long and the stall sweep puts the job back */
   readonly heartbeatSeconds: number;
+  /** pg-boss's heartbeat on each job: longer, so pg-boss's monitor (which spends an attempt) is only a backstop */
+  readonly bossHeartbeatSeconds: number;
   readonly pollIntervalMs: number;
   /** our NOTIFY channel for cancel / pause / resume */
   readonly controlChannel: string;

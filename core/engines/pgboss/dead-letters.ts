@@ -33,7 +33,7 @@ interface LetterRow {
 export async function deadLetter(
   ctx: PgbossContext,
   uuid: string,
-  job: ConsumedJob,
+  job: Pick<ConsumedJob, 'id' | 'name' | 'queue'>,
   failure: { reason: string; error: Error; attempt: AttemptRecord },
 ) {
   const { queue } = job;
@@ -53,7 +53,7 @@ export async function deadLetter(
         retryDelay: 0,
         expireInSeconds: row.expire_seconds,
         deleteAfterSeconds: row.deletion_seconds,
-        heartbeatSeconds: ctx.heartbeatSeconds,
+        heartbeatSeconds: ctx.bossHeartbeatSeconds,
       },
     };
     await ctx.boss.send(dlqName(queue), letter as unknown as object, {
@@ -107,7 +107,7 @@ export async function replayDeadLetter(ctx: PgbossContext, id: string, queues: s
     const { meta } = splitData(raw);
     const send: SendOptions = ours
       ? (row.data as unknown as StoredLetter).send
-      : { retryLimit: Math.max(0, (meta.maxAttempts ?? 1) - 1), retryDelay: 0, heartbeatSeconds: ctx.heartbeatSeconds };
+      : { retryLimit: Math.max(0, (meta.maxAttempts ?? 1) - 1), retryDelay: 0, heartbeatSeconds: ctx.bossHeartbeatSeconds };
     // the dead job still sits in the queue as `failed` under this id: remove it so the replay can reuse it
     await client.query(ctx.sql['delete-job'], [queue, uuid]);
     await ctx.boss.send(queue, raw, { ...send, id: uuid, db: asBossDb(client) });

@@ -40,6 +40,7 @@ import { Listener } from './listener.ts';
 import * as reads from './reads.ts';
 import { trimByCount } from './retention.ts';
 import { statements } from './sql.ts';
+import { startStallSweep, sweepStalled } from './stalls.ts';
 
 export { dlqName, META_KEY } from '../shared.ts';
 export { asBossDb } from './context.ts';
@@ -56,6 +57,8 @@ export interface PgbossEngineOptions {
     heartbeatSeconds?: number;
     /** how often pg-boss's supervisor looks for silent or expired jobs */
     superviseIntervalSeconds?: number;
+    /** a job that stalls (its worker died mid-run) more often than this is dead-lettered; default 2 */
+    maxStalledCount?: number;
     /** backstop poll when no NOTIFY arrives (delayed jobs coming due, other processes' retries) */
     pollIntervalMs?: number;
   };
@@ -82,6 +85,7 @@ export class PgbossEngine implements Engine {
   private readonly listener: Listener;
   private ready: Promise<void> | undefined;
   private readonly consumers = new Set<PgbossConsumer>();
+  private stopSweep: (() => void) | undefined;
 
   constructor(private readonly opts: PgbossEngineOptions) {
     if (!/^[a-z_][a-z0-9_]{0,49}$/.test(opts.schema))
@@ -89,6 +93,8 @@ export class PgbossEngine implements Engine {
     this.schema = opts.schema;
     this.log = opts.logger.child({ engine: 'pgboss' });
     const max = opts.maxConnections ?? 10;
+    const superviseSeconds = opts.worker?.superviseIntervalSeconds ?? 10;
+    const heartbeatSeconds = Math.max(10, Math.round(opts.worker?.heartbeatSeconds ?? 30));
     this.boss = new PgBoss({
       connectionString: opts.databaseUrl,
       schema: this.schema,
@@ -97,9 +103,9 @@ export class PgbossEngine implements Engine {
       migrate: opts.migrate ?? true,
       createSchema: opts.migrate ?? true,
       schedule: false,
-      superviseIntervalSeconds: opts.worker?.superviseIntervalSeconds ?? 10,
+      superviseIntervalSeconds: superviseSeconds,
       // the monitor pass is what fails silent (heartbeat) and expired jobs, so it runs as often as supervision
-      monitorIntervalSeconds: opts.worker?.superviseIntervalSeconds ?? 10,
+      monitorIntervalSeconds: superviseSeconds,
       useListenNotify: false, // we LISTEN ourselves (one connection for jobs, cancels and pauses)
     });
     this.boss.on('error', (err) => this.log.warn({ err: err.message }, 'pg-boss error'));
@@ -114,7 +120,9 @@ export class PgbossEngine implements Engine {
       sql,
       q: (text, values) => this.pool.query(text, values),
       queues: opts.queues,
-      heartbeatSeconds: Math.max(10, Math.round(opts.worker?.heartbeatSeconds ?? 30)),
+      heartbeatSeconds,
+      // our sweep (every supervise interval, after `heartbeatSeconds`) always comes first
+      bossHeartbeatSeconds: 2 * (heartbeatSeconds + superviseSeconds),
       pollIntervalMs: opts.worker?.pollIntervalMs ?? 2_000,
       controlChannel: channel('conveyor', this.schema),
       start: () => this.start(),
@@ -147,6 +155,11 @@ export class PgbossEngine implements Engine {
     if (this.opts.migrate ?? true) await this.install();
     await this.listener.refreshPaused();
     this.listener.startPausedRefresh();
+    this.stopSweep ??= startStallSweep(
+      this.ctx,
+      this.opts.worker?.maxStalledCount ?? 2,
+      (this.opts.worker?.superviseIntervalSeconds ?? 10) * 1000,
+    );
   }
 
   /** Our tables, and a queue plus its dead-letter queue per catalog queue. */
@@ -168,7 +181,7 @@ export class PgbossEngine implements Engine {
           policy: 'standard',
           notify: true,
           deadLetter: dlqName(queue), // pg-boss copies jobs here when they die by heartbeat/expiry, not through us
-          heartbeatSeconds: this.ctx.heartbeatSeconds,
+          heartbeatSeconds: this.ctx.bossHeartbeatSeconds,
         });
       }
     }
@@ -240,6 +253,12 @@ export class PgbossEngine implements Engine {
     return trimByCount(this.ctx, queue, this.opts.retentionCounts ?? {});
   }
 
+  /** One stall sweep now (it also runs on a timer in every process): jobs of dead workers put back. */
+  async sweepStalled(): Promise<{ recovered: number; dead: number }> {
+    await this.start();
+    return sweepStalled(this.ctx, this.opts.worker?.maxStalledCount ?? 2);
+  }
+
   // ── dead letters ────────────────────────────────────────────────────────────────────────────
 
   listDeadLetters(queues: string[], limit: number): Promise<DeadLetter[]> {
@@ -255,6 +274,7 @@ export class PgbossEngine implements Engine {
   }
 
   async close() {
+    this.stopSweep?.();
     await this.listener.close();
     await Promise.all([...this.consumers].map((c) => c.close(0).catch(() => {})));
     if (this.ready) await this.boss.stop({ graceful: false, close: true }).catch(() => {});

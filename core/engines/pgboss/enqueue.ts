@@ -22,7 +22,7 @@ export function sendOptions(ctx: PgbossContext, req: EnqueueRequest, id: string,
     // our runtime enforces the timeout; expiry is only the backstop for a run nobody settles
     expireInSeconds: Math.min(MAX_EXPIRE_SECONDS, Math.ceil(req.timeoutMs / 1000) + 60),
     deleteAfterSeconds: Math.max(1, req.retention.completedSeconds),
-    heartbeatSeconds: ctx.heartbeatSeconds,
+    heartbeatSeconds: ctx.bossHeartbeatSeconds,
   };
 }
 

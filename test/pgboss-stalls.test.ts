@@ -1,0 +1,95 @@
+// pg-boss stall recovery (core/engines/pgboss/stalls.ts), driven in-process against real Postgres: a
+// job "held by a dead worker" is one fetched through pg-boss whose heartbeat we move back in time.
+import { afterEach, describe, expect, it } from 'vitest';
+import { PgbossEngine } from '../core/engines/pgboss/engine.ts';
+import { statements } from '../core/engines/pgboss/sql.ts';
+import { toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
+import { queueNames } from '../workers/catalog.ts';
+import { quietLogger, testConfig } from './helpers.ts';
+import { DATABASE_URL, dropSchema, postgresUnavailable, uniqueSchema } from './pgboss-helpers.ts';
+
+const why = await postgresUnavailable();
+if (why) console.warn(`pg-boss stall tests skipped: ${why}`);
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function engineWith(maxStalledCount: number) {
+  const schema = uniqueSchema('stall');
+  // the timer sweep is made rare: each test sweeps itself
+  const engine = new PgbossEngine({
+    databaseUrl: DATABASE_URL,
+    schema,
+    logger: quietLogger,
+    queues: queueNames,
+    maxConnections: 3,
+    worker: { heartbeatSeconds: 10, superviseIntervalSeconds: 3600, maxStalledCount },
+  });
+  cleanups.push(() => dropSchema(schema));
+  cleanups.push(() => engine.close());
+  await engine.migrate();
+  const sql = statements(schema);
+  const row = async (id: string) =>
+    (await engine.pool.query(`SELECT state, retry_count, started_on, output FROM ${schema}.job WHERE name = 'default' AND id = $1`, [id]))
+      .rows[0];
+  /** pg-boss's fetch, as a worker that then dies; its heartbeat moved an hour back */
+  const fetchAndDie = async (prefetched = false) => {
+    const [job] = await engine.boss.fetch('default', { batchSize: 1 });
+    if (!job) throw new Error('nothing fetched');
+    if (prefetched) await engine.pool.query(sql['mark-prefetched'], ['default', [job.id]]);
+    await engine.pool.query(`UPDATE ${schema}.job SET heartbeat_on = now() - interval '1 hour' WHERE name = 'default' AND id = $1`, [
+      job.id,
+    ]);
+    return job;
+  };
+  const enqueue = async () => {
+    const v = validateJob({ name: 'diagnostics.sleep', data: { ms: 1 }, options: { attempts: 1 } });
+    if (!v.ok) throw new Error('bad job');
+    return (await engine.enqueue(toEnqueueRequest(v.job, testConfig()))).job;
+  };
+  return { engine, row, fetchAndDie, enqueue };
+}
+
+describe.skipIf(!!why)('pg-boss stall recovery', () => {
+  it('a started job whose worker died goes back without spending an attempt, one stall counted; past the limit it is dead-lettered', async () => {
+    const { engine, row, fetchAndDie, enqueue } = await engineWith(1);
+    const job = await enqueue();
+    await fetchAndDie();
+    expect(await engine.sweepStalled()).toEqual({ recovered: 1, dead: 0 });
+    const back = await row(job.id);
+    expect(back).toMatchObject({ state: 'retry', retry_count: 0, started_on: null });
+    expect(back.output.stalls).toBe(1);
+    expect((await engine.getJob(job.id))?.attempts.made).toBe(0);
+
+    // the second stall is more than the limit (1): dead, with the stall reason
+    const again = await fetchAndDie();
+    expect(again.retryCount).toBe(0); // attempt 1 again: the stall spent nothing
+    expect(await engine.sweepStalled()).toEqual({ recovered: 0, dead: 1 });
+    const letters = await engine.listDeadLetters(['default'], 10);
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ id: job.id, reason: 'stalled more than 1 times' });
+    expect((await engine.getJob(job.id))?.state).toBe('dead');
+  });
+
+  it('a job only fetched ahead (prefetched) goes back untouched: no stall, attempt and started_on as before', async () => {
+    const { engine, row, fetchAndDie, enqueue } = await engineWith(0);
+    const job = await enqueue();
+    await fetchAndDie(true);
+    expect(await engine.sweepStalled()).toEqual({ recovered: 1, dead: 0 });
+    const back = await row(job.id);
+    expect(back).toMatchObject({ state: 'retry', retry_count: 0, started_on: null });
+    expect(back.output?.stalls).toBeUndefined();
+    expect(back.output?.prefetched).toBeUndefined();
+    expect(await engine.listDeadLetters(['default'], 10)).toHaveLength(0);
+  });
+
+  it('a job whose heartbeat is fresh is left alone', async () => {
+    const { engine, row, enqueue } = await engineWith(1);
+    const job = await enqueue();
+    await engine.boss.fetch('default', { batchSize: 1 });
+    expect(await engine.sweepStalled()).toEqual({ recovered: 0, dead: 0 });
+    expect((await row(job.id)).state).toBe('active');
+  });
+});
