@@ -180,6 +180,7 @@ export class PgbossEngine implements Engine {
         await this.boss.createQueue(queue, {
           policy: 'standard',
           notify: true,
+          retentionSeconds: enqueue.KEEP_WAITING_SECONDS, // plain sends too: a waiting job is kept until it runs
           deadLetter: dlqName(queue), // pg-boss copies jobs here when they die by heartbeat/expiry, not through us
           heartbeatSeconds: this.ctx.bossHeartbeatSeconds,
         });

@@ -10,6 +10,8 @@ import { idempotencyUuid, toUuid } from './ids.ts';
 import { getJob } from './reads.ts';
 
 const MAX_EXPIRE_SECONDS = 24 * 3600;
+/** pg-boss deletes jobs not started within `retentionSeconds` (14 days by default): ours wait until they run (~63 years) */
+export const KEEP_WAITING_SECONDS = 2_000_000_000;
 
 /** `now`: the enqueue's clock reading, shared with its fresh view so runAt is the stored start_after. */
 export function sendOptions(ctx: PgbossContext, req: EnqueueRequest, id: string, now: number): SendOptions {
@@ -22,6 +24,7 @@ export function sendOptions(ctx: PgbossContext, req: EnqueueRequest, id: string,
     // our runtime enforces the timeout; expiry is only the backstop for a run nobody settles
     expireInSeconds: Math.min(MAX_EXPIRE_SECONDS, Math.ceil(req.timeoutMs / 1000) + 60),
     deleteAfterSeconds: Math.max(1, req.retention.completedSeconds),
+    retentionSeconds: KEEP_WAITING_SECONDS,
     heartbeatSeconds: ctx.bossHeartbeatSeconds,
   };
 }

@@ -3,5 +3,6 @@
 -- $2 uuid   job id
 -- $3 jsonb  the error {name, message, stack}
 -- returns nothing
-UPDATE {schema}.job SET state = 'cancelled', completed_on = now(), output = COALESCE(output, '{}'::jsonb) || jsonb_build_object('error', $3::jsonb)
+UPDATE {schema}.job SET state = 'cancelled', completed_on = now(),
+    deletion_seconds = COALESCE((data->'$conveyor'->'retention'->>'failedSeconds')::int, deletion_seconds), output = COALESCE(output, '{}'::jsonb) || jsonb_build_object('error', $3::jsonb)
   WHERE name = $1 AND id = $2 AND state = 'active'
