@@ -34,6 +34,15 @@ const baseDefaults: JobDefaults = {
   timeoutMs: 60_000,
 };
 
+/**
+ * What kernel services (metrics labels, the scaling signal) need to know of the catalog: its kind names
+ * and queues. The layers above pass workers/catalog.ts's `catalogView` in; core never imports it.
+ */
+export interface CatalogView {
+  kinds: readonly string[];
+  queues: Readonly<Record<string, QueueDefinition>>;
+}
+
 /** What a handler of `D` receives: its payload with defaults applied. */
 export type PayloadOf<D extends JobDefinition> = z.output<D['payload']>;
 

@@ -8,11 +8,11 @@ import { Gauge, Histogram, Registry } from 'prom-client';
 import { ApiError } from '../core/http/api-error.ts';
 import { err } from '../core/http/openapi.ts';
 import { type AnyRoute, type RouteDeps, route } from '../core/http/route.ts';
-import { jobMetrics, kindLabel, processRegistry, queueLabel } from '../core/metrics/job-metrics.ts';
+import { jobMetrics, labelsOf, processRegistry } from '../core/metrics/job-metrics.ts';
 import { metricsAuthorized } from '../core/metrics/metrics-auth.ts';
 import { readScaling } from '../core/metrics/scaling-reader.ts';
 import { httpSpanStart } from '../core/tracing.ts';
-import { queueNames } from '../workers/catalog.ts';
+import { catalogView, queueNames } from '../workers/catalog.ts';
 import type { ApiKeyConfig, Config } from '../workers/config.ts';
 
 /** What the operations surface reads of the app's dependencies. */
@@ -30,13 +30,19 @@ export function routeOf(req: Request): string {
   return pattern.startsWith(`${base}/`) || pattern === base ? pattern : `${base}${pattern}`;
 }
 
+const label = labelsOf(catalogView);
+
 function countEnqueued(status: number, body: unknown) {
   if (status >= 300 || !body || typeof body !== 'object') return;
   const jobs = Array.isArray((body as { jobs?: unknown }).jobs)
     ? ((body as { jobs: { name?: unknown; queue?: unknown; created?: boolean }[] }).jobs ?? [])
     : [{ ...(body as { name?: unknown; queue?: unknown }), created: status === 202 }];
   for (const j of jobs) {
-    jobMetrics.enqueued.inc({ kind: kindLabel(j.name), queue: queueLabel(j.queue), outcome: j.created === false ? 'existing' : 'created' });
+    jobMetrics.enqueued.inc({
+      kind: label.kind(j.name),
+      queue: label.queue(j.queue),
+      outcome: j.created === false ? 'existing' : 'created',
+    });
   }
 }
 
@@ -115,6 +121,7 @@ function metricsRoute(deps: OperationsDeps, registry: Registry, gauges: ReturnTy
           engine,
           throughput: deps.backend.throughput,
           config,
+          catalog: catalogView,
           queues: queueNames,
         });
         queueJobs.reset();

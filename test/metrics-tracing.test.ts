@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { startWorkerInstrumentation } from '../core/metrics/worker-server.ts';
 import { startTracing, type Tracing, tracingEnabled } from '../core/tracing.ts';
 import { toEnqueueRequest } from '../producers/enqueue.ts';
+import { catalogView } from '../workers/catalog.ts';
 import { handlers } from '../workers/diagnostics/handlers.ts';
 import { startWorkers } from '../workers/runtime.ts';
 import { quietLogger, setup, testConfig, waitFor } from './helpers.ts';
@@ -62,7 +63,13 @@ describe('tracing on', () => {
 
   it('links the worker span to the HTTP request that enqueued the job', async () => {
     const t = await setup();
-    const inst = await startWorkerInstrumentation({ config: t.config, logger: quietLogger, backend: t.backend, apiKeys: [] });
+    const inst = await startWorkerInstrumentation({
+      config: t.config,
+      logger: quietLogger,
+      backend: t.backend,
+      apiKeys: [],
+      catalog: catalogView,
+    });
     const rt = startWorkers({ engine: t.engine, logger: quietLogger, handlers, queues: { default: 2 }, hooks: inst.hooks });
     onTestFinished(async () => {
       await rt.close(2_000);
@@ -119,7 +126,13 @@ describe('tracing on', () => {
 
   it('marks a failed run’s span as an error', async () => {
     const t = await setup();
-    const inst = await startWorkerInstrumentation({ config: t.config, logger: quietLogger, backend: t.backend, apiKeys: [] });
+    const inst = await startWorkerInstrumentation({
+      config: t.config,
+      logger: quietLogger,
+      backend: t.backend,
+      apiKeys: [],
+      catalog: catalogView,
+    });
     const rt = startWorkers({ engine: t.engine, logger: quietLogger, handlers, queues: { default: 2 }, hooks: inst.hooks });
     onTestFinished(async () => {
       await rt.close(2_000);

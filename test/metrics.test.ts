@@ -5,7 +5,7 @@ import { createBackend } from '../core/engines/factory.ts';
 import { startWorkerInstrumentation } from '../core/metrics/worker-server.ts';
 import { runReadiness } from '../core/readiness.ts';
 import { generateApiKey } from '../producers/auth.ts';
-import { queueNames } from '../workers/catalog.ts';
+import { catalogView, queueNames } from '../workers/catalog.ts';
 import { handlers } from '../workers/diagnostics/handlers.ts';
 import { readinessChecks } from '../workers/domains.ts';
 import { startWorkers } from '../workers/runtime.ts';
@@ -111,7 +111,13 @@ describe('GET /metrics', () => {
 
   it('counts runs by kind and outcome from the worker hooks, and /v1/scaling shows the same numbers', async () => {
     const t = await setup({ METRICS_TOKEN: TOKEN });
-    const inst = await startWorkerInstrumentation({ config: t.config, logger: quietLogger, backend: t.backend, apiKeys: [] });
+    const inst = await startWorkerInstrumentation({
+      config: t.config,
+      logger: quietLogger,
+      backend: t.backend,
+      apiKeys: [],
+      catalog: catalogView,
+    });
     const rt = startWorkers({ engine: t.engine, logger: quietLogger, handlers, queues: { default: 4 }, hooks: inst.hooks });
     onTestFinished(async () => {
       await rt.close(2_000);
@@ -189,7 +195,7 @@ describe('worker metrics port (WORKER_METRICS_PORT)', () => {
   it('serves /healthz and /readyz openly and /metrics with credentials', async () => {
     const config = testConfig({ WORKER_METRICS_PORT: '0', HOST: '127.0.0.1', METRICS_TOKEN: TOKEN });
     const backend = createBackend(config, quietLogger, { queues: queueNames });
-    const inst = await startWorkerInstrumentation({ config, logger: quietLogger, backend, apiKeys: [] });
+    const inst = await startWorkerInstrumentation({ config, logger: quietLogger, backend, apiKeys: [], catalog: catalogView });
     onTestFinished(async () => {
       await inst.close();
       await backend.close();

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { QueueInfo } from '../core/engine.ts';
 import { computeScaling, queuesOf } from '../core/metrics/scaling.ts';
+import { queues } from '../workers/catalog.ts';
 import { ConfigError, loadConfig } from '../workers/config.ts';
 import { decideReplicas, type ScalePolicy } from '../workers/supervisor.ts';
 
@@ -76,8 +77,8 @@ describe('computeScaling', () => {
   });
 
   it('resolves WORKER_QUEUES with catalog concurrency for `*`', () => {
-    expect(queuesOf({ default: 3 })).toEqual({ default: 3 });
-    expect(queuesOf({ '*': undefined }).default).toBeGreaterThan(0);
+    expect(queuesOf({ default: 3 }, queues)).toEqual({ default: 3 });
+    expect(queuesOf({ '*': undefined }, queues).default).toBeGreaterThan(0);
   });
 });
 

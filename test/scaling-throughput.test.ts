@@ -5,6 +5,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { readScaling } from '../core/metrics/scaling-reader.ts';
 import { readFinished, ThroughputRecorder, type ThroughputStore } from '../core/metrics/throughput.ts';
 import { toEnqueueRequest } from '../producers/enqueue.ts';
+import { catalogView } from '../workers/catalog.ts';
 import { bullmqFactory } from './engines.ts';
 import { testConfig } from './helpers.ts';
 import { DATABASE_URL, makePgbossEngine, postgresUnavailable } from './pgboss-helpers.ts';
@@ -46,7 +47,7 @@ describe('throughput store', () => {
     await engine.enqueueMany(
       Array.from({ length: 5 }, () => toEnqueueRequest({ name: 'diagnostics.noop', data: {}, options: {} }, config)),
     );
-    const { signal } = await readScaling({ engine, throughput: store, config });
+    const { signal } = await readScaling({ engine, throughput: store, config, catalog: catalogView });
     expect(signal.processTypes.worker).toMatchObject({ queues: ['default'], depth: 5, throughputPerSecond: 0.1 });
   });
 });

@@ -7,7 +7,7 @@ import type { KindsOf, QueuesOf } from '../core/domain.ts';
 import type { JobMeta } from '../core/engine.ts';
 import { enqueueRequestOf, type ValidJob as KindJob, type RetentionConfig, type Validation, validateJobIn } from '../core/enqueue.ts';
 import type { Handler } from '../core/handler.ts';
-import type { JobDefinition, QueueDefinition } from '../core/kinds.ts';
+import type { CatalogView, JobDefinition, QueueDefinition } from '../core/kinds.ts';
 import { domains } from './domains.ts';
 
 export type { JobDefaults, JobDefinition, QueueDefinition } from '../core/kinds.ts';
@@ -48,6 +48,9 @@ export type PayloadInput<N extends JobName> = z.input<Catalog[N]['payload']>;
 /** What a handler receives (defaults applied). */
 export type Payload<N extends JobName> = z.output<Catalog[N]['payload']>;
 export const jobNames = Object.keys(catalog) as JobName[];
+
+/** The catalog as kernel services take it (metrics labels, the scaling signal): core/kinds.ts CatalogView. */
+export const catalogView: CatalogView = { kinds: jobNames, queues };
 
 /** Handlers by kind: what the worker runtime runs. */
 export type HandlerMap = { [N in JobName]?: Handler<Payload<N>> };

@@ -10,9 +10,10 @@ import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import type { Backend } from '../core/backend.ts';
 import { processRegistry } from '../core/metrics/job-metrics.ts';
-import { queuesOf } from '../core/metrics/scaling.ts';
+import { type ProcessTypeSignal, queuesOf } from '../core/metrics/scaling.ts';
 import { readScaling } from '../core/metrics/scaling-reader.ts';
 import { askChildMetrics, startWorkerInstrumentation } from '../core/metrics/worker-server.ts';
+import { catalogView, queues } from './catalog.ts';
 import type { ApiKeyConfig, Config } from './config.ts';
 import { readinessChecks } from './domains.ts';
 
@@ -105,6 +106,13 @@ function childPool(logger: Logger, isStopping: () => boolean) {
   return { children, spawnChild, drainChild, running };
 }
 
+function logScaling(logger: Logger, from: number, to: number, s: ProcessTypeSignal) {
+  logger.info(
+    { from, to, recommended: s.recommendedReplicas, latencySeconds: s.latencySeconds, depth: s.depth, reason: s.reason },
+    'scaling worker children',
+  );
+}
+
 export async function startSupervisor(deps: {
   config: Config;
   logger: Logger;
@@ -112,7 +120,6 @@ export async function startSupervisor(deps: {
   apiKeys: ApiKeyConfig[];
 }): Promise<RunningSupervisor> {
   const { config, backend } = deps;
-  const engine = backend.engine;
   const bounds = config.WORKER_AUTOSCALE as { min: number; max: number };
   const logger = deps.logger.child({ role: 'supervisor' });
   const policy: ScalePolicy = {
@@ -120,12 +127,13 @@ export async function startSupervisor(deps: {
     upCooldownMs: config.WORKER_AUTOSCALE_UP_COOLDOWN_MS,
     downCooldownMs: config.WORKER_AUTOSCALE_DOWN_COOLDOWN_MS,
   };
-  const processTypes = { worker: { queues: queuesOf(config.WORKER_QUEUES), min: bounds.min, max: bounds.max } };
+  const processTypes = { worker: { queues: queuesOf(config.WORKER_QUEUES, queues), min: bounds.min, max: bounds.max } };
   let stopping = false;
   const { children, spawnChild, drainChild, running } = childPool(logger, () => stopping);
   let askId = 0;
   const instrumentation = await startWorkerInstrumentation({
     ...deps,
+    catalog: catalogView,
     readiness: readinessChecks,
     extraMetrics: async () =>
       (await Promise.all([...children].map((c) => askChildMetrics(c.proc, ++askId)))).filter((m) => m !== undefined),
@@ -143,23 +151,17 @@ export async function startSupervisor(deps: {
   let timer: NodeJS.Timeout | undefined;
   const tick = async () => {
     try {
-      const { signal } = await readScaling({ engine, throughput: instrumentation.throughput, config, processTypes });
+      const { signal } = await readScaling({
+        engine: backend.engine,
+        throughput: instrumentation.throughput,
+        config,
+        catalog: catalogView,
+        processTypes,
+      });
       const s = signal.processTypes.worker;
       if (s && !stopping) {
         const next = decideReplicas(state, s.recommendedReplicas, Date.now(), policy);
-        if (next.current !== state.current) {
-          logger.info(
-            {
-              from: state.current,
-              to: next.current,
-              recommended: s.recommendedReplicas,
-              latencySeconds: s.latencySeconds,
-              depth: s.depth,
-              reason: s.reason,
-            },
-            'scaling worker children',
-          );
-        }
+        if (next.current !== state.current) logScaling(logger, state.current, next.current, s);
         state = next;
       }
     } catch (err) {

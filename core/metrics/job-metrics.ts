@@ -1,19 +1,27 @@
 // Per-process job metrics (prom-client): what this process's workers ran and what its producers
-// enqueued. Label values are bounded: `kind` is a catalog job kind (or `unknown`), `queue` a catalog queue.
+// enqueued. Label values are bounded: `kind` is a catalog job kind (or `unknown`), `queue` a catalog queue
+// (the catalog is passed in: labelsOf).
 // Queue-wide numbers (depth, latency, throughput across all workers) come from the store at scrape time
 // instead (see http.ts), so they are right however many processes run.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { isJobName, queueNames } from '../../workers/catalog.ts';
 import type { ConsumedJob } from '../engine.ts';
 import type { RuntimeHooks } from '../handler.ts';
+import type { CatalogView } from '../kinds.ts';
 import type { ThroughputRecorder } from './throughput.ts';
 
 /** One registry per process, shared by the web app and the workers of an `all` process. */
 export const processRegistry = new Registry();
 collectDefaultMetrics({ register: processRegistry });
 
-export const kindLabel = (name: unknown) => (isJobName(name) ? name : 'unknown');
-export const queueLabel = (name: unknown) => ((queueNames as unknown[]).includes(name) ? (name as string) : 'unknown');
+/** Label values bounded by `catalog`: a name it does not know is `unknown`. */
+export function labelsOf(catalog: CatalogView) {
+  const kinds = new Set<unknown>(catalog.kinds);
+  const queues = new Set<unknown>(Object.keys(catalog.queues));
+  return {
+    kind: (name: unknown) => (kinds.has(name) ? (name as string) : 'unknown'),
+    queue: (name: unknown) => (queues.has(name) ? (name as string) : 'unknown'),
+  };
+}
 
 const byKind = ['kind', 'queue'] as const;
 
@@ -70,7 +78,8 @@ export const jobMetrics = {
 };
 
 /** RuntimeHooks that count and time every run, and feed the shared throughput counter. */
-export function metricsHooks(throughput?: ThroughputRecorder): RuntimeHooks {
+export function metricsHooks(catalog: CatalogView, throughput?: ThroughputRecorder): RuntimeHooks {
+  const label = labelsOf(catalog);
   // Labelled children are looked up once per (queue, kind), not hashed from label objects on every run.
   type Children = ReturnType<typeof childrenFor>;
   const childrenFor = (kind: string, queue: string) => ({
@@ -92,7 +101,7 @@ export function metricsHooks(throughput?: ThroughputRecorder): RuntimeHooks {
     }
     let c = byName.get(job.name);
     if (!c) {
-      c = childrenFor(kindLabel(job.name), queueLabel(job.queue));
+      c = childrenFor(label.kind(job.name), label.queue(job.queue));
       byName.set(job.name, c);
     }
     return c;

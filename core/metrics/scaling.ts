@@ -2,9 +2,9 @@
 // the queues drain, and how many replicas that calls for within the configured bounds.
 // `computeScaling` is pure (queue info + throughput + config + now in, numbers out): GET /v1/scaling,
 // GET /metrics and the worker supervisor all use it, so the three never disagree.
-import { queueNames, queues } from '../../workers/catalog.ts';
 import type { KernelConfig } from '../config/index.ts';
 import type { QueueInfo } from '../engine.ts';
+import type { CatalogView } from '../kinds.ts';
 
 export interface ProcessTypeSpec {
   /** queue → concurrency per replica (WORKER_QUEUES resolved against the catalog) */
@@ -106,12 +106,12 @@ export function computeScaling(input: ScalingInput): ScalingSignal {
   };
 }
 
-/** WORKER_QUEUES (`*` or queue[:concurrency]) → queue → concurrency per replica. */
-export function queuesOf(spec: Record<string, number | undefined>): Record<string, number> {
+/** WORKER_QUEUES (`*` or queue[:concurrency]) → queue → concurrency per replica, against the catalog's `queues`. */
+export function queuesOf(spec: Record<string, number | undefined>, queues: CatalogView['queues']): Record<string, number> {
   const out: Record<string, number> = {};
-  const concurrencyOf = (q: string) => spec[q] ?? (queues as Record<string, { concurrency: number }>)[q]?.concurrency ?? 1;
+  const concurrencyOf = (q: string) => spec[q] ?? queues[q]?.concurrency ?? 1;
   for (const name of Object.keys(spec)) {
-    if (name === '*') for (const q of queueNames) out[q] ??= concurrencyOf(q);
+    if (name === '*') for (const q of Object.keys(queues)) out[q] ??= concurrencyOf(q);
     else out[name] = concurrencyOf(name);
   }
   return out;
@@ -120,7 +120,8 @@ export function queuesOf(spec: Record<string, number | undefined>): Record<strin
 /** The process types this deployment scales: today one, `worker`, serving WORKER_QUEUES. */
 export function processTypesOf(
   config: Pick<KernelConfig, 'WORKER_QUEUES' | 'SCALING_WORKER_REPLICAS'>,
+  queues: CatalogView['queues'],
   bounds = config.SCALING_WORKER_REPLICAS,
 ): Record<string, ProcessTypeSpec> {
-  return { worker: { queues: queuesOf(config.WORKER_QUEUES), min: bounds.min, max: bounds.max } };
+  return { worker: { queues: queuesOf(config.WORKER_QUEUES, queues), min: bounds.min, max: bounds.max } };
 }

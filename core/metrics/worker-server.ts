@@ -10,6 +10,7 @@ import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } fro
 import type { Backend } from '../backend.ts';
 import type { ApiKeyConfig, KernelConfig } from '../config/index.ts';
 import type { RuntimeHooks } from '../handler.ts';
+import type { CatalogView } from '../kinds.ts';
 import { type ReadinessCheck, runReadiness } from '../readiness.ts';
 import { tracingHooks } from '../tracing.ts';
 import { combineHooks, metricsHooks, processRegistry } from './job-metrics.ts';
@@ -67,6 +68,8 @@ export async function startWorkerInstrumentation(deps: {
   logger: Logger;
   backend: Backend;
   apiKeys: ApiKeyConfig[];
+  /** the catalog's kinds and queues (metrics labels) */
+  catalog: CatalogView;
   /** the domains' readiness checks for /readyz (the engine's store is always checked) */
   readiness?: () => Promise<readonly ReadinessCheck[]>;
   /** extra metrics to add to this process's (the supervisor's children) */
@@ -81,7 +84,7 @@ export async function startWorkerInstrumentation(deps: {
   return {
     port: typeof addr === 'object' && addr ? addr.port : undefined,
     throughput: store,
-    hooks: combineHooks(metricsHooks(throughput), tracingHooks()),
+    hooks: combineHooks(metricsHooks(deps.catalog, throughput), tracingHooks()),
     close: async () => {
       await throughput.close();
       if (server) await new Promise<void>((r) => server.close(() => r()));

@@ -3,6 +3,7 @@
 // supervisor that runs worker children instead (workers/supervisor.ts).
 import { resource, service } from '../../core/lifecycle.ts';
 import { startWorkerInstrumentation } from '../../core/metrics/worker-server.ts';
+import { catalogView } from '../../workers/catalog.ts';
 import { queueRateLimits, readinessChecks } from '../../workers/domains.ts';
 import { createHandlers } from '../../workers/handlers.ts';
 import { startWorkers } from '../../workers/runtime.ts';
@@ -25,7 +26,7 @@ export async function startWorker(ctx: EntryContext, { config, backend }: Proces
   const instrumentation = await life.start(
     resource(
       'worker instrumentation',
-      () => startWorkerInstrumentation({ config, logger, backend, apiKeys: metricsKeys, readiness: readinessChecks }),
+      () => startWorkerInstrumentation({ config, logger, backend, apiKeys: metricsKeys, catalog: catalogView, readiness: readinessChecks }),
       (i) => i.close(),
     ),
   );

@@ -6,6 +6,7 @@ import { principalOf } from '../../core/http/principal.ts';
 import { type RouteTable, route } from '../../core/http/route.ts';
 import { METRICS_SCOPES } from '../../core/metrics/metrics-auth.ts';
 import { readScaling } from '../../core/metrics/scaling-reader.ts';
+import { catalogView } from '../../workers/catalog.ts';
 import type { Config } from '../../workers/config.ts';
 
 export const scalingRoutes: RouteTable<Config> = (deps) => [
@@ -20,7 +21,12 @@ export const scalingRoutes: RouteTable<Config> = (deps) => [
       if (!METRICS_SCOPES.some((s) => principal.scopes.has(s))) {
         throw new ApiError(403, 'forbidden', `key "${principal.name}" needs the metrics or admin scope`);
       }
-      const { signal } = await readScaling({ engine: deps.engine, throughput: deps.backend.throughput, config: deps.config });
+      const { signal } = await readScaling({
+        engine: deps.engine,
+        throughput: deps.backend.throughput,
+        config: deps.config,
+        catalog: catalogView,
+      });
       res.json(signal);
     },
   }),
