@@ -7,7 +7,7 @@ import { setup, waitFor } from './helpers.ts';
 
 describe('plain BullMQ producers', () => {
   it('a job added with a plain BullMQ client runs; invalid or unknown ones are dead-lettered with the reason', async () => {
-    const t = await setup();
+    const t = await setup({ engine: 'bullmq' });
     const connection = createRedis(t.config.REDIS_URL, 'producer');
     const plain = new Queue('default', { connection, prefix: t.config.QUEUE_PREFIX });
     onTestFinished(async () => {

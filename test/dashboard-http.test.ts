@@ -4,10 +4,11 @@ import { dlqName } from '../core/engines/bullmq/engine.ts';
 import { boardPolicy } from '../dashboard/board.ts';
 import { escapeHtml, html } from '../dashboard/html.ts';
 import { hashPassword, verifyPassword } from '../dashboard/password.ts';
-import { DashboardClient, dashboardOverrides, PASSWORDS } from './dashboard-users.ts';
-import { setup, waitFor } from './helpers.ts';
+import { DashboardClient, dashboardOverrides, NO_PGBOSS_JOB_READS, PASSWORDS } from './dashboard-users.ts';
+import { describeEngines } from './engines.ts';
+import { setup, skipOn, waitFor } from './helpers.ts';
 
-describe('dashboard over HTTP', () => {
+describe('dashboard helpers', () => {
   it('hashes passwords with scrypt and escapes HTML', async () => {
     const h = await hashPassword('s3cret');
     expect(h).toMatch(/^scrypt\$16384\$8\$1\$/);
@@ -19,9 +20,11 @@ describe('dashboard over HTTP', () => {
     expect(boardPolicy('PUT', '/api/queues/default/obliterate')).toBe('admin');
     expect(boardPolicy('POST', '/api/queues/default/add')).toBe('nobody');
   });
+});
 
+describeEngines('dashboard over HTTP', (engine) => {
   it('answers unauthenticated requests with the sign-in page or 401, never data', async () => {
-    const t = await setup(await dashboardOverrides());
+    const t = await setup({ engine, ...(await dashboardOverrides()) });
     const anon = new DashboardClient(t.baseUrl);
     for (const path of ['/admin', '/admin/dead-letters', '/admin/jobs?id=1', '/admin/board', '/admin/board/queue/default']) {
       const r = await anon.request('GET', path);
@@ -42,7 +45,7 @@ describe('dashboard over HTTP', () => {
   });
 
   it('signs in, refuses CSRF-less and cross-site posts, enforces roles, signs out', async () => {
-    const t = await setup(await dashboardOverrides());
+    const t = await setup({ engine, ...(await dashboardOverrides()) });
     const op = new DashboardClient(t.baseUrl);
     const bad = await op.login('operator', 'wrong');
     expect(bad.status).toBe(401);
@@ -111,7 +114,7 @@ describe('dashboard over HTTP', () => {
   });
 
   it('marks cookies Secure behind https (X-Forwarded-Proto)', async () => {
-    const t = await setup(await dashboardOverrides());
+    const t = await setup({ engine, ...(await dashboardOverrides()) });
     const c = new DashboardClient(t.baseUrl);
     const page = await c.request('GET', '/admin/login', { headers: { 'x-forwarded-proto': 'https' } });
     const token = /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? '';
@@ -126,7 +129,7 @@ describe('dashboard over HTTP', () => {
   });
 
   it('rate-limits sign-in attempts', async () => {
-    const t = await setup(await dashboardOverrides({ DASHBOARD_LOGIN_ATTEMPTS: '3' }));
+    const t = await setup({ engine, ...(await dashboardOverrides({ DASHBOARD_LOGIN_ATTEMPTS: '3' })) });
     const c = new DashboardClient(t.baseUrl);
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) statuses.push((await c.login('admin', `guess-${i}`)).status);
@@ -137,8 +140,8 @@ describe('dashboard over HTTP', () => {
     expect(Number(right.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
-  it('finds jobs by id, idempotency key and kind, and replays a dead letter', async () => {
-    const t = await setup(await dashboardOverrides());
+  it('finds jobs by id and idempotency key, and replays a dead letter', async () => {
+    const t = await setup({ engine, ...(await dashboardOverrides()) });
     const c = new DashboardClient(t.baseUrl);
     await c.login('operator', PASSWORDS.operator);
     const enq = await t.api('POST', '/v1/jobs', {
@@ -150,8 +153,6 @@ describe('dashboard over HTTP', () => {
     const byKey = await c.request('GET', '/admin/jobs?kind=diagnostics.noop&key=order-42');
     expect(byKey.text).toContain(`Job ${enq.body.id}`);
     expect(byKey.text).toContain('find &lt;me&gt;');
-    const byKind = await c.request('GET', '/admin/jobs?kind=diagnostics.noop');
-    expect(byKind.text).toContain(enq.body.id);
     const byId = await c.request('GET', `/admin/jobs?id=${encodeURIComponent(enq.body.id)}`);
     expect(byId.text).toContain('<th>State</th><td>waiting</td>');
 
@@ -165,10 +166,6 @@ describe('dashboard over HTTP', () => {
     expect(list.text).toContain(`data-id="${dead.body.id}"`);
     expect(list.text).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(list.text).not.toContain('<img src=x');
-    // last hour on `default`: the noop completed, the sleep job failed for good → 2 finished, 50% failed
-    await waitFor(async () => (await t.engine.getJob(enq.body.id))?.state === 'completed', { timeoutMs: 20_000, what: 'noop done' });
-    const overview = await c.request('GET', '/admin');
-    expect(overview.text).toMatch(/data-queue="default">.*?<td class="finished">2<\/td><td class="failure-rate">50\.0%<\/td>/s);
     const [before] = await t.engine.listDeadLetters(['default'], 10);
     const replay = await c.request('POST', `/admin/dead-letters/${dead.body.id}/replay`, { form: { _csrf: c.csrf } });
     expect(replay.status).toBe(303);
@@ -183,8 +180,26 @@ describe('dashboard over HTTP', () => {
     );
   });
 
+  it('finds jobs by kind and shows the last hour’s finished runs and failure rate', async (ctx) => {
+    skipOn(ctx, engine, 'pgboss', NO_PGBOSS_JOB_READS);
+    const t = await setup({ engine, ...(await dashboardOverrides()) });
+    const c = new DashboardClient(t.baseUrl);
+    await c.login('viewer', PASSWORDS.viewer);
+    const ok = await t.api('POST', '/v1/jobs', { name: 'diagnostics.noop', data: {} });
+    const bad = await t.api('POST', '/v1/jobs', { name: 'diagnostics.sleep', data: { ms: 0, fail: 'permanent' } });
+    const byKind = await c.request('GET', '/admin/jobs?kind=diagnostics.noop');
+    expect(byKind.text).toContain(ok.body.id);
+    expect(byKind.text).not.toContain(bad.body.id);
+    t.startWorker();
+    await waitFor(async () => (await t.engine.getJob(ok.body.id))?.state === 'completed', { timeoutMs: 20_000, what: 'noop done' });
+    await waitFor(async () => (await t.engine.getJob(bad.body.id))?.state === 'dead', { timeoutMs: 20_000, what: 'sleep dead' });
+    // last hour on `default`: the noop completed, the sleep job failed for good → 2 finished, 50% failed
+    const overview = await c.request('GET', '/admin');
+    expect(overview.text).toMatch(/data-queue="default">.*?<td class="finished">2<\/td><td class="failure-rate">50\.0%<\/td>/s);
+  });
+
   it('lists schedules (admin pauses and resumes, operator may not) and previews email templates', async () => {
-    const t = await setup(await dashboardOverrides());
+    const t = await setup({ engine, ...(await dashboardOverrides()) });
     const admin = new DashboardClient(t.baseUrl);
     await admin.login('admin', PASSWORDS.admin);
     const page = await admin.request('GET', '/admin/schedules');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { configSchema, loadConfig } from '../workers/config.ts';
-import { setup } from './helpers.ts';
+import { type EngineName, setup } from './helpers.ts';
 
 const DIR = join(import.meta.dirname, '..', 'deploy', 'kubernetes');
 
@@ -148,8 +148,8 @@ describe('deploy/kubernetes manifests', () => {
     const secret = named('Secret', auth.spec.secretTargetRef[0].name).stringData as Record<string, string>;
     expect(secret[auth.spec.secretTargetRef[0].key]).toBeDefined();
 
-    // the metric and the JSON path they name exist in what Conveyor serves
-    const t = await setup({ METRICS_TOKEN: 'deploy-test-token-0123456789' });
+    // the metric and the JSON path they name exist in what Conveyor serves, on the engine the ConfigMap deploys
+    const t = await setup({ engine: cm.QUEUE_ENGINE as EngineName, METRICS_TOKEN: 'deploy-test-token-0123456789' });
     const metrics = await fetch(`${t.baseUrl}/metrics`, { headers: { authorization: 'Bearer deploy-test-token-0123456789' } });
     const metricName = prom?.metadata.query?.match(/(conveyor_\w+)/)?.[1] as string;
     expect(await metrics.text()).toMatch(new RegExp(`^${metricName}\\{queue="default"\\} `, 'm'));

@@ -1,16 +1,17 @@
-// The development mail catcher (no SMTP_URL) and the mail and template routes (the send ledger's contract:
+// The development mail catcher (no SMTP_URL) and the mail and template routes, on each engine (the send ledger's contract:
 // test/stores-contract.test.ts).
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { handlers as defaultHandlers } from '../workers/diagnostics/handlers.ts';
 import { createEmailHandlers } from '../workers/email/handlers.ts';
 import { handlerDeps } from './email-helpers.ts';
+import { describeEngines } from './engines.ts';
 import { setup, waitFor } from './helpers.ts';
 
 const WAIT = { timeoutMs: 20_000 };
 
-describe('mail catcher and email routes', () => {
+describeEngines('mail catcher and email routes', (engine) => {
   it('catches mail without SMTP_URL and serves it over the API', async () => {
-    const t = await setup({ EMAIL_CATCHER_PORT: '0', EMAIL_FROM: 'Dev <dev@conveyor.test>' });
+    const t = await setup({ engine, EMAIL_CATCHER_PORT: '0', EMAIL_FROM: 'Dev <dev@conveyor.test>' });
     const set = await createEmailHandlers(handlerDeps(t.config, t.backend));
     onTestFinished(() => set.close());
     t.startWorker({ handlers: { ...defaultHandlers, ...set.handlers }, queues: { email: 2 } });
@@ -54,7 +55,7 @@ describe('mail catcher and email routes', () => {
   });
 
   it('lists templates and renders previews with sample or given vars', async () => {
-    const t = await setup();
+    const t = await setup({ engine });
     const list = await t.api('GET', '/v1/templates');
     expect(list.status).toBe(200);
     const names = list.body.templates.map((x: { name: string }) => x.name);

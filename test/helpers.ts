@@ -1,13 +1,16 @@
-// Test helpers: `setup()` hands a test its own engine (unique queue prefix), an HTTP server on a free
-// port, API keys, and registers every cleanup with vitest. `waitFor` polls with a deadline: never sleep.
+// Test helpers: `setup({ engine })` hands a test its own engine of that kind (bullmq: a unique Redis key
+// prefix; pgboss: a unique Postgres schema), an HTTP server on a free port, API keys, and registers every
+// cleanup with vitest. `waitFor` polls with a deadline: never sleep. Suites that run on every engine loop
+// over test/engines.ts (`describeEngines`).
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import pg from 'pg';
 import { pino } from 'pino';
-import { onTestFinished } from 'vitest';
-import type { Backend } from '../core/backend.ts';
-import type { BullmqEngine } from '../core/engines/bullmq/engine.ts';
+import { onTestFinished, type TestContext } from 'vitest';
+import type { Backend, BackendCapabilities } from '../core/backend.ts';
+import type { Engine } from '../core/engine.ts';
 import { deleteKeysWithPrefix } from '../core/engines/bullmq/redis.ts';
-import { createBackend } from '../core/engines/factory.ts';
+import { createBackend, pgbossSchemaFor } from '../core/engines/factory.ts';
 import { createDashboard } from '../dashboard/index.ts';
 import { createApp } from '../producers/app.ts';
 import { generateApiKey } from '../producers/auth.ts';
@@ -17,11 +20,24 @@ import { handlers as defaultHandlers } from '../workers/diagnostics/handlers.ts'
 import { startWorkers, type WorkerRuntime } from '../workers/runtime.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** the tests' PostgreSQL (test/global-setup.ts sets TEST_DATABASE_URL, starting an embedded one if none answers) */
+export const DATABASE_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const quietLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 export const uniquePrefix = (label = 't') => `cvt-${label}-${randomBytes(4).toString('hex')}`;
 
-/** A Config for tests: env defaults, our Redis, a unique prefix, plus overrides. */
+export type EngineName = Engine['kind'];
+
+/**
+ * The settings that select an engine and its store, for a Config or a child process's env (with a
+ * QUEUE_PREFIX: on pgboss it names the schema, core/engines/factory.ts pgbossSchemaFor). pgboss runs as a
+ * Postgres-only deployment does: REDIS_URL unset.
+ */
+export function engineEnv(engine: EngineName): Record<string, string> {
+  return engine === 'pgboss' ? { QUEUE_ENGINE: 'pgboss', DATABASE_URL, REDIS_URL: '' } : { QUEUE_ENGINE: 'bullmq', REDIS_URL };
+}
+
+/** A Config for tests: env defaults, our Redis, a unique prefix, plus overrides (QUEUE_ENGINE unset: bullmq). */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     REDIS_URL,
@@ -61,6 +77,51 @@ export async function waitFor<T>(
 /** Delete every key under a prefix (tests clean up after themselves). */
 export const dropPrefix = (prefix: string) => deleteKeysWithPrefix(REDIS_URL, prefix);
 
+export async function dropSchema(schema: string) {
+  const c = new pg.Client({ connectionString: DATABASE_URL });
+  await c.connect();
+  try {
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Everything an engine built from `config` left behind: its Redis keys, and on pgboss its schema. */
+export async function dropEngineData(config: Config) {
+  await dropPrefix(config.QUEUE_PREFIX);
+  if (config.QUEUE_ENGINE === 'pgboss') await dropSchema(pgbossSchemaFor(config.QUEUE_PREFIX));
+}
+
+/** Skip the running test, saying why (printed and kept as the skip note). */
+function skipWithNote(ctx: TestContext, note: string): never {
+  console.warn(note);
+  return ctx.skip(note);
+}
+
+/**
+ * Skip the running test when the backend declares it lacks a capability (`backend.capabilities`, the
+ * engine's also reported by GET /v1/queues).
+ */
+export function needsCapability(ctx: TestContext, backend: Backend, capability: keyof BackendCapabilities, what: string) {
+  if (backend.capabilities[capability]) return;
+  skipWithNote(ctx, `skipped on ${backend.engine.kind}: ${what} needs capabilities.${capability}, which this backend declares false`);
+}
+
+/** Skip the running test when the backend declares it has no store for a role (`backend.<role>` is null). */
+export function needsRole(ctx: TestContext, backend: Backend, role: 'retention' | 'transactional' | 'release', what: string) {
+  if (backend[role]) return;
+  skipWithNote(ctx, `skipped on ${backend.engine.kind}: ${what} needs backend.${role}, which this backend declares null`);
+}
+
+/**
+ * Skip the running test on one engine for a known gap or bug, named in `why` (printed and kept as the skip
+ * note): the test still runs on the other engines, and the reason shows in every report.
+ */
+export function skipOn(ctx: TestContext, engine: EngineName, on: EngineName, why: string) {
+  if (engine === on) skipWithNote(ctx, `skipped on ${on}: ${why}`);
+}
+
 export interface TestKeys {
   admin: string;
   /** may enqueue diagnostics.noop only */
@@ -71,9 +132,11 @@ export interface TestKeys {
 
 export interface TestPlatform {
   config: Config;
-  engine: BullmqEngine;
+  engine: Engine;
   /** the engine's backend (its side stores); closed after the test */
   backend: Backend;
+  /** what a child process (processes/main.ts) needs to share this test's engine, store and prefix */
+  env: Record<string, string>;
   baseUrl: string;
   keys: TestKeys;
   /** fetch against the app with a key (admin by default); JSON body in, parsed JSON out */
@@ -86,7 +149,10 @@ export interface TestPlatform {
   startWorker(opts?: { handlers?: HandlerMap; queues?: Record<string, number | undefined> }): WorkerRuntime;
 }
 
-export async function setup(overrides: Record<string, string> = {}): Promise<TestPlatform> {
+/** `{ engine, ...settings }`: the engine to build (isolated prefix/schema, dropped afterwards) and env overrides. */
+export type SetupOptions = { engine: EngineName } & Record<string, string>;
+
+export async function setup({ engine: engineName, ...overrides }: SetupOptions): Promise<TestPlatform> {
   const keyAdmin = generateApiKey();
   const keyNoop = generateApiKey();
   const keyLimited = generateApiKey();
@@ -96,10 +162,11 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
       { name: 'noop-only', sha256: keyNoop.sha256, scopes: ['diagnostics.noop'] },
       { name: 'limited', sha256: keyLimited.sha256, scopes: ['*'], rateLimitRps: 2 },
     ]),
+    ...engineEnv(engineName),
     ...overrides,
   });
   const backend = createBackend(config, quietLogger, { queues: queueNames });
-  const engine = backend.engine as BullmqEngine; // REDIS_URL is set: the BullMQ engine
+  const engine = backend.engine;
   const dashboard = await createDashboard({ config, logger: quietLogger, backend });
   const app = await createApp({
     engine,
@@ -120,13 +187,14 @@ export async function setup(overrides: Record<string, string> = {}): Promise<Tes
     await new Promise((r) => server.close(r));
     await dashboard.close();
     await backend.close();
-    await dropPrefix(config.QUEUE_PREFIX);
+    await dropEngineData(config);
   });
 
   return {
     config,
     engine,
     backend,
+    env: { ...engineEnv(engineName), QUEUE_PREFIX: config.QUEUE_PREFIX },
     baseUrl,
     keys: { admin: keyAdmin.key, noopOnly: keyNoop.key, limited: keyLimited.key },
     async api(method, path, body, opts = {}) {

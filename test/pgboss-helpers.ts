@@ -6,21 +6,11 @@ import { PgbossBackend } from '../core/engines/pgboss/backend.ts';
 import { PgbossEngine } from '../core/engines/pgboss/engine.ts';
 import { queueNames } from '../workers/catalog.ts';
 import type { EngineFactory } from './engines.ts';
-import { quietLogger } from './helpers.ts';
+import { DATABASE_URL, dropSchema, quietLogger } from './helpers.ts';
 
-export const DATABASE_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export { DATABASE_URL, dropSchema };
 
 export const uniqueSchema = (label = 't') => `cvt_${label}_${randomBytes(4).toString('hex')}`;
-
-export async function dropSchema(schema: string) {
-  const c = new pg.Client({ connectionString: DATABASE_URL });
-  await c.connect();
-  try {
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  } finally {
-    await c.end();
-  }
-}
 
 /** Why the Postgres tests cannot run here, or undefined when they can. */
 export async function postgresUnavailable(): Promise<string | undefined> {

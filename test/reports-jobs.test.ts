@@ -1,18 +1,19 @@
-// report.generate end to end: HTTP enqueue → BullMQ (real Redis) → worker → real PostgreSQL → file →
+// report.generate end to end on each engine: HTTP enqueue → queue → worker → real PostgreSQL → file →
 // signed download over HTTP. Also: 400s naming the field, cancel and timeout mid-stream, notify email.
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { isJobName } from '../workers/catalog.ts';
 import { handlerDeps } from '../workers/handlers.ts';
 import { createReportsModule } from '../workers/reports/handlers.ts';
-import { quietLogger, setup, testConfig, waitFor } from './helpers.ts';
+import { describeEngines } from './engines.ts';
+import { type EngineName, quietLogger, setup, testConfig, waitFor } from './helpers.ts';
 import { busyBackends, filesIn, tempDir, testSchema } from './reports-db.ts';
 
 const SECRET = 'reports-test-secret-0123456789abcdef';
 
-async function platform() {
+async function platform(engine: EngineName) {
   const db = await testSchema();
   const dir = await tempDir();
-  const t = await setup({ REPORTS_DATABASE_URL: db.url, REPORTS_DIR: dir, REPORTS_SIGNING_SECRET: SECRET, REPORTS_DEMO: 'true' });
+  const t = await setup({ engine, REPORTS_DATABASE_URL: db.url, REPORTS_DIR: dir, REPORTS_SIGNING_SECRET: SECRET, REPORTS_DEMO: 'true' });
   const set = await createReportsModule()(handlerDeps({ config: t.config, logger: quietLogger, backend: t.backend }));
   onTestFinished(() => set.close());
   t.startWorker({ handlers: set.handlers, queues: { reports: 2 } });
@@ -28,9 +29,9 @@ async function platform() {
   return { ...db, dir, t, applicationName, jobWhere };
 }
 
-describe('report.generate', () => {
+describeEngines('report.generate', (engine) => {
   it('rejects bad payloads at enqueue with 400 naming the field', async () => {
-    const { t } = await platform();
+    const { t } = await platform(engine);
     const cases: [unknown, string][] = [
       [{ report: 'demo.orders', params: { from: 'yesterday', to: '2026-01-31' } }, 'data.params.from'],
       [{ report: 'demo.orders', params: { from: '2026-02-01', to: '2026-01-31' } }, 'data.params.to'],
@@ -50,7 +51,7 @@ describe('report.generate', () => {
   });
 
   it('enqueue over HTTP → worker → CSV file → signed link downloads it without an API key', async () => {
-    const { t, admin, schema, jobWhere } = await platform();
+    const { t, admin, schema, jobWhere } = await platform(engine);
     const res = await t.api('POST', '/v1/jobs', {
       name: 'report.generate',
       data: { report: 'demo.orders', params: { from: '2026-01-01', to: '2026-03-31', status: 'paid' } },
@@ -89,7 +90,7 @@ describe('report.generate', () => {
   });
 
   it('DELETE /v1/jobs/:id mid-stream: job cancelled, query stopped, no partial file', async () => {
-    const { t, dir, admin, applicationName, jobWhere } = await platform();
+    const { t, dir, admin, applicationName, jobWhere } = await platform(engine);
     const res = await t.api('POST', '/v1/jobs', { name: 'report.generate', data: { report: 'demo.series', params: { rows: 10_000_000 } } });
     expect(res.status).toBe(202);
     const running = await jobWhere(res.body.id, (j) => j.state === 'active' && (j.progress?.rows ?? 0) > 0, 'rows streaming');
@@ -108,7 +109,7 @@ describe('report.generate', () => {
   });
 
   it('the job timeout aborts the query and leaves no file', async () => {
-    const { t, dir, admin, applicationName, jobWhere } = await platform();
+    const { t, dir, admin, applicationName, jobWhere } = await platform(engine);
     const res = await t.api('POST', '/v1/jobs', {
       name: 'report.generate',
       data: { report: 'demo.series', params: { rows: 10_000_000 }, format: 'jsonl' },
@@ -129,7 +130,7 @@ describe('report.generate', () => {
       console.warn('skipped: email.send is not in the catalog yet');
       ctx.skip();
     }
-    const { t, jobWhere } = await platform();
+    const { t, jobWhere } = await platform(engine);
     const res = await t.api('POST', '/v1/jobs', {
       name: 'report.generate',
       data: { report: 'demo.series', params: { rows: 10 }, format: 'jsonl', notify: { email: 'ana@example.com' } },

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createDownloadLink, verifyDownloadLink } from '../workers/reports/download-links.ts';
 import { LocalReportStorage } from '../workers/reports/storage.ts';
+import { describeEngines } from './engines.ts';
 import { setup } from './helpers.ts';
 import { tempDir } from './reports-db.ts';
 
@@ -66,10 +67,10 @@ describe('download link signing', () => {
   });
 });
 
-describe('GET /v1/reports/:id/download', () => {
+describeEngines('GET /v1/reports/:id/download', (engine) => {
   async function platform() {
     const dir = await tempDir();
-    const t = await setup({ REPORTS_DIR: dir, REPORTS_SIGNING_SECRET: SECRET });
+    const t = await setup({ engine, REPORTS_DIR: dir, REPORTS_SIGNING_SECRET: SECRET });
     const storage = new LocalReportStorage(dir);
     const id = randomBytes(16).toString('base64url');
     const body = 'id,name\r\n1,"a, b"\r\n2,"say ""hi"""\r\n';

@@ -55,7 +55,7 @@ const kill = (p: ChildProcess) => {
 
 describe('worker supervisor (WORKER_AUTOSCALE)', () => {
   it('scales up to max under a burst of slow jobs, drains back to min, loses and repeats nothing', { timeout: 150_000 }, async () => {
-    const t = await setup();
+    const t = await setup({ engine: 'bullmq' });
     const dataDir = mkdtempSync(join(tmpdir(), 'cvt-supervisor-'));
     const sup = startSupervisor({
       REDIS_URL: t.config.REDIS_URL,

@@ -90,7 +90,7 @@ describe('three scheduler processes', () => {
   }, 60_000);
 
   it('runtime create, pause, resume and delete through the API reach every replica', async () => {
-    const t = await setup({ QUEUE_PREFIX: prefix }); // the API on the replicas' prefix
+    const t = await setup({ engine: 'bullmq', QUEUE_PREFIX: prefix }); // the API on the replicas' prefix
     const put = async (name: string, cron: string) => {
       const r = await t.api('PUT', `/v1/schedules/${name}`, { cron, job: { name: 'diagnostics.noop', data: { note: name } } });
       expect(r.status, JSON.stringify(r.body)).toBe(201);
@@ -137,7 +137,7 @@ describe('three scheduler processes', () => {
 
 describe('catch-up after downtime', () => {
   it('fires DST slots by our rule on a fake clock (node-cron does not fire them there)', async () => {
-    const t = await setup();
+    const t = await setup({ engine: 'bullmq' });
     const store = t.backend.schedules<StoredSchedule>();
     let now = Date.parse('2026-03-29T01:00:03Z'); // 03:00:03 CEST, just after the spring-forward gap
     const scheduler = new Scheduler({
@@ -231,7 +231,7 @@ describe('catch-up after downtime', () => {
 
 describe('HTTP API', () => {
   it('rejects invalid definitions naming each field', async () => {
-    const t = await setup();
+    const t = await setup({ engine: 'bullmq' });
     const bad = await t.api('PUT', '/v1/schedules/nightly', {
       cron: '0 61 * * *',
       timezone: 'Atlantis/Capital',
@@ -260,7 +260,7 @@ describe('HTTP API', () => {
   });
 
   it('creates, lists, runs, pauses, resumes and deletes; code schedules cannot be deleted', async () => {
-    const t = await setup();
+    const t = await setup({ engine: 'bullmq' });
     const body = { cron: '30 2 * * *', timezone: 'Europe/Berlin', job: { name: 'diagnostics.noop', data: { note: 'n' } }, misfire: 'once' };
     const created = await t.api('PUT', '/v1/schedules/nightly', body);
     expect(created.status).toBe(201);

@@ -2,11 +2,12 @@
 // (part of `npm test`): if a wrong payload ever compiles, the typecheck fails.
 import { describe, expect, it } from 'vitest';
 import { ConveyorApiError, ConveyorClient } from '../producers/sdk.ts';
+import { describeEngines } from './engines.ts';
 import { setup } from './helpers.ts';
 
-describe('SDK', () => {
+describeEngines('SDK', (engine) => {
   it('enqueues, reads, waits and reports API errors with their field paths', async () => {
-    const t = await setup();
+    const t = await setup({ engine });
     t.startWorker();
     const client = new ConveyorClient({ baseUrl: t.baseUrl, apiKey: t.keys.admin, requestId: () => 'sdk-req-1' });
     const job = await client.enqueue('diagnostics.sleep', { ms: 10, tag: 'sdk' }, { priority: 2 });
@@ -32,7 +33,9 @@ describe('SDK', () => {
     await expect(bad.queues()).rejects.toMatchObject({ status: 401 });
     expect((await client.queues())[0]?.name).toBe('default');
   });
+});
 
+describe('SDK types', () => {
   it('rejects wrong payloads at compile time', () => {
     const client = new ConveyorClient({ baseUrl: 'http://127.0.0.1:1', apiKey: 'x' });
     const typeOnly = () => {

@@ -1,10 +1,10 @@
 // Search indexing through the official client: against the ES stand-in by default, a real cluster when
-// ELASTICSEARCH_URL is set (fault-injection tests then skip, saying why). Real Redis and Postgres.
+// ELASTICSEARCH_URL is set (fault-injection tests then skip, saying why). On each engine; real Postgres.
 import { Writable } from 'node:stream';
 import { Client } from '@elastic/elasticsearch';
 import type pg from 'pg';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import type { JobView } from '../core/engine.ts';
 import { runReadiness } from '../core/readiness.ts';
 import { handlers as defaultHandlers } from '../workers/diagnostics/handlers.ts';
@@ -15,7 +15,8 @@ import { createSearchHandlers, type SearchHandlerSet } from '../workers/search/h
 import { setupIndex } from '../workers/search/index-setup.ts';
 import { searchIndexes } from '../workers/search/indexes.ts';
 import { searchReleaseTask } from '../workers/search/release.ts';
-import { quietLogger, setup, type TestPlatform, waitFor } from './helpers.ts';
+import { describeEngines } from './engines.ts';
+import { type EngineName, quietLogger, setup, type TestPlatform, waitFor } from './helpers.ts';
 import { type SearchBackend, searchEnv, sourceSchema, startSearchBackend } from './search-backend.ts';
 
 let backend: SearchBackend;
@@ -40,8 +41,12 @@ interface SearchTest {
   alias: string;
 }
 
-async function searchSetup(extra: Record<string, string> = {}, opts: { startWorker?: boolean } = {}): Promise<SearchTest> {
-  const t = await setup(searchEnv(backend, extra));
+async function searchSetup(
+  engine: EngineName,
+  extra: Record<string, string> = {},
+  opts: { startWorker?: boolean } = {},
+): Promise<SearchTest> {
+  const t = await setup({ engine, ...searchEnv(backend, extra) });
   const set = await createSearchHandlers(handlerDeps({ config: t.config, logger: quietLogger, backend: t.backend }));
   const es = new Client({
     node: backend.url,
@@ -87,10 +92,10 @@ async function count(es: Client, index: string) {
   return (await es.count({ index })).count;
 }
 
-describe('search.index', () => {
+describeEngines('search.index', (engine) => {
   it('coalesces many jobs into few _bulk requests, one result per job', async () => {
     // a wait long enough that batches fill by count even on a loaded machine
-    const s = await searchSetup({ SEARCH_BULK_WAIT_MS: '500' }, { startWorker: false });
+    const s = await searchSetup(engine, { SEARCH_BULK_WAIT_MS: '500' }, { startWorker: false });
     const n = 300;
     const ids = await enqueue(
       s.t,
@@ -111,7 +116,7 @@ describe('search.index', () => {
 
   it('retries an item the cluster rejects with 429 and indexes it; the rest of the batch completes at once', async () => {
     if (!standinOnly('per-item 429')) return;
-    const s = await searchSetup({}, { startWorker: false });
+    const s = await searchSetup(engine, {}, { startWorker: false });
     backend.standin?.faults.rejectItems.set('r3', 2);
     const ids = await enqueue(
       s.t,
@@ -128,7 +133,7 @@ describe('search.index', () => {
 
   it('retries every job of a bulk request that failed as a whole (500)', async () => {
     if (!standinOnly('whole-request 500')) return;
-    const s = await searchSetup({}, { startWorker: false });
+    const s = await searchSetup(engine, {}, { startWorker: false });
     const ids = await enqueue(
       s.t,
       [0, 1, 2].map((i) => ({ operation: 'upsert' as const, id: `f${i}`, document: product(i), version: 1 })),
@@ -142,7 +147,7 @@ describe('search.index', () => {
   });
 
   it('dead-letters a document the mapping rejects, with the reason, while the rest of its batch completes', async () => {
-    const s = await searchSetup({}, { startWorker: false });
+    const s = await searchSetup(engine, {}, { startWorker: false });
     const docs = [0, 1, 2, 3, 4].map((i) => ({ operation: 'upsert' as const, id: `m${i}`, document: product(i), version: 1 }));
     (docs[2] as IndexJob).document = { name: 'broken', price: 'not a number' };
     const ids = await enqueue(s.t, docs);
@@ -160,7 +165,7 @@ describe('search.index', () => {
   });
 
   it('never lets an older event overwrite a newer document (external versions), deletes included', async () => {
-    const s = await searchSetup();
+    const s = await searchSetup(engine);
     const run = async (job: IndexJob) => {
       const [view] = await finished(s.t, await enqueue(s.t, [job]));
       expect(view?.state, JSON.stringify(view?.error)).toBe('completed');
@@ -183,7 +188,7 @@ describe('search.index', () => {
   });
 
   it('rejects a bad payload at enqueue with the field named', async () => {
-    const t = await setup(searchEnv(backend));
+    const t = await setup({ engine, ...searchEnv(backend) });
     const res = await t.api('POST', '/v1/jobs', { name: 'search.index', data: { index: 'products', operation: 'upsert', id: 'x' } });
     expect(res.status).toBe(400);
     expect(res.body.error.details).toContainEqual(expect.objectContaining({ path: 'data.document' }));
@@ -193,9 +198,9 @@ describe('search.index', () => {
   });
 });
 
-describe('search release step', () => {
+describeEngines('search release step', (engine) => {
   it('puts the template and creates the alias once; running it again changes nothing', async () => {
-    const t = await setup(searchEnv(backend));
+    const t = await setup({ engine, ...searchEnv(backend) });
     const es = new Client({ node: backend.url });
     try {
       const alias = `${t.config.SEARCH_INDEX_PREFIX}-products`;
@@ -239,10 +244,10 @@ async function waitingOnSource(db: pg.Client): Promise<number> {
   return (await db.query("SELECT 1 FROM pg_locks WHERE relation = 'search_products'::regclass AND NOT granted")).rowCount ?? 0;
 }
 
-describe('search.reindex', () => {
+describeEngines('search.reindex', (engine) => {
   it('rebuilds from Postgres into a new index and swaps the alias; writes during the rebuild are kept', async () => {
     const src = await sourceSchema();
-    const s = await searchSetup({ SEARCH_SOURCE_DATABASE_URL: src.url });
+    const s = await searchSetup(engine, { SEARCH_SOURCE_DATABASE_URL: src.url });
     // live index: 50 documents at version 1
     const n = 50;
     await finished(
@@ -300,7 +305,7 @@ describe('search.reindex', () => {
   it('retries source rows the cluster rejects with 429 during a rebuild', async () => {
     if (!standinOnly('per-item 429 during reindex')) return;
     const src = await sourceSchema();
-    const s = await searchSetup({ SEARCH_SOURCE_DATABASE_URL: src.url });
+    const s = await searchSetup(engine, { SEARCH_SOURCE_DATABASE_URL: src.url });
     await src.db.query(
       `INSERT INTO search_products (id, version, document)
        SELECT 'q' || i, 1, jsonb_build_object('name', 'row ' || i, 'price', i) FROM generate_series(0, 19) i`,
@@ -323,7 +328,7 @@ describe('search.reindex', () => {
 
   it('on cancel stops the source query, removes the half-built index and leaves the alias alone', async () => {
     const src = await sourceSchema();
-    const s = await searchSetup({ SEARCH_SOURCE_DATABASE_URL: src.url });
+    const s = await searchSetup(engine, { SEARCH_SOURCE_DATABASE_URL: src.url });
     await finished(s.t, await enqueue(s.t, [{ operation: 'upsert', id: 'keep', document: product(1), version: 1 }]));
     const id = await reindexBlockedAtSource(s, src);
     expect(await s.es.indices.exists({ index: `${s.alias}-v2` })).toBe(true);
@@ -343,7 +348,7 @@ describe('search.reindex', () => {
   });
 });
 
-describe('search without ELASTICSEARCH_URL', () => {
+describeEngines('search without ELASTICSEARCH_URL', (engine) => {
   it('does not consume the search queue, says why, and the waiting jobs run once a configured worker starts', async () => {
     const lines: string[] = [];
     const sink = new Writable({
@@ -352,7 +357,7 @@ describe('search without ELASTICSEARCH_URL', () => {
         cb();
       },
     });
-    const t = await setup({ SEARCH_INDEX_PREFIX: searchEnv(backend).SEARCH_INDEX_PREFIX as string });
+    const t = await setup({ engine, SEARCH_INDEX_PREFIX: searchEnv(backend).SEARCH_INDEX_PREFIX as string });
     expect(t.config.ELASTICSEARCH_URL).toBeUndefined();
     const unconfigured = await createSearchHandlers(
       handlerDeps({ config: t.config, logger: pino({ level: 'info' }, sink), backend: t.backend }),

@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { describeEngines } from './engines.ts';
 import { setup, waitFor } from './helpers.ts';
 
-describe('smoke', () => {
+describeEngines('smoke', (engine) => {
   it('enqueues over HTTP and a worker completes the job', async () => {
-    const t = await setup();
+    const t = await setup({ engine });
     t.startWorker();
     const res = await t.api('POST', '/v1/jobs', { name: 'diagnostics.noop', data: {} });
     expect(res.status, JSON.stringify(res.body)).toBe(202);

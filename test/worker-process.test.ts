@@ -9,7 +9,7 @@ const START_MS = 45_000;
 
 describe('worker processes', { timeout: 180_000 }, () => {
   it('a job whose worker is killed -9 mid-run completes exactly once on another worker', async () => {
-    const t = await setup({ WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000' });
+    const t = await setup({ engine: 'bullmq', WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000' });
     const env = {
       REDIS_URL: t.config.REDIS_URL,
       QUEUE_PREFIX: t.config.QUEUE_PREFIX,
@@ -45,7 +45,7 @@ describe('worker processes', { timeout: 180_000 }, () => {
   });
 
   it('SIGTERM: stops fetching, finishes the in-flight job within the grace, exits 0', async () => {
-    const t = await setup();
+    const t = await setup({ engine: 'bullmq' });
     const w = spawnConveyor('worker', {
       REDIS_URL: t.config.REDIS_URL,
       QUEUE_PREFIX: t.config.QUEUE_PREFIX,
@@ -67,7 +67,7 @@ describe('worker processes', { timeout: 180_000 }, () => {
   });
 
   it('SIGTERM with a job longer than the grace: exits after the grace, the job is recovered and re-run', async () => {
-    const t = await setup({ WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000' });
+    const t = await setup({ engine: 'bullmq', WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000' });
     const env = {
       REDIS_URL: t.config.REDIS_URL,
       QUEUE_PREFIX: t.config.QUEUE_PREFIX,
