@@ -1,6 +1,6 @@
-// The development mail catcher (no SMTP_URL) and the mail and template routes, on each engine (the send ledger's contract:
-// test/stores-contract.test.ts).
-import { describe, expect, it, onTestFinished } from 'vitest';
+// The development mail catcher (no SMTP_URL) and the mail and template routes, on each engine (the send
+// ledger's contract: test/stores-contract.test.ts).
+import { expect, it, onTestFinished } from 'vitest';
 import { handlers as defaultHandlers } from '../workers/diagnostics/handlers.ts';
 import { createEmailHandlers } from '../workers/email/handlers.ts';
 import { handlerDeps } from './email-helpers.ts';
