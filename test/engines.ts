@@ -8,6 +8,7 @@ import type { Backend } from '../core/backend.ts';
 import type { Engine } from '../core/engine.ts';
 import { BullmqBackend } from '../core/engines/bullmq/backend.ts';
 import { BullmqEngine } from '../core/engines/bullmq/engine.ts';
+import type { PgbossEngine } from '../core/engines/pgboss/engine.ts';
 import { queueNames } from '../workers/catalog.ts';
 import { dropPrefix, type EngineName, quietLogger, REDIS_URL, uniquePrefix } from './helpers.ts';
 import { pgbossFactory } from './pgboss-helpers.ts';
@@ -62,6 +63,24 @@ export const SCALING_FIRST_REQUEST_BUG =
   'bug: GET /v1/scaling as the first request on a fresh pg-boss schema answers 500 — the throughput store’s ' +
   '`CREATE SCHEMA IF NOT EXISTS` races pg-boss’s own install (duplicate key on pg_namespace_nspname_index), ' +
   'and pg-boss’s start fails';
+
+/**
+ * Every job of `queue` in any state, id → creation time, read below the engine seam (the seam has no
+ * "list a queue"): what a test needs to prove that nothing else was enqueued.
+ */
+export const jobsOf: Record<EngineName, (engine: Engine, queue: string) => Promise<Map<string, number>>> = {
+  async bullmq(engine, queue) {
+    const jobs = await (engine as BullmqEngine)
+      .queue(queue)
+      .getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed']);
+    return new Map(jobs.filter(Boolean).map((j) => [String(j.id), j.timestamp]));
+  },
+  async pgboss(engine, queue) {
+    const all = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const;
+    const jobs = await (engine as PgbossEngine).listJobs(queue, [...all], 0, 99_999);
+    return new Map(jobs.map((j) => [j.id, Date.parse(j.createdAt)]));
+  },
+};
 
 // Redis and PostgreSQL are made to answer by test/global-setup.ts; an engine whose store still cannot be
 // reached is skipped, with the reason printed, rather than failing every test of the file.

@@ -2,7 +2,6 @@
 // JSON log lines collected so a test can wait for "schedule armed" / "schedule stopped" per replica.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { Queue } from 'bullmq';
 import { REDIS_URL, waitFor } from './helpers.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -74,15 +73,4 @@ export async function waitStarted(procs: SchedulerProcess[], timeoutMs = 40_000)
     },
     { timeoutMs, intervalMs: 100, what: 'scheduler processes started' },
   );
-}
-
-/** Every job in `queue` under `prefix` (any state), id → timestamp. */
-export async function jobsIn(prefix: string, queue: string): Promise<Map<string, number>> {
-  const q = new Queue(queue, { connection: { url: REDIS_URL }, prefix });
-  try {
-    const jobs = await q.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed']);
-    return new Map(jobs.filter(Boolean).map((j) => [String(j.id), j.timestamp]));
-  } finally {
-    await q.close();
-  }
 }

@@ -1,15 +1,15 @@
-// The scheduler against real Redis and real processes: three replicas enqueue exactly one job per slot,
+// The scheduler on each engine with real processes: three replicas enqueue exactly one job per slot,
 // catch-up after downtime follows the misfire policy, runtime changes reach every replica, and the
 // HTTP API rejects invalid definitions naming the field.
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { createRedis } from '../core/engines/bullmq/redis.ts';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { createBackend } from '../core/engines/factory.ts';
 import { type StoredSchedule, slotJobId } from '../scheduler/definition.ts';
 import { storeRunCoordinator } from '../scheduler/run-coordinator.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { queueNames } from '../workers/catalog.ts';
-import { dropPrefix, quietLogger, REDIS_URL, setup, testConfig, uniquePrefix, waitFor } from './helpers.ts';
-import { jobsIn, type SchedulerProcess, spawnScheduler, waitStarted } from './scheduler-processes.ts';
+import { describeEngines, jobsOf } from './engines.ts';
+import { dropEngineData, type EngineName, engineEnv, quietLogger, setup, testConfig, uniquePrefix, waitFor } from './helpers.ts';
+import { type SchedulerProcess, spawnScheduler, waitStarted } from './scheduler-processes.ts';
 
 const stored = (name: string, cron: string, extra: Partial<StoredSchedule> = {}): StoredSchedule => ({
   name,
@@ -23,28 +23,41 @@ const stored = (name: string, cron: string, extra: Partial<StoredSchedule> = {})
   ...extra,
 });
 
-/** The schedule store on `prefix` (what the scheduler processes spawned on it use); close the backend after. */
-function storeOn(prefix: string) {
-  const backend = createBackend(testConfig({ QUEUE_PREFIX: prefix }), quietLogger, { queues: queueNames });
-  return { backend, store: backend.schedules<StoredSchedule>() };
+/**
+ * The backend on `prefix` (what scheduler processes spawned there use) and its schedule store; `start()`
+ * installs the store as the release step does before any process starts, `close()` drops everything.
+ */
+function storeOn(engine: EngineName, prefix: string) {
+  const config = testConfig({ ...engineEnv(engine), QUEUE_PREFIX: prefix });
+  const backend = createBackend(config, quietLogger, { queues: queueNames });
+  return {
+    backend,
+    store: backend.schedules<StoredSchedule>(),
+    jobs: () => jobsOf[engine](backend.engine, 'default'),
+    start: async () => backend.release?.run(),
+    close: async () => {
+      await backend.close();
+      await dropEngineData(config);
+    },
+  };
 }
 
 const slotOf = (name: string, id: string) => (id.startsWith(`schedule-${name}-`) ? Number(id.slice(`schedule-${name}-`.length)) : null);
 
-describe('three scheduler processes', () => {
+describeEngines('three scheduler processes', (engine) => {
   const prefix = uniquePrefix('sched');
-  const { backend, store } = storeOn(prefix);
+  const { store, jobs: defaultJobs, start, close } = storeOn(engine, prefix);
   let procs: SchedulerProcess[] = [];
 
   beforeAll(async () => {
-    procs = [spawnScheduler(prefix), spawnScheduler(prefix), spawnScheduler(prefix)];
+    await start();
+    procs = [0, 1, 2].map(() => spawnScheduler(prefix, engineEnv(engine)));
     await waitStarted(procs);
   }, 60_000);
 
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop()));
-    await backend.close();
-    await dropPrefix(prefix);
+    await close();
   }, 30_000);
 
   it('an every-second schedule: over N seconds exactly N jobs, one per slot', async () => {
@@ -58,7 +71,7 @@ describe('three scheduler processes', () => {
     const slots = Array.from({ length: N }, (_, i) => first + i * 1000);
     const jobs = await waitFor(
       async () => {
-        const all = await jobsIn(prefix, 'default');
+        const all = await defaultJobs();
         return slots.every((s) => all.has(slotJobId('tick', s))) && Date.now() > (slots.at(-1) as number) + 1000 ? all : null;
       },
       { timeoutMs: 30_000, intervalMs: 100, what: `jobs for ${N} slots` },
@@ -76,21 +89,15 @@ describe('three scheduler processes', () => {
     }
     // node-cron's distributed mode went through our run coordinator (a slot every replica woke too late
     // for is enqueued by the catch-up pass instead, so this counts rather than requiring every slot)
-    const redis = createRedis(REDIS_URL, 'probe');
-    try {
-      const locks = await Promise.all(
-        slots.map((slot) => redis.exists(`${prefix}:_conveyor:schedule-lock:tick:${new Date(slot).toISOString()}`)),
-      );
-      expect(locks.filter(Boolean).length, 'slots claimed through the coordinator').toBeGreaterThan(0);
-    } finally {
-      redis.disconnect();
-    }
+    // (a claim that a replica holds is refused to us)
+    const ours = await Promise.all(slots.map((slot) => store.claim(`tick:${new Date(slot).toISOString()}`, 60_000)));
+    expect(ours.filter((mine) => !mine).length, 'slots claimed through the coordinator').toBeGreaterThan(0);
     await store.remove('tick');
     await waitFor(() => procs.every((p) => p.logged('schedule stopped', 'tick') > 0), { timeoutMs: 20_000, what: 'tick stopped' });
   }, 60_000);
 
   it('runtime create, pause, resume and delete through the API reach every replica', async () => {
-    const t = await setup({ engine: 'bullmq', QUEUE_PREFIX: prefix }); // the API on the replicas' prefix
+    const t = await setup({ engine, QUEUE_PREFIX: prefix }); // the API on the replicas' prefix
     const put = async (name: string, cron: string) => {
       const r = await t.api('PUT', `/v1/schedules/${name}`, { cron, job: { name: 'diagnostics.noop', data: { note: name } } });
       expect(r.status, JSON.stringify(r.body)).toBe(201);
@@ -99,7 +106,7 @@ describe('three scheduler processes', () => {
     await put('control', '* * * * * *');
     const armed = (name: string, n: number) => () => procs.every((p) => p.logged('schedule armed', name) >= n);
     const stopped = (name: string, n: number) => () => procs.every((p) => p.logged('schedule stopped', name) >= n);
-    const pulseJobs = async () => [...(await jobsIn(prefix, 'default')).keys()].filter((id) => slotOf('pulse', id) !== null);
+    const pulseJobs = async () => [...(await defaultJobs()).keys()].filter((id) => slotOf('pulse', id) !== null);
     await waitFor(armed('pulse', 1), { timeoutMs: 20_000, what: 'pulse armed everywhere' });
     await waitFor(async () => (await pulseJobs()).length > 0, { timeoutMs: 20_000, what: 'a pulse job' });
 
@@ -109,7 +116,7 @@ describe('three scheduler processes', () => {
     const pausedAt = Date.now();
     const before = (await pulseJobs()).length;
     // let the control schedule prove that more slots went by
-    await waitFor(async () => [...(await jobsIn(prefix, 'default')).keys()].some((id) => (slotOf('control', id) ?? 0) > pausedAt + 3000), {
+    await waitFor(async () => [...(await defaultJobs()).keys()].some((id) => (slotOf('control', id) ?? 0) > pausedAt + 3000), {
       timeoutMs: 20_000,
       what: 'control slots after the pause',
     });
@@ -135,9 +142,10 @@ describe('three scheduler processes', () => {
   }, 90_000);
 });
 
-describe('catch-up after downtime', () => {
+describeEngines('catch-up after downtime', (engine) => {
   it('fires DST slots by our rule on a fake clock (node-cron does not fire them there)', async () => {
-    const t = await setup({ engine: 'bullmq' });
+    const t = await setup({ engine });
+    const defaultJobs = () => jobsOf[engine](t.engine, 'default');
     const store = t.backend.schedules<StoredSchedule>();
     let now = Date.parse('2026-03-29T01:00:03Z'); // 03:00:03 CEST, just after the spring-forward gap
     const scheduler = new Scheduler({
@@ -155,7 +163,7 @@ describe('catch-up after downtime', () => {
     await store.recordFired('gap', Date.parse('2026-03-28T01:30:00Z'), null);
     await scheduler.sync();
     // 02:30 does not exist that day: it fires once, at 03:00 CEST
-    expect([...(await jobsIn(t.config.QUEUE_PREFIX, 'default')).keys()]).toEqual([slotJobId('gap', Date.parse('2026-03-29T01:00:00Z'))]);
+    expect([...(await defaultJobs()).keys()]).toEqual([slotJobId('gap', Date.parse('2026-03-29T01:00:00Z'))]);
 
     await store.put(stored('repeat', '30 2 * * *', berlin));
     await store.recordFired('repeat', Date.parse('2026-10-24T00:30:00Z'), null);
@@ -163,13 +171,14 @@ describe('catch-up after downtime', () => {
     await scheduler.sync();
     now = Date.parse('2026-10-25T01:30:03Z'); // 02:30:03 CET, the second
     await scheduler.sync();
-    const repeat = [...(await jobsIn(t.config.QUEUE_PREFIX, 'default')).keys()].filter((id) => slotOf('repeat', id) !== null);
+    const repeat = [...(await defaultJobs()).keys()].filter((id) => slotOf('repeat', id) !== null);
     expect(repeat).toEqual([slotJobId('repeat', Date.parse('2026-10-25T00:30:00Z'))]);
   });
 
   it('enqueues missed slots per policy (skip / once / all with a cap) when a scheduler starts', async () => {
     const prefix = uniquePrefix('catchup');
-    const { backend, store } = storeOn(prefix);
+    const { store, jobs: defaultJobs, start, close } = storeOn(engine, prefix);
+    await start();
     const now = Date.now();
     // hourly at a minute half an hour away: no slot can come due while the test runs
     const minute = (new Date(now).getUTCMinutes() + 30) % 60;
@@ -191,7 +200,7 @@ describe('catch-up after downtime', () => {
       await store.put(stored(name, cron, { misfire, notBeforeMs: last - 1 }));
       await store.recordFired(name, last, null);
     }
-    const proc = spawnScheduler(prefix);
+    const proc = spawnScheduler(prefix, engineEnv(engine));
     try {
       await waitStarted([proc]);
       await waitFor(
@@ -201,7 +210,7 @@ describe('catch-up after downtime', () => {
         },
         { timeoutMs: 20_000, what: 'every schedule handled its missed slots' },
       );
-      const jobs = [...(await jobsIn(prefix, 'default')).keys()];
+      const jobs = [...(await defaultJobs()).keys()];
       const of = (name: string) =>
         jobs
           .map((id) => slotOf(name, id))
@@ -213,25 +222,24 @@ describe('catch-up after downtime', () => {
       expect(of('cap')).toEqual(missed.slice(-3));
       // a restart does not enqueue them again
       await proc.stop();
-      const again = spawnScheduler(prefix);
+      const again = spawnScheduler(prefix, engineEnv(engine));
       try {
         await waitStarted([again]);
         await waitFor(() => again.logged('scheduler started') > 0);
-        expect([...(await jobsIn(prefix, 'default')).keys()].sort()).toEqual(jobs.sort());
+        expect([...(await defaultJobs()).keys()].sort()).toEqual(jobs.sort());
       } finally {
         await again.stop();
       }
     } finally {
       await proc.stop();
-      await backend.close();
-      await dropPrefix(prefix);
+      await close();
     }
   }, 90_000);
 });
 
-describe('HTTP API', () => {
+describeEngines('schedules HTTP API', (engine) => {
   it('rejects invalid definitions naming each field', async () => {
-    const t = await setup({ engine: 'bullmq' });
+    const t = await setup({ engine });
     const bad = await t.api('PUT', '/v1/schedules/nightly', {
       cron: '0 61 * * *',
       timezone: 'Atlantis/Capital',
@@ -260,7 +268,7 @@ describe('HTTP API', () => {
   });
 
   it('creates, lists, runs, pauses, resumes and deletes; code schedules cannot be deleted', async () => {
-    const t = await setup({ engine: 'bullmq' });
+    const t = await setup({ engine });
     const body = { cron: '30 2 * * *', timezone: 'Europe/Berlin', job: { name: 'diagnostics.noop', data: { note: 'n' } }, misfire: 'once' };
     const created = await t.api('PUT', '/v1/schedules/nightly', body);
     expect(created.status).toBe(201);
