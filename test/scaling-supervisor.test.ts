@@ -1,12 +1,13 @@
-// The worker supervisor as real processes: `tsx processes/worker.ts` with WORKER_AUTOSCALE=1:3 spawns
+// The worker supervisor as real processes, on each engine: `tsx processes/worker.ts` with WORKER_AUTOSCALE=1:3 spawns
 // real worker children. A burst of slow jobs scales it to 3, the queue drains, it drains children back
 // to 1 with SIGTERM; every job completed exactly once, on its first attempt.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { toEnqueueRequest } from '../producers/enqueue.ts';
+import { describeEngines } from './engines.ts';
 import { setup, waitFor } from './helpers.ts';
 
 interface LogLine {
@@ -53,13 +54,13 @@ const kill = (p: ChildProcess) => {
   if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
 };
 
-describe('worker supervisor (WORKER_AUTOSCALE)', () => {
+describeEngines('worker supervisor (WORKER_AUTOSCALE)', (engine) => {
   it('scales up to max under a burst of slow jobs, drains back to min, loses and repeats nothing', { timeout: 150_000 }, async () => {
-    const t = await setup({ engine: 'bullmq' });
+    const t = await setup({ engine });
+    await t.backend.release?.run(); // the store exists before any process starts, as after the release step
     const dataDir = mkdtempSync(join(tmpdir(), 'cvt-supervisor-'));
     const sup = startSupervisor({
-      REDIS_URL: t.config.REDIS_URL,
-      QUEUE_PREFIX: t.config.QUEUE_PREFIX,
+      ...t.env,
       NODE_ENV: 'test',
       LOG_LEVEL: 'info',
       DATA_DIR: dataDir,
