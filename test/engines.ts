@@ -58,12 +58,6 @@ export const engineTraits: Record<EngineName, { boardRetryOfDeadJob: string }> =
   pgboss: { boardRetryOfDeadJob: 'replays it with fresh attempts' },
 };
 
-/** Known pg-boss bugs the suite skips on, by name (reported; test/metrics.test.ts holds the reproducing test). */
-export const SCALING_FIRST_REQUEST_BUG =
-  'bug: GET /v1/scaling as the first request on a fresh pg-boss schema answers 500 about 1 time in 4 — the ' +
-  'throughput store’s `CREATE SCHEMA IF NOT EXISTS` (core/engines/pgboss/stores/sql/throughput-create.sql) ' +
-  'races pg-boss’s own install (duplicate key on pg_namespace_nspname_index) and pg-boss’s start fails';
-
 /**
  * Every job of `queue` in any state, id → creation time, read below the engine seam (the seam has no
  * "list a queue"): what a test needs to prove that nothing else was enqueued.
