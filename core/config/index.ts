@@ -3,6 +3,7 @@
 import { dashboardSection } from './dashboard.ts';
 import { engineSection } from './engine.ts';
 import { operationsSection } from './operations.ts';
+import { outboundSection } from './outbound.ts';
 import { processSection } from './process.ts';
 import { schedulerSection } from './scheduler.ts';
 import type { SectionValues } from './section.ts';
@@ -11,6 +12,7 @@ import { workerSection } from './worker.ts';
 
 export type { DashboardUserConfig } from './dashboard.ts';
 export { bool, httpUrl, int, jsonArray, postgresUrl } from './fields.ts';
+export { signingSecret } from './outbound.ts';
 export {
   type ConfigCheck,
   ConfigError,
@@ -30,6 +32,7 @@ export const kernelSections = [
   operationsSection,
   dashboardSection,
   schedulerSection,
+  outboundSection,
 ] as const;
 
 export const kernelShape = {
@@ -40,6 +43,7 @@ export const kernelShape = {
   ...operationsSection.shape,
   ...dashboardSection.shape,
   ...schedulerSection.shape,
+  ...outboundSection.shape,
 };
 
 /** What kernel code reads; QUEUE_ENGINE is always resolved (REDIS_URL set → bullmq, else pgboss). */
