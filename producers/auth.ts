@@ -16,8 +16,8 @@ export function generateApiKey(): { key: string; sha256: string } {
 }
 
 /**
- * Limits per key and second come from the backend: shared by every web process on bullmq (Redis), in memory
- * per web process on pgboss (capabilities.sharedRateLimits; docs/engines.md).
+ * Limits per key and second come from the backend: shared by every web process in the engine's store (Redis
+ * or Postgres; capabilities.sharedRateLimits; docs/engines.md).
  */
 export function authenticate(keys: ApiKeyConfig[], limits: { backend: Pick<Backend, 'limiter'>; defaultRps: number }) {
   const byHash = new Map(keys.map((k) => [k.sha256, k]));

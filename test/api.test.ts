@@ -1,7 +1,11 @@
 // Every HTTP route's success and error paths, on each engine (real Redis, real PostgreSQL).
-import { describe, expect, it } from 'vitest';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { createBackend } from '../core/engines/factory.ts';
+import { createApp } from '../producers/app.ts';
+import { queueNames } from '../workers/catalog.ts';
 import { describeEngines } from './engines.ts';
-import { setup, waitFor } from './helpers.ts';
+import { quietLogger, setup, waitFor } from './helpers.ts';
 
 const errorShape = (code: string) => ({
   error: { code, message: expect.any(String), details: expect.any(Array), requestId: expect.any(String) },
@@ -58,6 +62,34 @@ describeEngines('HTTP API', (engine) => {
       expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
       // another key is not affected
       expect((await t.api('GET', '/v1/queues')).status).toBe(200);
+    });
+
+    it('holds a key’s rate limit across two web processes on one store', async () => {
+      const t = await setup({ engine });
+      // a second web process, in effect: its own backend (connections, memory), the same store and prefix
+      const backend = createBackend(t.config, quietLogger, { queues: queueNames });
+      const app = await createApp({
+        engine: backend.engine,
+        backend,
+        config: t.config,
+        logger: quietLogger,
+        apiKeys: t.config.API_KEYS ?? [],
+      });
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise<void>((r) => server.once('listening', () => r()));
+      onTestFinished(async () => {
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+        await backend.close();
+      });
+      const other = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const get = async (base: string) =>
+        (await fetch(`${base}/v1/queues`, { headers: { authorization: `Bearer ${t.keys.limited}` } })).status;
+      // 2 per second in all (the window opens at the key's first request): four requests alternating
+      // between the two processes meet a 429; counted per process, all four would pass
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push(await get(i % 2 ? other : t.baseUrl));
+      expect(statuses.filter((s) => s === 429).length, statuses.join(',')).toBeGreaterThanOrEqual(1);
     });
   });
 

@@ -317,6 +317,36 @@ for (const factory of engineFactories) {
       expect(age.paused).toBe(false);
     });
 
+    it('holds a queue rate limit across two worker processes on one store', async () => {
+      const made = await factory.create();
+      onTestFinished(() => made.cleanup());
+      const other = await made.twin();
+      onTestFinished(() => other.close());
+      const starts: number[] = [];
+      const handlers = {
+        'diagnostics.noop': async () => {
+          starts.push(Date.now());
+          return null;
+        },
+      } as HandlerMap;
+      for (const engine of [made.engine, other]) {
+        const rt = startWorkers({
+          engine,
+          logger: quietLogger,
+          handlers,
+          queues: { default: 5 },
+          rateLimits: { default: { max: 4, durationMs: 1_000 } },
+        });
+        onTestFinished(() => rt.close(2_000).then(() => undefined));
+      }
+      await made.engine.enqueueMany(Array.from({ length: 16 }, () => request('diagnostics.noop', {})));
+      await waitFor(() => starts.length >= 16, { timeoutMs: 20_000, what: '16 starts' });
+      // 16 starts at 4 per window across both processes take four windows: more than two whole windows lie
+      // between the first start and the last. Counted per process (8 per window) they would fit in two.
+      starts.sort((a, b) => a - b);
+      expect((starts.at(-1) as number) - (starts[0] as number)).toBeGreaterThanOrEqual(2_000);
+    });
+
     it('reports progress written by the handler', async () => {
       const engine = await make();
       if (!needs('progress', engine)) return;

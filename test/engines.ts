@@ -18,28 +18,34 @@ export interface EngineFactory {
   /** undefined when the engine can run here; otherwise why the suite is skipped (printed) */
   unavailable?: () => Promise<string | undefined>;
   /** the engine and its backend (the side stores beside it); cleanup closes both and drops the data */
-  create(opts?: {
-    lockDurationMs?: number;
-    stalledIntervalMs?: number;
-  }): Promise<{ engine: Engine; backend: Backend; cleanup(): Promise<void> }>;
+  create(opts?: { lockDurationMs?: number; stalledIntervalMs?: number }): Promise<{
+    engine: Engine;
+    backend: Backend;
+    /** another engine on the same store (a second worker process, in effect); the caller closes it */
+    twin(): Promise<Engine>;
+    cleanup(): Promise<void>;
+  }>;
 }
 
 export const bullmqFactory: EngineFactory = {
   name: 'bullmq',
   async create(opts = {}) {
     const prefix = uniquePrefix('eng');
-    const engine = new BullmqEngine({
-      redisUrl: REDIS_URL,
-      prefix,
-      logger: quietLogger,
-      idempotencyTtlSeconds: 3600,
-      queues: queueNames,
-      worker: { lockDurationMs: opts.lockDurationMs ?? 5_000, stalledIntervalMs: opts.stalledIntervalMs ?? 2_000, maxStalledCount: 2 },
-    });
+    const makeEngine = () =>
+      new BullmqEngine({
+        redisUrl: REDIS_URL,
+        prefix,
+        logger: quietLogger,
+        idempotencyTtlSeconds: 3600,
+        queues: queueNames,
+        worker: { lockDurationMs: opts.lockDurationMs ?? 5_000, stalledIntervalMs: opts.stalledIntervalMs ?? 2_000, maxStalledCount: 2 },
+      });
+    const engine = makeEngine();
     const backend = new BullmqBackend(engine, { redisUrl: REDIS_URL, prefix, queues: queueNames, logger: quietLogger });
     return {
       engine,
       backend,
+      twin: async () => makeEngine(),
       cleanup: async () => {
         await backend.close();
         await dropPrefix(prefix);

@@ -68,7 +68,7 @@ describe('npm start without REDIS_URL or DATABASE_URL', () => {
 
     const queues = await call('GET', '/v1/queues');
     expect(queues.body.engine).toBe('pgboss');
-    expect(queues.body.capabilities).toMatchObject({ rateLimit: false, cancelActive: true, pause: true });
+    expect(queues.body.capabilities).toMatchObject({ rateLimit: true, cancelActive: true, pause: true });
     const created = await call('POST', '/v1/jobs', { name: 'diagnostics.noop', data: { note: 'embedded' } });
     expect(created.status, JSON.stringify(created.body)).toBe(202);
     await waitFor(async () => (await call('GET', `/v1/jobs/${created.body.id}`)).body.state === 'completed', {

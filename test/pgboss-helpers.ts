@@ -65,11 +65,17 @@ export const pgbossFactory: EngineFactory = {
   name: 'pgboss',
   unavailable: postgresUnavailable,
   async create(opts = {}) {
-    const { engine, backend, cleanup } = makePgbossEngine({
+    const engineOpts = {
       heartbeatSeconds: opts.lockDurationMs ? opts.lockDurationMs / 1000 : undefined,
       superviseIntervalSeconds: opts.stalledIntervalMs ? Math.max(1, Math.round(opts.stalledIntervalMs / 1000)) : undefined,
-    });
+    };
+    const { engine, backend, schema, cleanup } = makePgbossEngine(engineOpts);
     await engine.start();
-    return { engine, backend, cleanup };
+    const twin = async () => {
+      const other = makePgbossEngine({ ...engineOpts, schema }).engine;
+      await other.start();
+      return other;
+    };
+    return { engine, backend, twin, cleanup };
   },
 };

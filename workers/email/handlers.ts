@@ -8,7 +8,6 @@ import type { EmailConfig } from './config.ts';
 import type { EmailSendPayload, emailKinds } from './kinds.ts';
 import { type MailCatcher, startMailCatcher } from './mail-catcher.ts';
 import { type SendLedger, type SendRecord, sendLedger } from './send-ledger.ts';
-import { createSendThrottle } from './send-throttle.ts';
 import { classifySmtpError } from './smtp-errors.ts';
 import { getCompiledTemplates, renderEmail } from './templates.ts';
 
@@ -57,9 +56,8 @@ export async function createEmailHandlers(
 
   // State lives in the backend's store (Redis for bullmq, the engine's Postgres for pgboss); the backend owns it.
   const ledger = opts.ledger ?? sendLedger(deps.backend, config.EMAIL_LEDGER_TTL_SECONDS);
-  const throttle = createSendThrottle(deps.backend, { perSecond: config.EMAIL_RATE_PER_SECOND });
   const { transport, catcher } = await openTransport(deps, log);
-  const send = sender({ config, templates, ledger, throttle, transport, afterSend: opts.afterSend });
+  const send = sender({ config, templates, ledger, transport, afterSend: opts.afterSend });
 
   return {
     handlers: { 'email.send': send },
@@ -108,13 +106,12 @@ interface SenderParts {
   config: EmailConfig;
   templates: Awaited<ReturnType<typeof getCompiledTemplates>>;
   ledger: SendLedger;
-  throttle: ReturnType<typeof createSendThrottle>;
   transport: Transporter;
   afterSend?: EmailHandlerOptions['afterSend'];
 }
 
 /** The `email.send` handler: ledger claim → render → SMTP → ledger record. */
-function sender({ config, templates, ledger, throttle, transport, afterSend }: SenderParts) {
+function sender({ config, templates, ledger, transport, afterSend }: SenderParts) {
   return async function send(payload: EmailSendPayload, ctx: HandlerContext): Promise<EmailSendResult> {
     const begun = await ledger.begin(ctx.jobId, SEND_LEASE_MS);
     if (begun.state === 'done') {
@@ -135,7 +132,6 @@ function sender({ config, templates, ledger, throttle, transport, afterSend }: S
       } catch (err) {
         throw new PermanentError(`template ${payload.template} failed to render: ${(err as Error).message}`, { cause: err });
       }
-      await throttle?.take(ctx.signal);
       const replyTo = payload.replyTo ?? config.EMAIL_REPLY_TO;
       info = await transport.sendMail({
         from: config.EMAIL_FROM,

@@ -1,6 +1,6 @@
 // The pgboss backend: the engine plus every side store in the engine's Postgres schema (its pool, except
-// the throughput counters' own small pool), so one database holds the whole deployment. Rate limits other
-// than the email send throttle stay in memory per process (capabilities.sharedRateLimits false).
+// the throughput counters' own small pool), so one database holds the whole deployment. Rate limits (API keys,
+// dashboard sign-in) are shared through Postgres tables like the queues' own (capabilities.sharedRateLimits).
 import type { Backend, BackendCapabilities, BoardSource, ReleaseStep } from '../../backend.ts';
 import type { JobReads, LimiterOptions, Named, RateLimiter, RecentList, ScheduleStore } from '../../stores.ts';
 import { pgbossBoardSource } from './bull-board-adapter.ts';
@@ -33,7 +33,7 @@ export class PgbossBackend implements Backend {
     readonly engine: PgbossEngine,
     private readonly opts: PgbossBackendOptions,
   ) {
-    this.capabilities = { ...engine.capabilities, sharedRateLimits: false };
+    this.capabilities = { ...engine.capabilities, sharedRateLimits: true };
     this.storeUrl = opts.databaseUrl;
     this.jobReads = pgbossJobReads(engine);
     // install or migrate pg-boss's schema (its own versioned migrations under an advisory lock), our

@@ -11,6 +11,7 @@ import { Completions } from './completions.ts';
 import { type PgbossContext, splitData } from './context.ts';
 import type { Listener } from './listener.ts';
 import { persistFailure } from './outcomes.ts';
+import { RateWindow } from './rate.ts';
 
 type Fetched = BossJob<Record<string, unknown>>;
 
@@ -40,8 +41,8 @@ export class PgbossConsumer implements Consumer {
   /** ids in `buffer` flagged `prefetched` in their row (cleared when they start) */
   private readonly flagged = new Set<string>();
   private readonly completions: Completions;
-  /** start times inside the rate-limit window (the limit holds per process) */
-  private readonly starts: number[] = [];
+  /** the queue's rate limit, counted across every worker process (rate.ts) */
+  private readonly rate: RateWindow | undefined;
   /** moving average of run time; pessimistic until measured */
   private avgRunMs = 1_000;
   private stopping = false;
@@ -62,6 +63,7 @@ export class PgbossConsumer implements Consumer {
     private readonly deps: ConsumerDeps,
   ) {
     const { ctx } = deps;
+    this.rate = opts.rateLimit ? new RateWindow(ctx, queue, opts.rateLimit) : undefined;
     this.completions = new Completions(ctx.boss, queue, ctx.log, Math.max(opts.concurrency * 4, 2 * MAX_PREFETCH));
     this.unsubscribe = deps.listener.onWake(queue, () => this.nudge());
     this.heartbeat = setInterval(() => this.touch(), (ctx.heartbeatSeconds * 1000) / 3);
@@ -126,11 +128,7 @@ export class PgbossConsumer implements Consumer {
     const paused = this.deps.listener.paused.has(this.queue);
     if (paused && this.buffer.length === 0) return this.idle(poll);
     let slots = this.opts.concurrency - this.running.size;
-    if (this.opts.rateLimit) {
-      const { allowed, retryInMs } = this.rateWindow(slots);
-      if (retryInMs !== undefined) return this.idle(retryInMs);
-      slots = allowed;
-    }
+    if (this.rate) return this.rateLimitedStep(this.rate, slots, paused, poll);
     const started: string[] = [];
     for (; slots > 0 && this.buffer.length > 0; slots--) {
       const job = this.buffer.shift() as Fetched;
@@ -144,33 +142,52 @@ export class PgbossConsumer implements Consumer {
     await this.fetch(want);
   }
 
-  /** Slots the rate limit allows now, or how long to wait when it allows none while slots are free. */
-  private rateWindow(slots: number): { allowed: number; retryInMs?: number } {
-    const { max, durationMs } = this.opts.rateLimit as { max: number; durationMs: number };
-    const now = Date.now();
-    while (this.starts.length && (this.starts[0] as number) <= now - durationMs) this.starts.shift();
-    const allowed = Math.min(slots, max - this.starts.length);
-    if (allowed <= 0 && this.running.size < this.opts.concurrency) {
-      return { allowed, retryInMs: Math.max(5, (this.starts[0] as number) + durationMs - now) };
+  /**
+   * Under a rate limit nothing is fetched ahead: the free slots ask the shared window for starts, exactly
+   * that many jobs are fetched and started at once, and grants the fetch did not use are handed back.
+   */
+  private async rateLimitedStep(rate: RateWindow, slots: number, paused: boolean, poll: number) {
+    if (slots <= 0 || paused || !this.hint) return this.idle(poll);
+    let grant: Awaited<ReturnType<RateWindow['take']>>;
+    try {
+      grant = await rate.take(slots);
+    } catch (err) {
+      if (this.stopping) return;
+      this.deps.ctx.log.warn({ queue: this.queue, err: (err as Error).message }, 'rate window unavailable; retrying');
+      return this.idle(1_000);
     }
-    return { allowed };
+    if (grant.granted === 0) return this.idle(grant.retryMs);
+    const jobs = await this.fetchBatch(grant.granted);
+    for (const job of jobs ?? []) this.start(job);
+    await rate
+      .giveBack(grant.granted - (jobs?.length ?? 0), grant.windowStart)
+      .catch((err) => this.deps.ctx.log.warn({ queue: this.queue, err: (err as Error).message }, 'could not hand back rate grants'));
+    if (!jobs) return;
+    if (jobs.length >= grant.granted) this.hint = true; // a full batch: there is likely more
+    if (jobs.length === 0) await this.idle(poll);
   }
 
   private prefetchLimit() {
     return this.avgRunMs < FAST_RUN_MS && !this.opts.rateLimit ? Math.min(MAX_PREFETCH, this.opts.concurrency * 10) : 0;
   }
 
-  private async fetch(want: number) {
+  /** Up to `n` jobs, or undefined when the fetch failed (after a pause before the next look). */
+  private async fetchBatch(n: number): Promise<Fetched[] | undefined> {
     this.hint = false;
-    let jobs: Fetched[];
     try {
-      jobs = await this.deps.ctx.boss.fetch<Record<string, unknown>>(this.queue, { batchSize: want });
+      return await this.deps.ctx.boss.fetch<Record<string, unknown>>(this.queue, { batchSize: n });
     } catch (err) {
-      if (this.stopping) return;
+      if (this.stopping) return undefined;
       this.deps.ctx.log.warn({ queue: this.queue, err: (err as Error).message }, 'fetch failed; retrying');
       this.hint = true;
-      return this.idle(1_000);
+      await this.idle(1_000);
+      return undefined;
     }
+  }
+
+  private async fetch(want: number) {
+    const jobs = await this.fetchBatch(want);
+    if (!jobs) return;
     // beyond the free slots a job waits in the buffer: flagged, so a crash before it starts costs it nothing
     const ahead = jobs.slice(Math.max(0, this.opts.concurrency - this.running.size - this.buffer.length)).map((j) => j.id);
     this.buffer.push(...jobs);
@@ -180,7 +197,6 @@ export class PgbossConsumer implements Consumer {
   }
 
   private start(job: Fetched) {
-    if (this.opts.rateLimit) this.starts.push(Date.now());
     const t0 = performance.now();
     const run = this.runOne(job).finally(() => {
       this.avgRunMs = this.avgRunMs * 0.9 + (performance.now() - t0) * 0.1;

@@ -12,6 +12,7 @@
 //   queue `<q>` .............. one per catalog queue, policy standard, notify on
 //   queue `<q>-dlq` .......... dead letters of `<q>`; nobody consumes it; rows keep the dead job's id
 //   conveyor_paused .......... queues that are paused (pg-boss has no pause)
+//   conveyor_rate ............ per-queue start windows of global rate limits (consumer.ts)
 //   conveyor_schedule* ....... the scheduler's store and slot locks (stores/schedules.ts)
 // Channels: pg-boss's own job-created channel (we LISTEN on it ourselves) and `conveyor_<hash>` for
 // cancel / pause / resume messages between processes.
@@ -74,8 +75,8 @@ const channel = (prefix: string, schema: string) => `${prefix}_${createHash('sha
 
 export class PgbossEngine implements Engine {
   readonly kind = 'pgboss' as const;
-  /** rateLimit: limits hold per worker process, not across processes (see docs/engines.md) */
-  readonly capabilities = { priority: true, delay: true, cancelActive: true, pause: true, rateLimit: false, progress: true };
+  /** rateLimit: counted across every worker process in conveyor_rate (consumer.ts) */
+  readonly capabilities = { priority: true, delay: true, cancelActive: true, pause: true, rateLimit: true, progress: true };
 
   readonly schema: string;
   readonly boss: PgBoss;
@@ -167,6 +168,7 @@ export class PgbossEngine implements Engine {
     const { sql, q } = this.ctx;
     for (const table of [
       'create-paused-table',
+      'create-rate-table',
       'create-schedule-table',
       'create-schedule-state-table',
       'create-schedule-lock-table',

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 const names = [
   'cancel-job',
   'create-paused-table',
+  'create-rate-table',
   'create-schedule-lock-table',
   'create-schedule-state-table',
   'create-schedule-table',
@@ -23,6 +24,9 @@ const names = [
   'paused-queues',
   'ping',
   'queue-info',
+  'rate-ensure',
+  'rate-give-back',
+  'rate-take',
   'recover-stalled',
   'release-jobs',
   'resume-queue',
