@@ -69,7 +69,7 @@ describe('deploy/kubernetes manifests', () => {
       expect(match['app.kubernetes.io/component']).toBe(type);
       const [c] = d.spec.template.spec.containers;
       expect(c.image).toBeTruthy();
-      expect(c.command).toEqual(['node', '--import', 'tsx', `processes/${type}.ts`]);
+      expect(c.command).toEqual(['node', `dist/processes/${type}.js`]); // npm run build, in the image
       const refs = (c.envFrom as { configMapRef?: { name: string }; secretRef?: { name: string } }[]).map(
         (e) => e.configMapRef?.name ?? e.secretRef?.name,
       );
@@ -128,7 +128,7 @@ describe('deploy/kubernetes manifests', () => {
     const job = named('Job', 'conveyor-release');
     expect(job.spec.backoffLimit).toBe(0);
     expect(job.spec.template.spec.restartPolicy).toBe('Never');
-    expect(job.spec.template.spec.containers[0].command.at(-1)).toBe('processes/release.ts');
+    expect(job.spec.template.spec.containers[0].command.at(-1)).toBe('dist/processes/release.js');
   });
 
   it('scales workers with KEDA on the latency signal and the /v1/scaling recommendation, not on LLEN', async () => {

@@ -22,7 +22,17 @@ export function spawnConveyor(type: string, env: Record<string, string>, args: s
 
 /** Any TypeScript entry under the repository root, e.g. a test fixture built on processes/run.ts. */
 export function spawnScript(script: string, env: Record<string, string>, args: string[] = []): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  return spawnNode(['--import', 'tsx', script, ...args], env);
+}
+
+/** A compiled entry from `npm run build` (dist/processes/<type>.js) on plain Node: TypeScript type stripping
+ * is switched off, so a stray `.ts` import fails instead of quietly running the source. */
+export function spawnBuilt(entry: string, env: Record<string, string>): Spawned {
+  return spawnNode(['--no-experimental-strip-types', entry], env);
+}
+
+function spawnNode(argv: string[], env: Record<string, string>): Spawned {
+  const child = spawn(process.execPath, argv, {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'info', NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -97,7 +97,7 @@ async function rawWorker(url: string, n: number): Promise<number> {
  * Our worker as the Procfile runs it: a `worker` process with its metrics and tracing hooks and per-job logs
  * at `logLevel` (stdout discarded), draining jobs the bench enqueued beforehand through the engine.
  */
-async function ourWorker(url: string, n: number, logLevel: string): Promise<number> {
+async function ourWorker(url: string, n: number, logLevel: string, runtime: Runtime = 'dist'): Promise<number> {
   const prefix = `cvbench-ours-${randomBytes(3).toString('hex')}`;
   const { config, engine } = platform(url, prefix);
   const v = validateJob({ name: 'diagnostics.noop', data: {} });
@@ -105,7 +105,12 @@ async function ourWorker(url: string, n: number, logLevel: string): Promise<numb
   for (let i = 0; i < n; i += 1000) {
     await engine.enqueueMany(Array.from({ length: Math.min(1000, n - i) }, () => toEnqueueRequest(v.job, config)));
   }
-  const worker = spawnProcess('worker', { ...processEnv(url, prefix, generateApiKey().sha256, 0), LOG_LEVEL: logLevel }, () => false);
+  const worker = spawnProcess(
+    'worker',
+    { ...processEnv(url, prefix, generateApiKey().sha256, 0), LOG_LEVEL: logLevel },
+    () => false,
+    runtime,
+  );
   worker.up.catch(() => {}); // no readiness line needed: the rate comes from the finish times
   try {
     return await drainRate(url, prefix, engine.queue('default'), n);
@@ -133,9 +138,28 @@ async function rawAddBulk(url: string, n: number): Promise<number> {
   return rate;
 }
 
-/** Spawn a real Conveyor process (`processes/<mode>.ts`) and resolve once its log says `ready`. */
-function spawnProcess(mode: string, env: Record<string, string>, ready: (line: Record<string, unknown>) => boolean) {
-  const child = spawn(process.execPath, ['--import', 'tsx', `processes/${mode}.ts`], {
+export type Runtime = 'dist' | 'tsx';
+
+/**
+ * The command line of a Conveyor process: `dist` is what the Procfile runs (`node dist/processes/<mode>.js`,
+ * from `npm run build`, which `npm run bench` runs first), `tsx` what development runs. BENCH_CPU_PROF=<dir>
+ * adds `--cpu-prof` (one .cpuprofile per process, written on exit).
+ */
+function processArgv(mode: string, runtime: Runtime): string[] {
+  const prof = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${mode}-${runtime}-${Date.now()}.cpuprofile`]
+    : [];
+  return runtime === 'dist' ? [...prof, `dist/processes/${mode}.js`] : [...prof, '--import', 'tsx', `processes/${mode}.ts`];
+}
+
+/** Spawn a real Conveyor process and resolve once its log says `ready`. */
+function spawnProcess(
+  mode: string,
+  env: Record<string, string>,
+  ready: (line: Record<string, unknown>) => boolean,
+  runtime: Runtime = 'dist',
+) {
+  const child = spawn(process.execPath, processArgv(mode, runtime), {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -272,11 +296,15 @@ export default async function core(ctx: BenchContext): Promise<BenchRow[]> {
   let raw = 0;
   let ours = 0;
   let oursInfo = 0;
+  let oursTsx = 0;
   for (let r = 0; r < rounds; r++) {
     raw = Math.max(raw, await rawWorker(ctx.redisUrl, n));
     ours = Math.max(ours, await ourWorker(ctx.redisUrl, n, 'warn'));
     oursInfo = Math.max(oursInfo, await ourWorker(ctx.redisUrl, n, 'info'));
-    ctx.log(`worker round ${r + 1}: raw ${raw.toFixed(0)}/s, ours ${ours.toFixed(0)}/s (LOG_LEVEL=warn), ${oursInfo.toFixed(0)}/s (info)`);
+    oursTsx = Math.max(oursTsx, await ourWorker(ctx.redisUrl, n, 'warn', 'tsx'));
+    ctx.log(
+      `worker round ${r + 1}: raw ${raw.toFixed(0)}/s, ours ${ours.toFixed(0)}/s (LOG_LEVEL=warn), ${oursInfo.toFixed(0)}/s (info), ${oursTsx.toFixed(0)}/s (tsx)`,
+    );
   }
   let rawAdd = 0;
   let http = 0;
@@ -296,6 +324,13 @@ export default async function core(ctx: BenchContext): Promise<BenchRow[]> {
       unit: 'jobs/s',
       target: '≥ 1.0× raw BullMQ',
       met: ours >= raw,
+    },
+    {
+      section: 'core',
+      metric: 'worker no-op jobs/s, same run on tsx (development) instead of dist',
+      ours: oursTsx,
+      baseline: raw,
+      unit: 'jobs/s',
     },
     {
       section: 'core',
