@@ -7,6 +7,7 @@ import type { BaseAdapter } from '@bull-board/api/baseAdapter';
 import type pg from 'pg';
 import type { Engine, EngineCapabilities, EnqueueRequest, EnqueueResult } from './engine.ts';
 import type {
+  AuditStore,
   JobReads,
   LimiterOptions,
   Named,
@@ -62,6 +63,8 @@ export interface Backend {
   /** Bull Board's adapters, on a connection of their own; close the source when done */
   boardSource(): BoardSource;
   readonly jobReads: JobReads;
+  /** the audit log's entries (core/audit.ts) */
+  readonly audit: AuditStore;
   /** null when the engine expires finished jobs and dead letters itself */
   readonly retention: RetentionSweeper | null;
   /** null when the engine cannot enqueue inside the caller's transaction */

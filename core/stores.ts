@@ -121,3 +121,52 @@ export interface RetentionLimits {
 export interface RetentionSweeper {
   sweep(queue: string, limits: RetentionLimits): Promise<{ completed: number; failed: number; deadLetters: number }>;
 }
+
+/** One recorded mutation (core/audit.ts): who did what to which target, when, and how it ended. */
+export interface AuditEntry {
+  /** unique; with `at` it orders entries (`cursorOf`) */
+  id: string;
+  /** ISO-8601, ms precision */
+  at: string;
+  /** an API key's name, a dashboard user, or `anonymous` */
+  actor: string;
+  actorType: 'key' | 'user' | 'anonymous';
+  via: 'api' | 'cli' | 'dashboard';
+  /** `queue.pause`, `dead-letter.replay`, `session.sign-in` … */
+  action: string;
+  /** `queue:email`, `job:123`, `schedule:nightly` …, or null */
+  target: string | null;
+  requestId: string;
+  /** ok: 2xx/3xx; denied: 401/403/429; failed: anything else */
+  outcome: 'ok' | 'denied' | 'failed';
+  status: number;
+  /** small JSON extras (the Bull Board path, a bulk filter) */
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditFilter {
+  actor?: string;
+  /** exact, or a prefix when it ends with `.` (`queue.` → every queue action) */
+  action?: string;
+  target?: string;
+  outcome?: AuditEntry['outcome'];
+  via?: AuditEntry['via'];
+  requestId?: string;
+  /** ms since epoch, inclusive */
+  since?: number;
+  /** ms since epoch, exclusive */
+  until?: number;
+}
+
+/** The audit log's entries in the engine's store, newest first; trimmed by age (AUDIT_RETENTION_DAYS). */
+export interface AuditStore {
+  append(entry: AuditEntry): Promise<void>;
+  /**
+   * Entries matching `filter`, newest first, at most `limit`, older than `cursor` when given (a
+   * `cursorOf` value). `next` is the cursor of the next page, or null at the end. A store may stop early
+   * (bounded work per call) and still give a `next`.
+   */
+  list(filter: AuditFilter, limit: number, cursor?: string): Promise<{ entries: AuditEntry[]; next: string | null }>;
+  /** remove entries older than `beforeMs`; returns how many */
+  sweep(beforeMs: number): Promise<number>;
+}

@@ -5,12 +5,14 @@ import { randomBytes } from 'node:crypto';
 import cookieParser from 'cookie-parser';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import { AuditLog } from '../core/audit.ts';
 import type { Backend } from '../core/backend.ts';
 import { devSecret } from '../core/dev-secrets.ts';
 import { ApiError } from '../core/http/api-error.ts';
 import type { RateLimiter } from '../core/stores.ts';
 import type { Config, DashboardUserConfig } from '../workers/config.ts';
 import { dashboardSources } from '../workers/domains.ts';
+import { auditPage, recordDashboard } from './audit.ts';
 import { COOKIE_PATH, DashboardAuth, LOGIN_CSRF_COOKIE, requireCsrf, sameOrigin, tokenMatches } from './auth.ts';
 import { BOARD_PATH, createBoard } from './board.ts';
 import { schedulerSource } from './feature-sources.ts';
@@ -183,6 +185,8 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     next();
   });
   router.use(auth.readSession);
+  const audit = new AuditLog(backend.audit, { retentionDays: config.AUDIT_RETENTION_DAYS, logger: log });
+  router.use(recordDashboard(audit));
 
   mountSignIn(router, { auth, log, perUser, perIp });
 
@@ -201,6 +205,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   });
 
   router.use('/board', board.handler);
+  auditPage(router, audit);
   mountPages(router, {
     engine: backend.engine,
     reads: queueReads(backend.jobReads),

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import { AuditLog } from '../core/audit.ts';
 import type { Backend } from '../core/backend.ts';
 import type { Engine } from '../core/engine.ts';
 import { ApiError } from '../core/http/api-error.ts';
@@ -68,11 +69,14 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
   });
 
   const routes = await appRoutes(app, deps);
+  const audit = new AuditLog(deps.backend.audit, { retentionDays: config.AUDIT_RETENTION_DAYS, logger });
   const under = (r: AnyRoute) => r.path.startsWith(`${V1}/`);
   const open = (r: AnyRoute) => r.auth !== 'key';
   mountRoutes(
     app,
     routes.filter((r) => !under(r)),
+    '',
+    { audit },
   ); // /healthz, /readyz, /metrics
 
   const api = express.Router();
@@ -80,6 +84,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     api,
     routes.filter((r) => under(r) && open(r)),
     V1,
+    { audit },
   ); // signed links: no API key
   api.use(authenticate(deps.apiKeys, { backend: deps.backend, defaultRps: config.API_RATE_LIMIT_RPS }));
   api.use(express.json({ limit: config.MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
@@ -87,6 +92,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     api,
     routes.filter((r) => under(r) && !open(r)),
     V1,
+    { audit },
   );
   api.use((req) => {
     throw new ApiError(404, 'not_found', `no route ${req.method} ${req.originalUrl}`);

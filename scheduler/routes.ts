@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { ApiError } from '../core/http/api-error.ts';
 import { componentRef, err, ok, ref } from '../core/http/openapi.ts';
 import { isAdmin, mayUseKind, type Principal, principalOf } from '../core/http/principal.ts';
-import { type AnyRoute, type RouteTable, route } from '../core/http/route.ts';
+import { type AnyRoute, byParam, type RouteTable, route } from '../core/http/route.ts';
 import { isJobName, queueOfKind } from '../workers/catalog.ts';
 import type { Config } from '../workers/config.ts';
 import {
@@ -108,6 +108,7 @@ function putRoute(s: Schedules): AnyRoute {
     auth: 'key',
     summary: 'Create or replace a runtime schedule (needs `admin`, or `schedules` plus the job kind)',
     params: scheduleName,
+    audit: { action: 'schedule.put', target: byParam('schedule', 'name') },
     json: true,
     // documented; putSchedule validates it (cron, timezone, the job against the catalog)
     body: scheduleBodySchema.extend({ job: componentRef('JobRequest') }),
@@ -149,6 +150,7 @@ function manageRoutes(s: Schedules): AnyRoute[] {
       auth: 'key',
       summary: action === 'pause' ? 'Pause a schedule' : 'Resume a schedule (missed slots are skipped)',
       params: scheduleName,
+      audit: { action: `schedule.${action}`, target: byParam('schedule', 'name') },
       responses: { '200': ok(action === 'pause' ? 'paused' : 'resumed'), '403': forbidden, '404': err('no such schedule') },
       handle: async (req, res) => {
         await requireManage(s, req);
@@ -164,6 +166,7 @@ function manageRoutes(s: Schedules): AnyRoute[] {
       auth: 'key',
       summary: 'Remove a runtime schedule',
       params: scheduleName,
+      audit: { action: 'schedule.delete', target: byParam('schedule', 'name') },
       responses: { '204': { description: 'removed' }, '403': forbidden, '404': err('no such schedule'), '409': err('declared in code') },
       handle: async (req, res) => {
         await requireManage(s, req);
@@ -178,6 +181,7 @@ function manageRoutes(s: Schedules): AnyRoute[] {
       auth: 'key',
       summary: 'Enqueue the schedule’s job now',
       params: scheduleName,
+      audit: { action: 'schedule.run', target: byParam('schedule', 'name') },
       responses: { '202': ok('enqueued', ref('JobSummary')), '403': forbidden, '404': err('no such schedule') },
       handle: async (req, res) => {
         await requireManage(s, req);

@@ -16,6 +16,7 @@ const widget = route({
   query: z.strictObject({ size: z.coerce.number().int().min(1).max(9).default(3) }),
   json: true,
   body: z.strictObject({ part: componentRef('Part') }),
+  audit: { action: 'widget.make', target: (req) => `widget:${req.params.id}` },
   responses: { '201': ok('made'), '404': err('no such widget') },
   handle: (req, res, input) => {
     if (req.params.id === 'missing') throw new ApiError(404, 'not_found', 'no widget');
@@ -62,5 +63,15 @@ describe('route table', () => {
     const badBody = await post('/a', JSON.stringify({ extra: 1 }));
     expect(await badBody.json()).toMatchObject({ code: 'invalid_request', message: 'bad body' });
     expect((await post('/missing', JSON.stringify({ part: 'x' }))).status).toBe(404);
+  });
+
+  it('refuses to mount a mutating route that declares no audit action (nor why it is exempt)', () => {
+    const { audit: _a, ...undeclared } = widget;
+    expect(() => mountRoutes(express.Router(), [undeclared], '/v1')).toThrow(
+      /POST \/v1\/widgets\/:id changes something: declare its audit/,
+    );
+    expect(() => mountRoutes(express.Router(), [{ ...undeclared, audit: { exempt: 'a test' } }], '/v1')).not.toThrow();
+    expect(() => mountRoutes(express.Router(), [{ ...undeclared, method: 'get' }], '/v1')).not.toThrow();
+    expect(openApiPaths([widget])['/v1/widgets/{id}']?.post).toMatchObject({ 'x-audit': { action: 'widget.make' } });
   });
 });

@@ -25,4 +25,6 @@ export const operationsSection = defineSection('operations', {
   WORKER_AUTOSCALE_INTERVAL_MS: int(100, 600_000).default(5_000),
   WORKER_AUTOSCALE_UP_COOLDOWN_MS: int(0, 3_600_000).default(15_000),
   WORKER_AUTOSCALE_DOWN_COOLDOWN_MS: int(0, 3_600_000).default(120_000),
+  /** how long audit entries are kept (core/audit.ts) */
+  AUDIT_RETENTION_DAYS: int(1, 3650).default(90),
 });

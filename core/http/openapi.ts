@@ -57,6 +57,8 @@ export function operationOf(r: AnyRoute) {
     // `token` routes take a bearer of their own: the document's bearer scheme still applies
     ...(r.auth === 'public' ? { security: [] } : {}),
     ...(params.length > 0 ? { parameters: params } : {}),
+    // what the audit log records for a call (core/audit.ts), or why nothing
+    ...(r.audit ? { 'x-audit': 'action' in r.audit ? { action: r.audit.action } : { exempt: r.audit.exempt } } : {}),
     ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body) } } } } : {}),
     responses: Object.fromEntries(Object.entries(responses).map(([status, doc]) => [status, response(doc)])),
   };

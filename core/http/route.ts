@@ -9,6 +9,7 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { AuditLog } from '../audit.ts';
 import type { Backend } from '../backend.ts';
 import type { KernelConfig } from '../config/index.ts';
 import type { Engine } from '../engine.ts';
@@ -23,6 +24,28 @@ export type Method = 'get' | 'post' | 'put' | 'delete';
  * - `token`: before it; the handler checks a bearer token of its own (METRICS_TOKEN).
  */
 export type Auth = 'key' | 'public' | 'token';
+
+/**
+ * What the audit log records for a call (core/audit.ts). Every route but a GET must say: an `action`
+ * (with its `target`, from the request), or `exempt` with the reason it changes nothing worth recording
+ * (enqueue: the job itself is the record). mountRoutes refuses a mutating route that says neither.
+ */
+export type AuditDecl =
+  | {
+      /** `queue.pause`, `schedule.put` …: `<what>.<verb>` */
+      action: string;
+      /** `queue:email`, `job:<id>` … (default: none) */
+      target?: (req: Request) => string | null;
+      /** small JSON extras for the entry */
+      detail?: (req: Request) => Record<string, unknown> | undefined;
+    }
+  | { exempt: string };
+
+/** `target` for a path parameter: `byParam('queue', 'name')` → `queue:<req.params.name>` */
+export const byParam =
+  (kind: string, param = 'id') =>
+  (req: Request) =>
+    `${kind}:${String(req.params[param])}`;
 
 export interface ResponseDoc {
   description: string;
@@ -55,6 +78,8 @@ export interface Route<Q = unknown, B = unknown> {
   /** a body that does not match, as the route reports it (default: 400 `bad body`) */
   bodyError?: (issues: readonly z.core.$ZodIssue[]) => ApiError;
   responses: Record<string, ResponseDoc>;
+  /** required for every method but GET: see AuditDecl */
+  audit?: AuditDecl;
   handle(req: Request, res: Response, input: RouteInput<Q, B>): Promise<void> | void;
 }
 
@@ -105,17 +130,61 @@ function inputOf(r: AnyRoute, req: Request): RouteInput<unknown, unknown> {
   };
 }
 
-export function handlerOf(r: AnyRoute): RequestHandler {
+/** The CLI says who it is (cli/main.ts); everything else through the API is `api`. */
+const viaOf = (req: Request) => (/^conveyor-cli\b/.test(req.get('user-agent') ?? '') ? 'cli' : 'api');
+
+/**
+ * Holds the response until the audit entry of this call is stored, whatever the outcome (a handler's
+ * answer or the error handler's): the caller never sees an answer the log does not have.
+ */
+export function auditResponse(res: Response, write: (status: number) => Promise<unknown>) {
+  const end = res.end.bind(res) as (...a: unknown[]) => Response;
+  let done = false;
+  res.end = ((...args: unknown[]) => {
+    if (done) return end(...args);
+    done = true;
+    void write(res.statusCode).finally(() => end(...args));
+    return res;
+  }) as Response['end'];
+}
+
+export function handlerOf(r: AnyRoute, audit?: AuditLog): RequestHandler {
+  const decl = r.audit && 'action' in r.audit ? r.audit : undefined;
   return async (req, res) => {
+    if (decl && audit) {
+      // read now: express drops req.params once an error leaves the route
+      const target = decl.target?.(req) ?? null;
+      const detail = decl.detail?.(req);
+      auditResponse(res, (status) => {
+        const p = req.principal;
+        return audit.record({
+          actor: p?.name ?? 'anonymous',
+          actorType: p ? 'key' : 'anonymous',
+          via: viaOf(req),
+          action: decl.action,
+          target,
+          requestId: req.requestId,
+          status,
+          ...(detail ? { detail } : {}),
+        });
+      });
+    }
     if (r.json) requireJson(req);
     await r.handle(req, res, inputOf(r, req));
   };
 }
 
+export interface MountOptions {
+  /** where declared actions are recorded; absent = not recorded (a router without a log, tests) */
+  audit?: AuditLog;
+}
+
 /** Mounts `routes` on `router`, their paths taken relative to `base` (the router's mount point). */
-export function mountRoutes(router: Router, routes: readonly AnyRoute[], base = '') {
+export function mountRoutes(router: Router, routes: readonly AnyRoute[], base = '', opts: MountOptions = {}) {
   for (const r of routes) {
-    if (!r.path.startsWith(base)) throw new Error(`route ${r.method.toUpperCase()} ${r.path} is not under ${base}`);
-    router[r.method](r.path.slice(base.length) || '/', handlerOf(r));
+    const name = `route ${r.method.toUpperCase()} ${r.path}`;
+    if (!r.path.startsWith(base)) throw new Error(`${name} is not under ${base}`);
+    if (r.method !== 'get' && !r.audit) throw new Error(`${name} changes something: declare its audit action (or why it is exempt)`);
+    router[r.method](r.path.slice(base.length) || '/', handlerOf(r, opts.audit));
   }
 }

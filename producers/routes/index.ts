@@ -3,9 +3,10 @@
 import type { RouteTable } from '../../core/http/route.ts';
 import { scheduleRoutes } from '../../scheduler/routes.ts';
 import type { Config } from '../../workers/config.ts';
+import { auditRoutes } from './audit.ts';
 import { healthRoutes } from './health.ts';
 import { jobRoutes } from './jobs.ts';
 import { queueRoutes } from './queues.ts';
 import { scalingRoutes } from './scaling.ts';
 
-export const coreRouteTables: RouteTable<Config>[] = [healthRoutes, jobRoutes, queueRoutes, scalingRoutes, scheduleRoutes];
+export const coreRouteTables: RouteTable<Config>[] = [healthRoutes, jobRoutes, queueRoutes, scalingRoutes, scheduleRoutes, auditRoutes];

@@ -5,7 +5,7 @@ import type { Engine, JobView } from '../../core/engine.ts';
 import { ApiError } from '../../core/http/api-error.ts';
 import { componentRef, err, ok, ref } from '../../core/http/openapi.ts';
 import { isAdmin, mayUseKind, principalOf } from '../../core/http/principal.ts';
-import { type RouteTable, route } from '../../core/http/route.ts';
+import { byParam, type RouteTable, route } from '../../core/http/route.ts';
 import type { ErrorDetail } from '../../core/validation.ts';
 import { queueOfKind, toEnqueueRequest, type ValidJob, validateJob } from '../../workers/catalog.ts';
 import type { Config } from '../../workers/config.ts';
@@ -49,6 +49,7 @@ export const jobRoutes: RouteTable<Config> = ({ engine, config }) => {
       auth: 'key',
       summary: 'Cancel a job: waiting/delayed are removed, an active one has its AbortSignal fired',
       params: jobId,
+      audit: { action: 'job.cancel', target: byParam('job') },
       responses: {
         '200': ok('cancelled', ref('Job')),
         '202': ok('cancel sent to the running job', ref('Job')),
@@ -83,6 +84,7 @@ function enqueueRoute(config: Config, engine: Engine) {
     summary: 'Enqueue one job',
     json: true,
     body: componentRef('JobRequest'),
+    audit: { exempt: 'enqueue: the job itself is the record (its requestId is kept with it)' },
     responses: {
       '202': ok('enqueued', ref('JobSummary')),
       '200': ok('the idempotency key matched an existing job, which is returned', ref('JobSummary')),
@@ -115,6 +117,7 @@ function bulkRoute(config: Config, engine: Engine) {
     summary: `Enqueue up to ${config.BULK_MAX_JOBS} jobs, all or nothing`,
     json: true,
     body: z.strictObject({ jobs: z.array(componentRef('JobRequest')).min(1).max(config.BULK_MAX_JOBS) }),
+    audit: { exempt: 'enqueue: the jobs themselves are the record (their requestId is kept with them)' },
     bodyError: (issues) =>
       new ApiError(
         400,

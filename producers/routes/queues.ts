@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ApiError } from '../../core/http/api-error.ts';
 import { err, ok, ref } from '../../core/http/openapi.ts';
 import { mayManageQueue, principalOf } from '../../core/http/principal.ts';
-import { type AnyRoute, type RouteTable, route } from '../../core/http/route.ts';
+import { type AnyRoute, byParam, type RouteTable, route } from '../../core/http/route.ts';
 import { type QueueName, queueNames } from '../../workers/catalog.ts';
 import type { Config } from '../../workers/config.ts';
 import { summary } from './jobs.ts';
@@ -27,6 +27,7 @@ export const queueRoutes: RouteTable<Config> = ({ engine, logger }) => {
       auth: 'key',
       summary: action === 'pause' ? 'Pause a queue (workers stop fetching)' : 'Resume a queue',
       params: queueName,
+      audit: { action: `queue.${action}`, target: byParam('queue', 'name') },
       responses: {
         '200': ok(action === 'pause' ? 'paused' : 'resumed', ref('Queue')),
         '403': err('needs admin or queue:<name>'),
@@ -86,6 +87,7 @@ export const queueRoutes: RouteTable<Config> = ({ engine, logger }) => {
       auth: 'key',
       summary: 'Re-enqueue a dead job under its own id with fresh attempts',
       params: z.strictObject({ id: z.string() }),
+      audit: { action: 'dead-letter.replay', target: byParam('job') },
       responses: { '202': ok('replayed', ref('JobSummary')), '404': err('no such dead letter in a queue this key manages') },
       handle: async (req, res) => {
         const principal = principalOf(req);

@@ -76,6 +76,7 @@ function previewRoutes(): AnyRoute[] {
       query: previewQuery,
       json: true,
       body: z.strictObject({ vars: z.unknown() }),
+      audit: { exempt: 'renders a preview; changes nothing' },
       responses: { '200': rendering, '400': err('vars invalid'), '403': forbidden, '404': err('no such template') },
       handle: (req, res, input) => preview(req, res, input, input.body().vars),
     }),

@@ -11,7 +11,7 @@ import { ApiError } from '../../core/http/api-error.ts';
 import { err, ok } from '../../core/http/openapi.ts';
 import { mayUseKind, principalOf } from '../../core/http/principal.ts';
 import { publicBaseUrl } from '../../core/http/public-url.ts';
-import { type RouteTable, route } from '../../core/http/route.ts';
+import { byParam, type RouteTable, route } from '../../core/http/route.ts';
 import type { ReportsConfig } from './config.ts';
 import { createDownloadLink, REPORT_ID, signingSecrets, verifyDownloadLink } from './download-links.ts';
 import { reportsKinds } from './kinds.ts';
@@ -80,6 +80,7 @@ export function createReportRoutes(options: { storage?: ReportStorage; now?: () 
         auth: 'key',
         summary: 'A fresh signed link for a finished report',
         params: reportId,
+        audit: { action: 'report.link', target: byParam('report') },
         responses: { '200': ok('the link'), '403': err('the key may not use reports'), '404': err('no such report') },
         handle: async (req, res) => {
           const principal = principalOf(req);

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Backend, BackendCapabilities, BoardSource } from '../../backend.ts';
 import type {
+  AuditStore,
   JobReads,
   LimiterOptions,
   Named,
@@ -19,6 +20,7 @@ import type {
 import { flexibleLimiter, flexibleOptions } from '../limiter.ts';
 import type { BullmqEngine } from './engine.ts';
 import { createRedis, type RedisRole } from './redis.ts';
+import { RedisAuditStore } from './stores/audit.ts';
 import { bullmqBoardSource } from './stores/board-source.ts';
 import { bullmqJobReads } from './stores/job-reads.ts';
 import { RedisOnceLedger } from './stores/once-ledger.ts';
@@ -46,6 +48,7 @@ export class BullmqBackend implements Backend {
   private closed = false;
   private throughput_: ThroughputStore | undefined;
   private jobReads_: JobReads | undefined;
+  private audit_: AuditStore | undefined;
 
   constructor(
     readonly engine: BullmqEngine,
@@ -98,6 +101,11 @@ export class BullmqBackend implements Backend {
   get jobReads(): JobReads {
     this.jobReads_ ??= bullmqJobReads(this.redis('dashboard'), this.opts.prefix, this.engine);
     return this.jobReads_;
+  }
+
+  get audit(): AuditStore {
+    this.audit_ ??= new RedisAuditStore(this.redis('stores'), this.opts.prefix);
+    return this.audit_;
   }
 
   async close(): Promise<void> {

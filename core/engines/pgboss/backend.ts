@@ -2,9 +2,10 @@
 // the throughput counters' own small pool), so one database holds the whole deployment. Rate limits (API keys,
 // dashboard sign-in) are shared through Postgres tables like the queues' own (capabilities.sharedRateLimits).
 import type { Backend, BackendCapabilities, BoardSource, ReleaseStep } from '../../backend.ts';
-import type { JobReads, LimiterOptions, Named, RateLimiter, RecentList, ScheduleStore } from '../../stores.ts';
+import type { AuditStore, JobReads, LimiterOptions, Named, RateLimiter, RecentList, ScheduleStore } from '../../stores.ts';
 import { pgbossBoardSource } from './bull-board-adapter.ts';
 import type { PgbossEngine } from './engine.ts';
+import { PostgresAuditStore } from './stores/audit.ts';
 import { pgbossJobReads } from './stores/job-reads.ts';
 import { pgbossLimiter } from './stores/limiter.ts';
 import { PostgresOnceLedger } from './stores/once-ledger.ts';
@@ -27,6 +28,7 @@ export class PgbossBackend implements Backend {
   readonly retention = null; // pg-boss deletes finished jobs itself (retention options per queue)
   readonly jobReads: JobReads;
   readonly release: ReleaseStep;
+  readonly audit: AuditStore;
   private throughput_: PostgresThroughputStore | undefined;
 
   constructor(
@@ -36,6 +38,7 @@ export class PgbossBackend implements Backend {
     this.capabilities = { ...engine.capabilities, sharedRateLimits: true };
     this.storeUrl = opts.databaseUrl;
     this.jobReads = pgbossJobReads(engine);
+    this.audit = new PostgresAuditStore(engine);
     // install or migrate pg-boss's schema (its own versioned migrations under an advisory lock), our
     // tables and every queue with its dead-letter queue; idempotent
     this.release = { name: 'pg-boss schema and queues', run: () => engine.migrate() };

@@ -4,6 +4,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 const names = [
+  'audit-append',
+  'audit-create',
+  'audit-list',
+  'audit-sweep',
   'ledger-claim',
   'ledger-commit',
   'ledger-create',
