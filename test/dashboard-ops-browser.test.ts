@@ -73,7 +73,7 @@ describeEngines('dashboard operator pages in a browser', { timeout: 90_000 }, (e
     expect(await cells(2)).toEqual(['operator', 'dashboard', 'queue.pause', 'queue:email', 'ok (303)']);
     expect(await cells(4)).toEqual([evil, 'dashboard', 'session.sign-in', `user:${evil}`, 'denied (401)']);
     expect(await s.page.locator('#audit img').count()).toBe(0);
-    expect(await s.page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await s.page.evaluate('globalThis.__pwned')).toBeUndefined();
     await shot(s.page, engine, '20-audit-log');
 
     await s.page.fill('input[name=action]', 'queue.');
