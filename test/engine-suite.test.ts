@@ -347,6 +347,26 @@ for (const factory of engineFactories) {
       expect((starts.at(-1) as number) - (starts[0] as number)).toBeGreaterThanOrEqual(2_000);
     });
 
+    it('ages priorities: a priority-10 job that waited runs before fresh priority-1 jobs', async () => {
+      const engine = await make({ priorityAgingMs: 100 });
+      await engine.pauseQueue('default');
+      const order: number[] = [];
+      const handlers = {
+        'diagnostics.sleep': async (p: { ms: number }) => {
+          order.push(p.ms);
+          return null;
+        },
+      } as HandlerMap;
+      work(engine, handlers, 1); // its consumer sweeps the (paused) queue
+      const old = (await engine.enqueue(request('diagnostics.sleep', { ms: 10 }, { priority: 10 }))).job;
+      // nine aging periods (100 ms each) lift it from 10 to 1; the view shows the effective priority
+      await waitFor(async () => (await engine.getJob(old.id))?.priority === 1, { timeoutMs: 10_000, what: 'aged to 1' });
+      await engine.enqueueMany([1, 2, 3, 4, 5].map((ms) => request('diagnostics.sleep', { ms }, { priority: 1 })));
+      await engine.resumeQueue('default');
+      await waitFor(() => order.length === 6, { timeoutMs: 15_000, what: 'six runs' });
+      expect(order[0]).toBe(10); // ahead of the priority-1 jobs that came after it reached 1
+    });
+
     it('reports progress written by the handler', async () => {
       const engine = await make();
       if (!needs('progress', engine)) return;

@@ -18,7 +18,7 @@ export interface EngineFactory {
   /** undefined when the engine can run here; otherwise why the suite is skipped (printed) */
   unavailable?: () => Promise<string | undefined>;
   /** the engine and its backend (the side stores beside it); cleanup closes both and drops the data */
-  create(opts?: { lockDurationMs?: number; stalledIntervalMs?: number }): Promise<{
+  create(opts?: { lockDurationMs?: number; stalledIntervalMs?: number; priorityAgingMs?: number }): Promise<{
     engine: Engine;
     backend: Backend;
     /** another engine on the same store (a second worker process, in effect); the caller closes it */
@@ -38,7 +38,12 @@ export const bullmqFactory: EngineFactory = {
         logger: quietLogger,
         idempotencyTtlSeconds: 3600,
         queues: queueNames,
-        worker: { lockDurationMs: opts.lockDurationMs ?? 5_000, stalledIntervalMs: opts.stalledIntervalMs ?? 2_000, maxStalledCount: 2 },
+        worker: {
+          lockDurationMs: opts.lockDurationMs ?? 5_000,
+          stalledIntervalMs: opts.stalledIntervalMs ?? 2_000,
+          maxStalledCount: 2,
+          priorityAgingMs: opts.priorityAgingMs,
+        },
       });
     const engine = makeEngine();
     const backend = new BullmqBackend(engine, { redisUrl: REDIS_URL, prefix, queues: queueNames, logger: quietLogger });

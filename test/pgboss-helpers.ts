@@ -31,6 +31,7 @@ export function makePgbossEngine(
     heartbeatSeconds?: number;
     superviseIntervalSeconds?: number;
     pollIntervalMs?: number;
+    priorityAgingMs?: number;
     retentionCounts?: { completed?: number; failed?: number };
     schema?: string;
   } = {},
@@ -47,6 +48,7 @@ export function makePgbossEngine(
       heartbeatSeconds: opts.heartbeatSeconds ?? 10,
       superviseIntervalSeconds: opts.superviseIntervalSeconds ?? 2,
       pollIntervalMs: opts.pollIntervalMs ?? 500,
+      priorityAgingMs: opts.priorityAgingMs,
     },
   });
   const backend = new PgbossBackend(engine, { databaseUrl: DATABASE_URL, prefix: schema, queues: queueNames });
@@ -68,6 +70,7 @@ export const pgbossFactory: EngineFactory = {
     const engineOpts = {
       heartbeatSeconds: opts.lockDurationMs ? opts.lockDurationMs / 1000 : undefined,
       superviseIntervalSeconds: opts.stalledIntervalMs ? Math.max(1, Math.round(opts.stalledIntervalMs / 1000)) : undefined,
+      priorityAgingMs: opts.priorityAgingMs,
     };
     const { engine, backend, schema, cleanup } = makePgbossEngine(engineOpts);
     await engine.start();

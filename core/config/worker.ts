@@ -25,4 +25,6 @@ export const workerSection = defineSection('worker', {
   WORKER_LOCK_DURATION_MS: int(1000).default(30_000),
   WORKER_STALLED_INTERVAL_MS: int(1000).default(30_000),
   WORKER_MAX_STALLED_COUNT: int(0, 100).default(2),
+  /** a waiting job's priority rises by one (toward 1) per this many seconds waited; 0 = strict priorities */
+  PRIORITY_AGING_SECONDS: int(0, 86_400).default(60),
 });

@@ -44,6 +44,7 @@ export function createBackend(config: KernelConfig, logger: Logger, opts: Backen
         superviseIntervalSeconds: Math.max(1, Math.round(config.WORKER_STALLED_INTERVAL_MS / 1000)),
         maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
         pollIntervalMs: config.PGBOSS_POLL_INTERVAL_MS,
+        priorityAgingMs: config.PRIORITY_AGING_SECONDS * 1000,
       },
     });
     return new PgbossBackend(engine, { databaseUrl, prefix, queues: opts.queues });
@@ -58,6 +59,7 @@ export function createBackend(config: KernelConfig, logger: Logger, opts: Backen
       lockDurationMs: config.WORKER_LOCK_DURATION_MS,
       stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
       maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
+      priorityAgingMs: config.PRIORITY_AGING_SECONDS * 1000,
     },
   });
   return new BullmqBackend(engine, { redisUrl: config.REDIS_URL, prefix, queues: opts.queues, logger });

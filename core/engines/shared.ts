@@ -122,3 +122,6 @@ export async function closeWithin(graceMs: number, drained: Promise<unknown>, ru
   clearTimeout(timer);
   return { abandoned: outcome === 'timeout' ? running() : 0 };
 }
+
+/** Priority aging sweeps (both engines): one per half aging period, at most every 5 s, at least every 50 ms. */
+export const agingSweepIntervalMs = (agingMs: number) => Math.max(50, Math.min(5_000, Math.floor(agingMs / 2)));

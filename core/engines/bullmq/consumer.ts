@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AttemptRecord, ConsumedJob, ConsumeOptions, Consumer, DeadLetter, FailedOutcome } from '../../engine.ts';
 import { closeWithin, deadLetterOf, dlqName } from '../shared.ts';
+import { startAgingSweep } from './aging.ts';
 import type { CancelRelay } from './cancels.ts';
 import { CANCELLED_PREFIX, dlqId, splitData } from './jobs.ts';
 import { createRedis } from './redis.ts';
@@ -18,10 +19,12 @@ import { createRedis } from './redis.ts';
 export interface ConsumerDeps {
   redisUrl: string;
   prefix: string;
-  worker: { lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number };
+  worker: { lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; priorityAgingMs?: number };
   log: Logger;
   queue(name: string): Queue;
   cancels: CancelRelay;
+  /** the engine's command connection (never a blocking one) */
+  commands: Redis;
 }
 
 /** What the dead-letter queue stores: the letter, plus what a replay needs to re-add the job as it was. */
@@ -136,6 +139,8 @@ export function consumeQueue(deps: ConsumerDeps, queueName: string, opts: Consum
     }
   });
   deps.cancels.workers.add(worker);
+  const agingMs = deps.worker.priorityAgingMs ?? 0;
+  const stopAging = agingMs > 0 ? startAgingSweep(deps.commands, deps.queue(queueName), agingMs, deps.log) : undefined;
   void deps.cancels.subscribe().catch((err) => deps.log.error({ err: err.message }, 'cancel subscription failed'));
   return {
     queue: queueName,
@@ -143,6 +148,7 @@ export function consumeQueue(deps: ConsumerDeps, queueName: string, opts: Consum
       // On timeout, leave the running jobs behind: their locks stop being renewed, and the stalled-job
       // check (any worker) re-runs them. BullMQ's close(true) would not help here: a second close()
       // returns the first, still-waiting one.
+      stopAging?.();
       const closed = await closeWithin(graceMs, worker.close(), () => running.size);
       deps.cancels.workers.delete(worker);
       delays.clear();

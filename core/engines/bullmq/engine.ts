@@ -35,7 +35,13 @@ export interface BullmqEngineOptions {
   idempotencyTtlSeconds: number;
   /** the queues to search when a job is looked up by id alone (the catalog's queues) */
   queues: readonly string[];
-  worker: { lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number };
+  worker: {
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+    maxStalledCount: number;
+    /** waiting this long raises a job's priority by one (toward 1); 0 or absent: no aging (aging.ts) */
+    priorityAgingMs?: number;
+  };
 }
 
 export class BullmqEngine implements Engine {
@@ -53,7 +59,7 @@ export class BullmqEngine implements Engine {
     this.producer = createRedis(opts.redisUrl, 'producer');
     this.producer.on('error', (err) => this.log.warn({ err: err.message }, 'redis (producer) error'));
     this.cancels = new CancelRelay(opts.redisUrl, this.key('cancel'), this.log);
-    this.consumerDeps = { ...opts, log: this.log, queue: (name) => this.queue(name), cancels: this.cancels };
+    this.consumerDeps = { ...opts, log: this.log, queue: (name) => this.queue(name), cancels: this.cancels, commands: this.producer };
   }
 
   private key(...parts: string[]) {

@@ -6,7 +6,7 @@
 // them back without spending an attempt. Jobs fetched ahead are flagged `prefetched` until they start.
 import type { Job as BossJob } from 'pg-boss';
 import type { ConsumedJob, ConsumeOptions, Consumer } from '../../engine.ts';
-import { closeWithin } from '../shared.ts';
+import { agingSweepIntervalMs, closeWithin } from '../shared.ts';
 import { Completions } from './completions.ts';
 import { type PgbossContext, splitData } from './context.ts';
 import type { Listener } from './listener.ts';
@@ -19,6 +19,8 @@ type Fetched = BossJob<Record<string, unknown>>;
 const FAST_RUN_MS = 20;
 const MAX_PREFETCH = 500;
 const LOG_LINES = 200;
+/** jobs one priority-aging sweep looks at, oldest first */
+const AGING_BATCH = 1_000;
 
 export interface ConsumerDeps {
   ctx: PgbossContext;
@@ -55,6 +57,7 @@ export class PgbossConsumer implements Consumer {
   private readonly unsubscribe: () => void;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly trim: NodeJS.Timeout;
+  private readonly aging: NodeJS.Timeout | undefined;
   private readonly loop: Promise<void>;
 
   constructor(
@@ -70,6 +73,8 @@ export class PgbossConsumer implements Consumer {
     this.heartbeat.unref();
     this.trim = setInterval(() => void deps.trim(queue), 60_000);
     this.trim.unref();
+    this.aging = ctx.priorityAgingMs > 0 ? setInterval(() => void this.age(), agingSweepIntervalMs(ctx.priorityAgingMs)) : undefined;
+    this.aging?.unref();
     this.loop = this.main().catch((err) => ctx.log.error({ queue, err: (err as Error).message }, 'consumer stopped'));
   }
 
@@ -275,6 +280,14 @@ export class PgbossConsumer implements Consumer {
     );
   }
 
+  /** One priority-aging sweep of this queue (bounded; another process's sweep may run beside it). */
+  private async age() {
+    const { ctx } = this.deps;
+    await ctx
+      .q(ctx.sql['age-priorities'], [this.queue, ctx.priorityAgingMs, AGING_BATCH])
+      .catch((err) => ctx.log.warn({ queue: this.queue, err: (err as Error).message }, 'priority aging sweep failed'));
+  }
+
   /** Give fetched-but-never-started jobs back, as if they had not been fetched (attempt count restored). */
   private async release(ids: string[]) {
     if (ids.length === 0) return;
@@ -298,6 +311,7 @@ export class PgbossConsumer implements Consumer {
     const closed = await closeWithin(graceMs, Promise.all(this.running.values()), () => this.running.size);
     clearInterval(this.heartbeat);
     clearInterval(this.trim);
+    clearInterval(this.aging);
     await this.completions.flush();
     this.deps.onClosed(this);
     // unfinished runs stay `active` without a heartbeat: the stall sweep puts them back (one stall, no attempt)

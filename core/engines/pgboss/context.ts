@@ -13,6 +13,8 @@ export interface StoredMeta extends JobMeta {
   /** the caller's id when it was not a UUID (deterministic ids) */
   id?: string;
   maxAttempts: number;
+  /** the priority it was enqueued with (the row's column holds the aged one) */
+  priority?: number;
   retention?: { completedSeconds: number; failedSeconds: number };
 }
 
@@ -71,6 +73,8 @@ export interface PgbossContext {
   /** pg-boss's heartbeat on each job: longer, so pg-boss's monitor (which spends an attempt) is only a backstop */
   readonly bossHeartbeatSeconds: number;
   readonly pollIntervalMs: number;
+  /** waiting this long raises a job's priority by one (toward 1); 0: no aging (sql/age-priorities.sql) */
+  readonly priorityAgingMs: number;
   /** our NOTIFY channel for cancel / pause / resume */
   readonly controlChannel: string;
   /** starts pg-boss and installs the schema once; every operation awaits it */

@@ -62,6 +62,8 @@ export interface PgbossEngineOptions {
     maxStalledCount?: number;
     /** backstop poll when no NOTIFY arrives (delayed jobs coming due, other processes' retries) */
     pollIntervalMs?: number;
+    /** waiting this long raises a job's priority by one (toward 1); 0 or absent: no aging */
+    priorityAgingMs?: number;
   };
   /** connections in each of the two pools (pg-boss's and ours) */
   maxConnections?: number;
@@ -125,6 +127,7 @@ export class PgbossEngine implements Engine {
       // our sweep (every supervise interval, after `heartbeatSeconds`) always comes first
       bossHeartbeatSeconds: 2 * (heartbeatSeconds + superviseSeconds),
       pollIntervalMs: opts.worker?.pollIntervalMs ?? 2_000,
+      priorityAgingMs: opts.worker?.priorityAgingMs ?? 0,
       controlChannel: channel('conveyor', this.schema),
       start: () => this.start(),
     };

@@ -45,7 +45,14 @@ function envelope(req: EnqueueRequest, external?: string): Record<string, unknow
     req.idempotencyKey === undefined
       ? req.retention
       : { completedSeconds: req.retention.completedSeconds, failedSeconds: req.retention.failedSeconds };
-  const meta: StoredMeta = { ...req.meta, timeoutMs: req.timeoutMs, kind: req.name, maxAttempts: req.attempts, retention };
+  const meta: StoredMeta = {
+    ...req.meta,
+    timeoutMs: req.timeoutMs,
+    kind: req.name,
+    maxAttempts: req.attempts,
+    retention,
+    priority: req.priority,
+  };
   if (external !== undefined) meta.id = external;
   return joinEnvelope(req.data, meta);
 }

@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 const names = [
+  'age-priorities',
   'cancel-job',
   'create-paused-table',
   'create-rate-table',
