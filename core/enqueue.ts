@@ -12,17 +12,18 @@ import { withTraceContext } from './tracing.ts';
 import { type ErrorDetail, issuesToDetails } from './validation.ts';
 
 const DAY = 86_400_000;
+/** the furthest a job may be put off, by delay or runAt */
+const MAX_DELAY_MS = 365 * DAY;
 
 export const jobOptionsSchema = z
   .strictObject({
     priority: z.int().min(1).max(10).optional().describe('1 (most urgent) … 10'),
-    delay: z
-      .int()
-      .min(0)
-      .max(365 * DAY)
+    delay: z.int().min(0).max(MAX_DELAY_MS).optional().describe('ms to wait before the job may run'),
+    runAt: z.iso
+      .datetime({ offset: true })
+      .refine((v) => Date.parse(v) <= Date.now() + MAX_DELAY_MS, { error: 'at most 365 days ahead (as delay)' })
       .optional()
-      .describe('ms to wait before the job may run'),
-    runAt: z.iso.datetime({ offset: true }).optional().describe('ISO-8601 time at which the job may run'),
+      .describe('ISO-8601 time at which the job may run (at most 365 days ahead)'),
     attempts: z.int().min(1).max(100).optional().describe('total runs, the first included'),
     idempotencyKey: z
       .string()

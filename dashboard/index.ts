@@ -9,6 +9,8 @@ import { AuditLog } from '../core/audit.ts';
 import type { Backend } from '../core/backend.ts';
 import { devSecret } from '../core/dev-secrets.ts';
 import { ApiError } from '../core/http/api-error.ts';
+import { guardJsonBody } from '../core/http/body-guard.ts';
+import { requestError } from '../core/http/request-errors.ts';
 import type { RateLimiter } from '../core/stores.ts';
 import type { Config, DashboardUserConfig } from '../workers/config.ts';
 import { dashboardSources } from '../workers/domains.ts';
@@ -132,12 +134,7 @@ function mountSignIn(router: express.Router, o: { auth: DashboardAuth; log: Logg
 /** Errors as the dashboard answers them: JSON for API calls, a page otherwise; 500s are logged. */
 function errorPage(log: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const e =
-      err instanceof ApiError
-        ? err
-        : (err as { type?: string }).type === 'entity.too.large'
-          ? new ApiError(413, 'payload_too_large', 'request body too large')
-          : null;
+    const e = requestError(err);
     if (!e) log.error({ err, path: req.path }, 'dashboard error');
     const status = e?.status ?? 500;
     const message = e?.message ?? 'internal error; see the server log';
@@ -196,7 +193,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     if (wantsJson(req) || req.method !== 'GET') throw new ApiError(401, 'unauthorized', 'sign in at /admin/login');
     res.redirect(303, `${DASHBOARD_PATH}/login?next=${encodeURIComponent(req.originalUrl)}`);
   });
-  router.use(formBody, requireCsrf);
+  router.use(formBody, guardJsonBody, requireCsrf);
 
   router.post('/logout', (req, res) => {
     log.info({ user: req.dashboardUser?.user }, 'dashboard sign-out');

@@ -9,7 +9,9 @@ import { AuditLog } from '../core/audit.ts';
 import type { Backend } from '../core/backend.ts';
 import type { Engine } from '../core/engine.ts';
 import { ApiError } from '../core/http/api-error.ts';
+import { guardJsonBody } from '../core/http/body-guard.ts';
 import { ok } from '../core/http/openapi.ts';
+import { requestError } from '../core/http/request-errors.ts';
 import { type AnyRoute, mountRoutes, route } from '../core/http/route.ts';
 import type { ApiKeyConfig, Config } from '../workers/config.ts';
 import { routeTables } from '../workers/domains.ts';
@@ -87,7 +89,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     { audit },
   ); // signed links: no API key
   api.use(authenticate(deps.apiKeys, { backend: deps.backend, defaultRps: config.API_RATE_LIMIT_RPS }));
-  api.use(express.json({ limit: config.MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
+  api.use(express.json({ limit: config.MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'] }), guardJsonBody);
   mountRoutes(
     api,
     routes.filter((r) => under(r) && !open(r)),
@@ -109,18 +111,8 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
 
 function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    let e: ApiError;
-    if (err instanceof ApiError) e = err;
-    else if ((err as { type?: string }).type === 'entity.too.large') {
-      const limit = (err as { limit?: number }).limit;
-      e = new ApiError(413, 'payload_too_large', `request body exceeds ${limit} bytes`, [
-        { path: '(body)', message: `at most ${limit} bytes` },
-      ]);
-    } else if ((err as { type?: string }).type === 'entity.parse.failed') {
-      e = new ApiError(400, 'invalid_json', 'the body is not valid JSON', [{ path: '(body)', message: (err as Error).message }]);
-    } else if ((err as { type?: string }).type === 'encoding.unsupported' || (err as { type?: string }).type === 'charset.unsupported') {
-      e = new ApiError(415, 'unsupported_media_type', (err as Error).message);
-    } else {
+    let e = requestError(err);
+    if (!e) {
       const unavailable = /ECONNREFUSED|Connection is closed|max retries|ETIMEDOUT|Stream isn't writeable/i.test(
         String((err as Error)?.message),
       );

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { type ErrorDetail, issuesToDetails } from '../core/validation.ts';
 import { type ValidJob, validateJob } from '../workers/catalog.ts';
 import type { MisfirePolicy } from './plan.ts';
-import { type CronSpec, isValidTimezone, parseCron } from './slots.ts';
+import { CRON_MAX_LENGTH, type CronSpec, isValidTimezone, parseCron } from './slots.ts';
 
 /** no `:` (BullMQ job ids), so `schedule-<name>-<slot ms>` stays a valid id in every engine */
 export const scheduleNamePattern = /^[a-z0-9][a-z0-9_.-]{0,99}$/;
@@ -22,8 +22,10 @@ export const misfireSchema = z.union([
 
 /** The body of `PUT /v1/schedules/:name` (and of a schedule declared in code). */
 export const scheduleBodySchema = z.strictObject({
-  cron: z.string({ error: 'expects a cron expression, e.g. "0 3 * * *" or "*/10 * * * * *" (seconds first)' }),
-  timezone: z.string({ error: 'expects an IANA timezone, e.g. Europe/Berlin' }).default('UTC'),
+  cron: z
+    .string({ error: 'expects a cron expression, e.g. "0 3 * * *" or "*/10 * * * * *" (seconds first)' })
+    .max(CRON_MAX_LENGTH, { error: `at most ${CRON_MAX_LENGTH} characters` }),
+  timezone: z.string({ error: 'expects an IANA timezone, e.g. Europe/Berlin' }).max(64).default('UTC'),
   job: z.unknown(),
   misfire: misfireSchema.default({ policy: 'skip', max: 100 }),
   enabled: z.boolean().default(true),

@@ -31,11 +31,16 @@ export interface CronSpec {
   everyHour: boolean;
 }
 
+/** The longest cron expression accepted (six fields of lists fit easily). */
+export const CRON_MAX_LENGTH = 256;
+
 export type ParseResult = { ok: true; spec: CronSpec } | { ok: false; message: string };
 
 /** Parse a 5- or 6-field (seconds first) cron expression, or say which field is wrong. */
 export function parseCron(expression: string): ParseResult {
   if (typeof expression !== 'string' || expression.trim() === '') return { ok: false, message: 'expects a cron expression' };
+  // every schedule is re-parsed as it fires: a 400 KB expression would cost a core
+  if (expression.length > CRON_MAX_LENGTH) return { ok: false, message: `at most ${CRON_MAX_LENGTH} characters` };
   const v = cron.validateDetailed(expression);
   if (!v.valid || !v.fields) {
     return { ok: false, message: v.errors.map((e) => (e.field === 'expression' ? e.message : `${e.field}: ${e.message}`)).join('; ') };

@@ -21,9 +21,10 @@ describe('backoff', () => {
 
 describe('enqueue requests', () => {
   it('turns runAt into a delay from `now` and applies catalog defaults', () => {
-    const v = validateJob({ name: 'diagnostics.sleep', data: { ms: 5 }, options: { runAt: '2030-01-01T00:00:10Z' } });
+    // runAt is at most 365 days ahead of the real clock (as delay is)
+    const now = Math.floor(Date.now() / 1000) * 1000 + 86_400_000;
+    const v = validateJob({ name: 'diagnostics.sleep', data: { ms: 5 }, options: { runAt: new Date(now + 10_000).toISOString() } });
     if (!v.ok) throw new Error('invalid');
-    const now = Date.parse('2030-01-01T00:00:00Z');
     const req = toEnqueueRequest(v.job, { RETENTION_COMPLETED_SECONDS: 60, RETENTION_FAILED_SECONDS: 120 }, {}, now);
     expect(req).toMatchObject({
       delayMs: 10_000,

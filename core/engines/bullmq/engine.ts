@@ -21,7 +21,7 @@ import type {
 import { dlqName, enqueueInBulk, joinEnvelope } from '../shared.ts';
 import { CancelRelay } from './cancels.ts';
 import { type ConsumerDeps, consumeQueue, type StoredLetter } from './consumer.ts';
-import { dlqId, idempotencyHash, toJobOptions, viewOf } from './jobs.ts';
+import { dlqId, idempotencyHash, isJobId, toJobOptions, viewOf } from './jobs.ts';
 import { createRedis } from './redis.ts';
 
 export { dlqName, META_KEY } from '../shared.ts';
@@ -134,6 +134,7 @@ export class BullmqEngine implements Engine {
   // ── read ────────────────────────────────────────────────────────────────────────────────────
 
   async getJob(id: string, queues?: string[]): Promise<JobView | null> {
+    if (!isJobId(id)) return null;
     const names = queues ?? [...this.knownQueues()];
     const found = await Promise.all(names.map((q) => this.queue(q).getJob(id)));
     const job = found.find((j): j is Job => j !== undefined);
@@ -149,6 +150,7 @@ export class BullmqEngine implements Engine {
   // ── cancel ──────────────────────────────────────────────────────────────────────────────────
 
   async cancel(id: string): Promise<CancelOutcome> {
+    if (!isJobId(id)) return { outcome: 'not_found' };
     const names = [...this.knownQueues()];
     const found = (await Promise.all(names.map((q) => this.queue(q).getJob(id)))).find((j): j is Job => !!j);
     if (!found) {
@@ -265,6 +267,7 @@ export class BullmqEngine implements Engine {
   }
 
   async replayDeadLetter(id: string, queues: string[]): Promise<JobView | null> {
+    if (!isJobId(id)) return null;
     for (const queue of queues) {
       const dlq = this.queue(dlqName(queue));
       const letterJob = await dlq.getJob(dlqId(id));

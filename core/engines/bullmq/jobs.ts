@@ -17,6 +17,35 @@ export const idempotencyJobId = (name: string, key: string) => `idem-${idempoten
 /** BullMQ refuses integer custom ids, and plain BullMQ producers get integer ids: prefix those. */
 export const dlqId = (id: string) => (/^\d+$/.test(id) ? `bullmq-${id}` : id);
 
+/**
+ * BullMQ keeps a job's hash at `<prefix>:<queue>:<id>` beside the queue's own keys (`meta`, `wait`, `events`,
+ * … bullmq's QueueKeys) and a job's sub-keys (`<id>:lock`, `<id>:logs`): an id that is one of those names,
+ * or holds a `:` (BullMQ refuses custom ids with one), would address a key that is not a job. Reads and
+ * writes by a caller's id check it first.
+ */
+const KEY_NAMES = new Set([
+  'active',
+  'wait',
+  'waiting-children',
+  'paused',
+  'id',
+  'delayed',
+  'prioritized',
+  'stalled-check',
+  'completed',
+  'failed',
+  'stalled',
+  'repeat',
+  'limiter',
+  'meta',
+  'events',
+  'pc',
+  'marker',
+  'de',
+  'metrics',
+]);
+export const isJobId = (id: string) => id.length > 0 && id.length <= 512 && !id.includes(':') && !KEY_NAMES.has(id);
+
 /** Payload and meta of a BullMQ job's data (a plain BullMQ producer's job has no meta). */
 export const splitData = (data: unknown) => splitEnvelope<JobMeta>(data, () => ({}));
 
