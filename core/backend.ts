@@ -8,6 +8,7 @@ import type pg from 'pg';
 import type { Engine, EngineCapabilities, EnqueueRequest, EnqueueResult } from './engine.ts';
 import type {
   AuditStore,
+  JobActions,
   JobReads,
   LimiterOptions,
   Named,
@@ -65,6 +66,8 @@ export interface Backend {
   readonly jobReads: JobReads;
   /** the audit log's entries (core/audit.ts) */
   readonly audit: AuditStore;
+  /** retry, remove, promote one job (bulk actions; cancel and replay are the engine's) */
+  readonly jobActions: JobActions;
   /** null when the engine expires finished jobs and dead letters itself */
   readonly retention: RetentionSweeper | null;
   /** null when the engine cannot enqueue inside the caller's transaction */

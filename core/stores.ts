@@ -3,6 +3,7 @@
 // features ask the backend for a role, never for an engine. test/stores-contract.test.ts runs one contract
 // suite per role on both. Records are JSON-safe; a store does not validate them (the caller owns the shape).
 import type { JobView } from './engine.ts';
+import type { JobFilter, JobPage, JobQuery } from './search.ts';
 
 /** Something stored under its name. */
 export interface Named {
@@ -107,6 +108,20 @@ export interface JobReads {
   byIdempotencyKey(kind: string, key: string): Promise<JobView | null>;
   /** newest jobs of `kind` still held by `queue` (at most `limit`), or [] when the store cannot tell */
   byKind(kind: string, queue: string, limit: number): Promise<JobView[]>;
+  /** one page of the jobs matching `query`, newest first (core/search.ts; cost per engine in docs/job-search.md) */
+  search(query: JobQuery): Promise<JobPage>;
+  /** how many retained jobs match `filter` */
+  count(filter: JobFilter): Promise<number>;
+}
+
+/** What a bulk action does to one job (core/bulk-actions.ts); each is false when the job is not in a state it applies to. */
+export interface JobActions {
+  /** a failed or cancelled job (not dead: replay that) runs again under its id with fresh attempts */
+  retry(job: JobView): Promise<boolean>;
+  /** removes a job that is not running, and its dead letter */
+  remove(job: JobView): Promise<boolean>;
+  /** a delayed job becomes due now */
+  promote(job: JobView): Promise<boolean>;
 }
 
 export interface RetentionLimits {

@@ -7,6 +7,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { AuditLog } from '../core/audit.ts';
 import type { Backend } from '../core/backend.ts';
+import { BulkActions } from '../core/bulk-actions.ts';
 import { devSecret } from '../core/dev-secrets.ts';
 import { ApiError } from '../core/http/api-error.ts';
 import { guardJsonBody } from '../core/http/body-guard.ts';
@@ -206,6 +207,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   mountPages(router, {
     engine: backend.engine,
     reads: queueReads(backend.jobReads),
+    search: { search: (q) => backend.jobReads.search(q), bulk: new BulkActions(backend, log.child({ component: 'bulk-actions' })) },
     schedules: deps.schedules ?? schedulerSource(config, backend),
     email: deps.email ?? (await dashboardSources({ config, backend })).email,
     showCaughtMail: config.NODE_ENV !== 'production',

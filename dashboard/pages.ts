@@ -8,12 +8,15 @@ import { jobNames, queueNames } from '../workers/catalog.ts';
 import { type DashboardUser, requireRole } from './auth.ts';
 import type { EmailSource, ScheduleSource } from './features.ts';
 import { html, jsonText, type SafeHtml } from './html.ts';
+import { mountBulkActions, type SearchDeps, searchForm, searchResults } from './job-search.ts';
 import { layout } from './layout.ts';
 import type { QueueReads } from './queue-reads.ts';
 
 export interface PageDeps {
   engine: Engine;
   reads: QueueReads;
+  /** job search and bulk actions (./job-search.ts) */
+  search: Omit<SearchDeps, 'jobTable'>;
   schedules?: ScheduleSource;
   email?: EmailSource;
   /** show caught mail (development only) */
@@ -78,6 +81,7 @@ export function mountPages(router: Router, deps: PageDeps) {
   queueActions(router, deps);
   deadLetterPages(router, deps);
   jobLookupPage(router, deps);
+  mountBulkActions(router, { ...deps.search, jobTable });
   schedulePages(router, deps);
   emailPages(router, deps);
 }
@@ -165,6 +169,8 @@ function deadLetterPages(router: Router, deps: PageDeps) {
 function jobLookupPage(router: Router, deps: PageDeps) {
   const { engine, reads } = deps;
   router.get('/jobs', async (req, res) => {
+    const found = await searchResults(req, { ...deps.search, jobTable });
+    if (found) return send(req, res, 'Job lookup', found.body, found.status);
     const q = (k: string) => (typeof req.query[k] === 'string' ? (req.query[k] as string).trim().slice(0, 500) : '');
     const id = q('id');
     const kind = q('kind');
@@ -187,7 +193,8 @@ function jobLookupPage(router: Router, deps: PageDeps) {
       'Job lookup',
       html`<form method="get" action="/admin/jobs"><label>Job id <input name="id" value="${id}" size="40"></label>
 <label>Kind <select name="kind"><option value="">(any)</option>${jobNames.map((n) => html`<option${n === kind ? html` selected` : ''}>${n}</option>`)}</select></label>
-<label>Idempotency key <input name="key" value="${key}" size="40"></label><button type="submit">Look up</button></form>${result}`,
+<label>Idempotency key <input name="key" value="${key}" size="40"></label><button type="submit">Look up</button></form>
+<h2>Search</h2>${searchForm({ kind: '', queue: '', state: '', since: '', until: '', data: '' })}${result}`,
     );
   });
 }

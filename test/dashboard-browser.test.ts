@@ -6,9 +6,9 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dlqName } from '../core/engines/bullmq/engine.ts';
 import { caughtMailStore } from '../workers/email/caught-mail.ts';
-import { dashboardOverrides, NO_PGBOSS_JOB_READS, PASSWORDS, type TestRole } from './dashboard-users.ts';
+import { dashboardOverrides, PASSWORDS, type TestRole } from './dashboard-users.ts';
 import { describeEngines, engineNames, engineTraits } from './engines.ts';
-import { type EngineName, setup, skipOn, type TestPlatform, waitFor } from './helpers.ts';
+import { type EngineName, setup, type TestPlatform, waitFor } from './helpers.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = 'test-artifacts/dashboard';
@@ -204,8 +204,7 @@ describeEngines('dashboard in a browser', { timeout: 90_000 }, (engine) => {
     await context.close();
   });
 
-  it('lists jobs by kind with a <script> payload as inert text', async (ctx) => {
-    skipOn(ctx, engine, 'pgboss', NO_PGBOSS_JOB_READS);
+  it('lists jobs by kind with a <script> payload as inert text', async () => {
     const t = await setup({ engine, ...(await dashboardOverrides()) });
     t.startWorker();
     const evil = '<script>window.__pwned = 2</script>';
@@ -215,6 +214,55 @@ describeEngines('dashboard in a browser', { timeout: 90_000 }, (engine) => {
     expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(dialogs).toEqual([]);
     expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('searches jobs by a payload prefix (inert text) and replays the dead matches after a confirm step showing the count', async () => {
+    const t = await setup({ engine, ...(await dashboardOverrides()) });
+    const rt = t.startWorker();
+    const evil = '<script>window.__pwned = 3</script>';
+    const dead = [
+      await deadJob(t, { ms: 0, fail: 'permanent', tag: `cust-42 ${evil}` }, 1),
+      await deadJob(t, { ms: 0, fail: 'permanent', tag: 'cust-42b' }, 1),
+    ];
+    const other = await deadJob(t, { ms: 0, fail: 'permanent', tag: 'cust-7' }, 1);
+    await rt.close(5_000); // replayed jobs stay waiting
+    const { page, context, dialogs, errors } = await signIn(t, 'operator');
+    await page.goto('/admin/jobs');
+    await page.selectOption('#job-search select[name=kind]', 'diagnostics.sleep');
+    await page.fill('#job-search input[name=state]', 'dead');
+    await page.fill('#job-search textarea[name=data]', 'tag=cust-42*');
+    await Promise.all([page.waitForURL((u) => u.searchParams.get('search') === '1'), page.click('#job-search button[type=submit]')]);
+    const rows = page.locator('main table tbody tr');
+    await expect.poll(() => rows.count()).toBe(2);
+    const text = await page.locator('main').innerText();
+    for (const id of dead) expect(text).toContain(id);
+    expect(text).not.toContain(other);
+    expect(text).toContain(evil); // the error names the tag: shown as text
+    await shot(page, engine, 'job-search');
+
+    await page.selectOption('#bulk-action select[name=action]', 'replay');
+    await Promise.all([page.waitForURL((u) => u.pathname === '/admin/jobs/actions'), page.click('#bulk-action button[type=submit]')]);
+    expect(await page.locator('#bulk-confirm').innerText()).toBe('2 jobs match. replay them all?');
+    for (const id of dead) expect((await t.engine.getJob(id))?.state).toBe('dead'); // nothing done before the confirm
+    await Promise.all([page.waitForURL((u) => u.pathname.startsWith('/admin/jobs/actions/')), page.click('#confirm')]);
+    await waitFor(async () => {
+      await page.reload();
+      return (await page.locator('#bulk-progress').getAttribute('data-status')) === 'done';
+    });
+    expect(await page.locator('#bulk-progress .succeeded').innerText()).toBe('2');
+    for (const id of dead) expect((await t.engine.getJob(id))?.state).toBe('waiting');
+    expect((await t.engine.listDeadLetters(['default'], 10)).map((d) => d.id)).toEqual([other]);
+    expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(dialogs).toEqual([]);
+    expect(errors).toEqual([]);
+
+    const viewer = await signIn(t, 'viewer');
+    await viewer.page.goto(`/admin/jobs?search=1&kind=diagnostics.sleep`);
+    expect(await viewer.page.locator('#bulk-action').count()).toBe(0);
+    const refused = await viewer.page.request.post('/admin/jobs/actions', { form: { action: 'replay', kind: 'diagnostics.sleep' } });
+    expect(refused.status()).toBe(403);
+    await viewer.context.close();
     await context.close();
   });
 

@@ -287,7 +287,7 @@ for (const factory of backendFactories) {
     });
 
     describe('job reads', () => {
-      it('finds a job by idempotency key and, where it can tell, by kind and recent throughput', async () => {
+      it('finds a job by idempotency key and by kind and, where it can tell, recent throughput', async () => {
         const { backend } = make();
         const job = await completedJob(backend, { idempotencyKey: 'order-7' });
         const reads = backend.jobReads;
@@ -295,11 +295,11 @@ for (const factory of backendFactories) {
         expect(await reads.byIdempotencyKey('diagnostics.noop', 'order-8')).toBeNull();
         expect(await reads.byIdempotencyKey('diagnostics.sleep', 'order-7')).toBeNull(); // keys are per kind
         const byKind = await reads.byKind('diagnostics.noop', 'default', 10);
-        if (byKind.length > 0) expect(byKind.map((j) => j.id)).toEqual([job.id]);
+        expect(byKind.map((j) => j.id)).toEqual([job.id]);
         expect(await reads.byKind('diagnostics.sleep', 'default', 10)).toEqual([]);
         const recent = await reads.finishedSince('default', 60_000);
         if (recent !== null) expect(recent).toEqual({ completed: 1, failed: 0 });
-        if (factory.name === 'bullmq') expect(byKind.length > 0 && recent !== null).toBe(true); // it can tell
+        if (factory.name === 'bullmq') expect(recent).not.toBeNull(); // it can tell
       });
     });
 

@@ -5,8 +5,9 @@ import { scheduleRoutes } from '../../scheduler/routes.ts';
 import type { Config } from '../../workers/config.ts';
 import { auditRoutes } from './audit.ts';
 import { healthRoutes } from './health.ts';
+import { jobSearchRoutes } from './job-search.ts';
 import { jobRoutes } from './jobs.ts';
 import { queueRoutes } from './queues.ts';
 import { scalingRoutes } from './scaling.ts';
 
-export const coreRouteTables: RouteTable<Config>[] = [healthRoutes, jobRoutes, queueRoutes, scalingRoutes, scheduleRoutes, auditRoutes];
+export const coreRouteTables: RouteTable<Config>[] = [healthRoutes, jobSearchRoutes, jobRoutes, queueRoutes, scalingRoutes, scheduleRoutes, auditRoutes];

@@ -8,6 +8,7 @@ import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Backend, BackendCapabilities, BoardSource } from '../../backend.ts';
 import type {
   AuditStore,
+  JobActions,
   JobReads,
   LimiterOptions,
   Named,
@@ -22,6 +23,7 @@ import type { BullmqEngine } from './engine.ts';
 import { createRedis, type RedisRole } from './redis.ts';
 import { RedisAuditStore } from './stores/audit.ts';
 import { bullmqBoardSource } from './stores/board-source.ts';
+import { bullmqJobActions } from './stores/job-actions.ts';
 import { bullmqJobReads } from './stores/job-reads.ts';
 import { RedisOnceLedger } from './stores/once-ledger.ts';
 import { RedisRecentList } from './stores/recent-list.ts';
@@ -44,6 +46,7 @@ export class BullmqBackend implements Backend {
   readonly retention: RetentionSweeper;
   readonly transactional = null;
   readonly release = null;
+  readonly jobActions: JobActions;
   private readonly connections = new Map<RedisRole, Redis>();
   private closed = false;
   private throughput_: ThroughputStore | undefined;
@@ -57,6 +60,7 @@ export class BullmqBackend implements Backend {
     this.capabilities = { ...engine.capabilities, sharedRateLimits: true };
     this.storeUrl = opts.redisUrl;
     this.retention = bullmqRetention(engine);
+    this.jobActions = bullmqJobActions(engine);
   }
 
   /** The connection for `role`, opened on first use. */

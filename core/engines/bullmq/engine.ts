@@ -23,6 +23,7 @@ import { CancelRelay } from './cancels.ts';
 import { type ConsumerDeps, consumeQueue, type StoredLetter } from './consumer.ts';
 import { dlqId, idempotencyHash, isJobId, toJobOptions, viewOf } from './jobs.ts';
 import { createRedis } from './redis.ts';
+import { SearchIndex } from './search.ts';
 
 export { dlqName, META_KEY } from '../shared.ts';
 export { idempotencyHash, idempotencyJobId } from './jobs.ts';
@@ -53,6 +54,8 @@ export class BullmqEngine implements Engine {
   private readonly cancels: CancelRelay;
   private readonly consumerDeps: ConsumerDeps;
   private readonly log: Logger;
+  /** the job search index (./search.ts), kept on every enqueue and replay */
+  readonly searchIndex: SearchIndex;
 
   constructor(private readonly opts: BullmqEngineOptions) {
     this.log = opts.logger.child({ engine: 'bullmq' });
@@ -60,6 +63,7 @@ export class BullmqEngine implements Engine {
     this.producer.on('error', (err) => this.log.warn({ err: err.message }, 'redis (producer) error'));
     this.cancels = new CancelRelay(opts.redisUrl, this.key('cancel'), this.log);
     this.consumerDeps = { ...opts, log: this.log, queue: (name) => this.queue(name), cancels: this.cancels, commands: this.producer };
+    this.searchIndex = new SearchIndex(this.producer, opts.prefix);
   }
 
   private key(...parts: string[]) {
@@ -102,6 +106,7 @@ export class BullmqEngine implements Engine {
         if (existing) return { job: existing, created: false };
       }
       const job = await q.add(req.name, this.envelope(req), toJobOptions(req, jobId));
+      await this.searchIndex.add([job]);
       return { job: await this.viewOf(job, req.delayMs > 0 ? 'delayed' : 'waiting'), created: claimed !== null };
     }
     const jobId = req.jobId ?? randomUUID();
@@ -110,6 +115,7 @@ export class BullmqEngine implements Engine {
       if (existing) return { job: await this.viewOf(existing), created: false };
     }
     const job = await q.add(req.name, this.envelope(req), toJobOptions(req, jobId));
+    await this.searchIndex.add([job]);
     return { job: await this.viewOf(job, req.delayMs > 0 ? 'delayed' : 'waiting'), created: true };
   }
 
@@ -120,6 +126,7 @@ export class BullmqEngine implements Engine {
         const jobs = await this.queue(queue).addBulk(
           plain.map((r) => ({ name: r.name, data: this.envelope(r), opts: toJobOptions(r, randomUUID()) })),
         );
+        await this.searchIndex.add(jobs);
         return Promise.all(
           jobs.map(async (job, k) => ({
             job: await this.viewOf(job, (plain[k] as EnqueueRequest).delayMs > 0 ? 'delayed' : 'waiting'),
@@ -280,6 +287,7 @@ export class BullmqEngine implements Engine {
       // reuse the id, unless BullMQ gave it (an integer): then the replay gets a new one
       const job = await q.add(letter.name, letter.rawData, { ...opts, jobId: /^\d+$/.test(id) ? undefined : id });
       await dlq.remove(dlqId(id));
+      await this.searchIndex.add([job]);
       this.log.info({ jobId: id, queue }, 'dead letter replayed');
       return this.viewOf(job, 'waiting');
     }

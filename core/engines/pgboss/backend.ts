@@ -2,7 +2,7 @@
 // the throughput counters' own small pool), so one database holds the whole deployment. Rate limits (API keys,
 // dashboard sign-in) are shared through Postgres tables like the queues' own (capabilities.sharedRateLimits).
 import type { Backend, BackendCapabilities, BoardSource, ReleaseStep } from '../../backend.ts';
-import type { AuditStore, JobReads, LimiterOptions, Named, RateLimiter, RecentList, ScheduleStore } from '../../stores.ts';
+import type { AuditStore, JobActions, JobReads, LimiterOptions, Named, RateLimiter, RecentList, ScheduleStore } from '../../stores.ts';
 import { pgbossBoardSource } from './bull-board-adapter.ts';
 import type { PgbossEngine } from './engine.ts';
 import { PostgresAuditStore } from './stores/audit.ts';
@@ -27,6 +27,7 @@ export class PgbossBackend implements Backend {
   readonly capabilities: BackendCapabilities;
   readonly retention = null; // pg-boss deletes finished jobs itself (retention options per queue)
   readonly jobReads: JobReads;
+  readonly jobActions: JobActions;
   readonly release: ReleaseStep;
   readonly audit: AuditStore;
   private throughput_: PostgresThroughputStore | undefined;
@@ -39,6 +40,7 @@ export class PgbossBackend implements Backend {
     this.storeUrl = opts.databaseUrl;
     this.jobReads = pgbossJobReads(engine);
     this.audit = new PostgresAuditStore(engine);
+    this.jobActions = engine.jobActions();
     // install or migrate pg-boss's schema (its own versioned migrations under an advisory lock), our
     // tables and every queue with its dead-letter queue; idempotent
     this.release = { name: 'pg-boss schema and queues', run: () => engine.migrate() };

@@ -31,6 +31,8 @@ import type {
   JobView,
   QueueInfo,
 } from '../../engine.ts';
+import type { JobFilter, JobPage, JobQuery } from '../../search.ts';
+import type { JobActions } from '../../stores.ts';
 import { dlqName } from '../shared.ts';
 import { PgbossConsumer } from './consumer.ts';
 import type { JobRow, PgbossContext, Query } from './context.ts';
@@ -40,6 +42,7 @@ import * as enqueue from './enqueue.ts';
 import { Listener } from './listener.ts';
 import * as reads from './reads.ts';
 import { trimByCount } from './retention.ts';
+import { countJobs, pgbossJobActions, searchJobs } from './search.ts';
 import { statements } from './sql.ts';
 import { startStallSweep, sweepStalled } from './stalls.ts';
 
@@ -178,6 +181,12 @@ export class PgbossEngine implements Engine {
     ] as const) {
       await q(sql[table]);
     }
+    for (const index of ['create-search-index-time', 'create-search-index-data'] as const) {
+      // two processes creating it at once: the loser sees a unique violation on the catalog
+      await q(sql[index]).catch((err: { code?: string }) => {
+        if (!['23505', '42P07'].includes(err.code ?? '')) throw err;
+      });
+    }
     const existing = new Set((await this.boss.getQueues()).map((queue) => queue.name));
     for (const queue of this.opts.queues) {
       if (!existing.has(dlqName(queue))) await this.boss.createQueue(dlqName(queue), { policy: 'standard' });
@@ -225,6 +234,20 @@ export class PgbossEngine implements Engine {
 
   queueInfo(names: string[]): Promise<QueueInfo[]> {
     return reads.queueInfo(this.ctx, names);
+  }
+
+  /** Job search (./search.ts; docs/job-search.md) */
+  search(query: JobQuery): Promise<JobPage> {
+    return searchJobs(this.ctx, query);
+  }
+
+  countJobs(filter: JobFilter): Promise<number> {
+    return countJobs(this.ctx, filter);
+  }
+
+  /** retry, remove, promote one job (the bulk actions) */
+  jobActions(): JobActions {
+    return pgbossJobActions(this.ctx);
   }
 
   // ── control ─────────────────────────────────────────────────────────────────────────────────

@@ -1,13 +1,14 @@
 // JobReads on BullMQ's own keys. Finished jobs sit in the `completed` and `failed` sorted sets scored by
 // finish time, so a ZCOUNT over the window is exact while retention (RETENTION_*_SECONDS, at least an hour
 // by default) keeps them. `failed` holds final failures only (dead-lettered or cancelled), not retried attempts.
+// Search and count walk the engine's search index (../search.ts).
 import type { Redis } from 'ioredis';
-import type { Engine, JobView } from '../../../engine.ts';
+import type { JobView } from '../../../engine.ts';
 import type { JobReads } from '../../../stores.ts';
-import { idempotencyJobId } from '../engine.ts';
+import { type BullmqEngine, idempotencyJobId } from '../engine.ts';
 
 /** `redis` is borrowed: the backend owns it */
-export function bullmqJobReads(redis: Redis, prefix: string, engine: Engine): JobReads {
+export function bullmqJobReads(redis: Redis, prefix: string, engine: BullmqEngine): JobReads {
   return {
     async finishedSince(queue, windowMs) {
       const since = Date.now() - windowMs;
@@ -33,5 +34,7 @@ export function bullmqJobReads(redis: Redis, prefix: string, engine: Engine): Jo
       const jobs = await Promise.all(matching.map((id) => engine.getJob(id)));
       return jobs.filter((j): j is JobView => j !== null).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
     },
+    search: (query) => engine.searchIndex.search((id, queue) => engine.getJob(id, [queue]), query),
+    count: (filter) => engine.searchIndex.count(filter),
   };
 }
