@@ -235,7 +235,7 @@ describeEngines('dashboard in a browser', { timeout: 90_000 }, (engine) => {
     await Promise.all([page.waitForURL((u) => u.searchParams.get('search') === '1'), page.click('#job-search button[type=submit]')]);
     const rows = page.locator('main table tbody tr');
     await expect.poll(() => rows.count()).toBe(2);
-    const text = await page.locator('main').innerText();
+    const text = (await page.locator('main').textContent()) ?? '';
     for (const id of dead) expect(text).toContain(id);
     expect(text).not.toContain(other);
     expect(text).toContain(evil); // the error names the tag: shown as text
@@ -243,14 +243,14 @@ describeEngines('dashboard in a browser', { timeout: 90_000 }, (engine) => {
 
     await page.selectOption('#bulk-action select[name=action]', 'replay');
     await Promise.all([page.waitForURL((u) => u.pathname === '/admin/jobs/actions'), page.click('#bulk-action button[type=submit]')]);
-    expect(await page.locator('#bulk-confirm').innerText()).toBe('2 jobs match. replay them all?');
+    expect(await page.locator('#bulk-confirm').textContent()).toBe('2 jobs match. replay them all?');
     for (const id of dead) expect((await t.engine.getJob(id))?.state).toBe('dead'); // nothing done before the confirm
     await Promise.all([page.waitForURL((u) => u.pathname.startsWith('/admin/jobs/actions/')), page.click('#confirm')]);
     await waitFor(async () => {
       await page.reload();
       return (await page.locator('#bulk-progress').getAttribute('data-status')) === 'done';
     });
-    expect(await page.locator('#bulk-progress .succeeded').innerText()).toBe('2');
+    expect(await page.locator('#bulk-progress .succeeded').textContent()).toBe('2');
     for (const id of dead) expect((await t.engine.getJob(id))?.state).toBe('waiting');
     expect((await t.engine.listDeadLetters(['default'], 10)).map((d) => d.id)).toEqual([other]);
     expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
