@@ -41,6 +41,7 @@ export function dashboardAction(method: string, path: string): DashboardAction {
     return { ...boardAction(method, parts.slice(3)), detail: { path } };
   if (a === 'queues' && parts.length === 3) return { action: `queue.${parts[2]}`, target: `queue:${b}` };
   if (a === 'dead-letters' && parts[2] === 'replay') return { action: 'dead-letter.replay', target: `job:${b}` };
+  if (a === 'jobs' && b === 'actions') return { action: parts.length === 2 ? 'jobs.bulk-action-review' : 'jobs.bulk-action', target: null };
   if (a === 'schedules' && parts.length === 3) return { action: `schedule.${parts[2]}`, target: `schedule:${b}` };
   return { action: `dashboard.${method.toLowerCase()}`, target: null, detail: { path: path.slice(0, 200) } };
 }

@@ -246,6 +246,8 @@ describe('dashboard actions in the audit log’s words', () => {
       ['PUT', '/board/api/queues/email/42/retry', 'job.retry', 'job:42'],
       ['PUT', '/board/api/queues/email/42/clean', 'job.clean', 'job:42'],
       ['PUT', '/board/api/queues/email/empty', 'queue.empty', 'queue:email'],
+      ['POST', '/jobs/actions', 'jobs.bulk-action-review', null],
+      ['POST', '/jobs/actions/confirm', 'jobs.bulk-action', null],
       ['POST', '/somewhere/new', 'dashboard.post', null],
     ];
     for (const [method, path, action, target] of cases) {

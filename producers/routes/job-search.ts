@@ -6,7 +6,7 @@ import { BULK_ACTIONS, type BulkAction, BulkActions } from '../../core/bulk-acti
 import { ApiError } from '../../core/http/api-error.ts';
 import { err, ok, ref } from '../../core/http/openapi.ts';
 import { mayManageQueue, mayUseKind, principalOf } from '../../core/http/principal.ts';
-import { type RouteTable, route } from '../../core/http/route.ts';
+import { byParam, type RouteTable, route } from '../../core/http/route.ts';
 import { JOB_STATES, narrow, parseFilter, parsePaging, SEARCH_MAX_LIMIT, type SearchScope } from '../../core/search.ts';
 import { catalogView, queueOfKind } from '../../workers/catalog.ts';
 import type { Config } from '../../workers/config.ts';
@@ -81,6 +81,13 @@ export const jobSearchRoutes: RouteTable<Config> = ({ backend, logger }) => {
       auth: 'key',
       summary: 'Act on every job a filter matches: retry, cancel, delete, replay or promote (dryRun: count them)',
       json: true,
+      audit: {
+        action: 'jobs.bulk-action',
+        detail: (req) => {
+          const b = (req.body ?? {}) as Record<string, unknown>;
+          return { action: String(b.action ?? '').slice(0, 20), dryRun: b.dryRun === true };
+        },
+      },
       body: z.strictObject({
         filter: z.record(z.string(), z.unknown()).default({}),
         action: z.enum(BULK_ACTIONS),
@@ -119,6 +126,7 @@ export const jobSearchRoutes: RouteTable<Config> = ({ backend, logger }) => {
       path: '/v1/jobs/actions/:id/resume',
       auth: 'key',
       summary: 'Resume an interrupted bulk action from the last batch it saved',
+      audit: { action: 'jobs.bulk-action-resume', target: byParam('bulk-action') },
       params: z.strictObject({ id: z.string() }),
       responses: { '202': ok('resumed'), '404': err('no such action'), '409': err('the action is not interrupted') },
       handle: async (req, res) => {
