@@ -13,6 +13,8 @@ export const engineSection = defineSection(
     PGBOSS_POLL_INTERVAL_MS: int(100, 60_000).default(2_000),
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expects a redis:// or rediss:// URL' }).default('redis://127.0.0.1:6379'),
     REDIS_AUTOSTART: bool.optional(),
+    /** REDIS_URL names one node of a Redis Cluster; queues are hash-tagged per queue (core/engines/bullmq/keys.ts) */
+    REDIS_CLUSTER: bool.default(false),
     QUEUE_PREFIX: z
       .string()
       .regex(/^[a-zA-Z0-9_-]+$/, { error: 'expects letters, digits, _ or -' })

@@ -51,6 +51,7 @@ export function createBackend(config: KernelConfig, logger: Logger, opts: Backen
   }
   const engine = new BullmqEngine({
     redisUrl: config.REDIS_URL,
+    cluster: config.REDIS_CLUSTER,
     prefix,
     logger,
     idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,

@@ -60,7 +60,7 @@ export default async function schedulerBench(ctx: BenchContext): Promise<BenchRo
   const prefix = `bench-sched-${randomBytes(4).toString('hex')}`;
   const rawPrefix = `${prefix}-raw`;
   const storeRedis = createRedis(ctx.redisUrl, 'scheduler');
-  const store = new RedisScheduleStore<StoredSchedule>(storeRedis, prefix);
+  const store = new RedisScheduleStore<StoredSchedule>(storeRedis, `${prefix}:_conveyor`);
   const names = Array.from({ length: schedules }, (_, i) => `b${i}`);
   const now = Date.now();
   for (const name of names) {

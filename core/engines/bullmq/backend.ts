@@ -20,6 +20,7 @@ import type {
 } from '../../stores.ts';
 import { flexibleLimiter, flexibleOptions } from '../limiter.ts';
 import type { BullmqEngine } from './engine.ts';
+import { sideBase } from './keys.ts';
 import { createRedis, type RedisRole } from './redis.ts';
 import { RedisAuditStore } from './stores/audit.ts';
 import { bullmqBoardSource } from './stores/board-source.ts';
@@ -52,6 +53,8 @@ export class BullmqBackend implements Backend {
   private throughput_: ThroughputStore | undefined;
   private jobReads_: JobReads | undefined;
   private audit_: AuditStore | undefined;
+  /** the base of the side stores' keys (`<prefix>:_conveyor`, hash-tagged on a cluster) */
+  private readonly side: string;
 
   constructor(
     readonly engine: BullmqEngine,
@@ -59,6 +62,7 @@ export class BullmqBackend implements Backend {
   ) {
     this.capabilities = { ...engine.capabilities, sharedRateLimits: true };
     this.storeUrl = opts.redisUrl;
+    this.side = sideBase(engine.layout);
     this.retention = bullmqRetention(engine);
     this.jobActions = bullmqJobActions(engine);
   }
@@ -76,19 +80,19 @@ export class BullmqBackend implements Backend {
   }
 
   schedules<S extends Named>(): ScheduleStore<S> {
-    return new RedisScheduleStore<S>(this.redis('stores'), this.opts.prefix);
+    return new RedisScheduleStore<S>(this.redis('stores'), this.side);
   }
 
   ledger<R extends object>(name: string, opts: { ttlSeconds: number }) {
-    return new RedisOnceLedger<R>(this.redis('stores'), { prefix: this.opts.prefix, name, ttlSeconds: opts.ttlSeconds });
+    return new RedisOnceLedger<R>(this.redis('stores'), { base: this.side, name, ttlSeconds: opts.ttlSeconds });
   }
 
   recentList<T extends { id: string }>(name: string): RecentList<T> {
-    return new RedisRecentList<T>(this.redis('stores'), this.opts.prefix, name);
+    return new RedisRecentList<T>(this.redis('stores'), this.side, name);
   }
 
   get throughput(): ThroughputStore {
-    this.throughput_ ??= new RedisThroughputStore(this.redis('stores'), this.opts.prefix);
+    this.throughput_ ??= new RedisThroughputStore(this.redis('stores'), this.side);
     return this.throughput_;
   }
 
@@ -99,16 +103,16 @@ export class BullmqBackend implements Backend {
   }
 
   boardSource(): BoardSource {
-    return bullmqBoardSource(this.redis('dashboard'), this.opts.prefix, this.opts.queues, this.opts.logger);
+    return bullmqBoardSource(this.redis('dashboard'), (q) => this.engine.queuePrefix(q), this.opts.queues, this.opts.logger);
   }
 
   get jobReads(): JobReads {
-    this.jobReads_ ??= bullmqJobReads(this.redis('dashboard'), this.opts.prefix, this.engine);
+    this.jobReads_ ??= bullmqJobReads(this.redis('dashboard'), (q) => this.engine.queuePrefix(q), this.engine);
     return this.jobReads_;
   }
 
   get audit(): AuditStore {
-    this.audit_ ??= new RedisAuditStore(this.redis('stores'), this.opts.prefix);
+    this.audit_ ??= new RedisAuditStore(this.redis('stores'), this.side);
     return this.audit_;
   }
 

@@ -5,7 +5,7 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { PendingCancels } from '../shared.ts';
-import { createRedis } from './redis.ts';
+import { createRedis, type RedisTarget } from './redis.ts';
 
 export class CancelRelay {
   /** this process's workers, asked in turn to cancel a run */
@@ -14,7 +14,7 @@ export class CancelRelay {
   private subscriber: Redis | undefined;
 
   constructor(
-    private readonly redisUrl: string,
+    private readonly target: RedisTarget,
     private readonly channel: string,
     private readonly log: Logger,
   ) {}
@@ -27,7 +27,7 @@ export class CancelRelay {
   /** Subscribe once (the first consumer of this process does it). */
   async subscribe() {
     if (this.subscriber) return;
-    this.subscriber = createRedis(this.redisUrl, 'subscriber');
+    this.subscriber = createRedis(this.target, 'subscriber');
     this.subscriber.on('error', (err) => this.log.warn({ err: err.message }, 'redis (subscriber) error'));
     this.subscriber.on('message', (_channel, message) => {
       const { id } = JSON.parse(message) as { id: string };

@@ -14,11 +14,12 @@ import { closeWithin, deadLetterOf, dlqName } from '../shared.ts';
 import { startAgingSweep } from './aging.ts';
 import type { CancelRelay } from './cancels.ts';
 import { CANCELLED_PREFIX, dlqId, splitData } from './jobs.ts';
-import { createRedis } from './redis.ts';
+import { createRedis, type RedisTarget } from './redis.ts';
 
 export interface ConsumerDeps {
-  redisUrl: string;
-  prefix: string;
+  target: RedisTarget;
+  /** the BullMQ prefix of a queue (engine.queuePrefix) */
+  prefixOf(queue: string): string;
   worker: { lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number; priorityAgingMs?: number };
   log: Logger;
   queue(name: string): Queue;
@@ -84,10 +85,10 @@ async function persistFailure(deps: ConsumerDeps, job: Job, outcome: FailedOutco
   return outcome.error;
 }
 
-function workerOptions(deps: ConsumerDeps, opts: ConsumeOptions, connection: Redis, delays: Map<string, number>): WorkerOptions {
+function workerOptions(deps: ConsumerDeps, queueName: string, opts: ConsumeOptions, connection: Redis, delays: Map<string, number>): WorkerOptions {
   return {
     connection,
-    prefix: deps.prefix,
+    prefix: deps.prefixOf(queueName),
     concurrency: opts.concurrency,
     limiter: opts.rateLimit ? { max: opts.rateLimit.max, duration: opts.rateLimit.durationMs } : undefined,
     lockDuration: deps.worker.lockDurationMs,
@@ -124,9 +125,9 @@ export function consumeQueue(deps: ConsumerDeps, queueName: string, opts: Consum
     }
   };
 
-  const connection = createRedis(deps.redisUrl, 'worker');
+  const connection = createRedis(deps.target, 'worker');
   connection.on('error', (err) => deps.log.warn({ queue: queueName, err: err.message }, 'redis (worker) error'));
-  const worker = new Worker(queueName, processor, workerOptions(deps, opts, connection, delays));
+  const worker = new Worker(queueName, processor, workerOptions(deps, queueName, opts, connection, delays));
   worker.on('error', (err) => deps.log.warn({ queue: queueName, err: err.message }, 'worker error'));
   worker.on('failed', (job, err) => {
     if (!job) return;

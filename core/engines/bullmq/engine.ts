@@ -22,7 +22,8 @@ import { dlqName, enqueueInBulk, joinEnvelope } from '../shared.ts';
 import { CancelRelay } from './cancels.ts';
 import { type ConsumerDeps, consumeQueue, type StoredLetter } from './consumer.ts';
 import { dlqId, idempotencyHash, isJobId, toJobOptions, viewOf } from './jobs.ts';
-import { createRedis } from './redis.ts';
+import { type KeyLayout, queuePrefix, sideBase } from './keys.ts';
+import { createRedis, type RedisTarget } from './redis.ts';
 import { SearchIndex } from './search.ts';
 
 export { dlqName, META_KEY } from '../shared.ts';
@@ -32,6 +33,8 @@ export interface BullmqEngineOptions {
   redisUrl: string;
   /** BullMQ key prefix; a plain BullMQ client uses the same `prefix` option to reach our queues */
   prefix: string;
+  /** REDIS_CLUSTER: `redisUrl` names a cluster node; every queue is hash-tagged (keys.ts) */
+  cluster?: boolean;
   logger: Logger;
   idempotencyTtlSeconds: number;
   /** the queues to search when a job is looked up by id alone (the catalog's queues) */
@@ -56,25 +59,36 @@ export class BullmqEngine implements Engine {
   private readonly log: Logger;
   /** the job search index (./search.ts), kept on every enqueue and replay */
   readonly searchIndex: SearchIndex;
+  /** where the keys live (prefix, cluster hash tags) */
+  readonly layout: KeyLayout;
+  /** the Redis to connect to; the backend's side-store connections use the same */
+  readonly target: RedisTarget;
 
   constructor(private readonly opts: BullmqEngineOptions) {
     this.log = opts.logger.child({ engine: 'bullmq' });
-    this.producer = createRedis(opts.redisUrl, 'producer');
+    this.layout = { prefix: opts.prefix, cluster: opts.cluster ?? false };
+    this.target = { url: opts.redisUrl, cluster: this.layout.cluster };
+    this.producer = createRedis(this.target, 'producer');
     this.producer.on('error', (err) => this.log.warn({ err: err.message }, 'redis (producer) error'));
-    this.cancels = new CancelRelay(opts.redisUrl, this.key('cancel'), this.log);
-    this.consumerDeps = { ...opts, log: this.log, queue: (name) => this.queue(name), cancels: this.cancels, commands: this.producer };
-    this.searchIndex = new SearchIndex(this.producer, opts.prefix);
+    this.cancels = new CancelRelay(this.target, this.key('cancel'), this.log);
+    this.consumerDeps = { ...opts, target: this.target, prefixOf: (name) => this.queuePrefix(name), log: this.log, queue: (name) => this.queue(name), cancels: this.cancels, commands: this.producer };
+    this.searchIndex = new SearchIndex(this.producer, (queue) => this.queuePrefix(queue));
   }
 
   private key(...parts: string[]) {
-    return [this.opts.prefix, '_conveyor', ...parts].join(':');
+    return [sideBase(this.layout), ...parts].join(':');
+  }
+
+  /** The BullMQ prefix of `queue` (hash-tagged per queue on a cluster). */
+  queuePrefix(queue: string): string {
+    return queuePrefix(this.layout, queue);
   }
 
   /** The BullMQ Queue object for `name`, created once, on the producer connection. */
   queue(name: string): Queue {
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: this.producer, prefix: this.opts.prefix });
+      q = new Queue(name, { connection: this.producer, prefix: this.queuePrefix(name) });
       q.on('error', (err) => this.log.warn({ queue: name, err: err.message }, 'queue error'));
       this.queues.set(name, q);
     }
@@ -229,7 +243,7 @@ export class BullmqEngine implements Engine {
    * Readiness time is creation time plus delay, so a promoted delayed job counts from when it became due.
    */
   private async oldestWaitingAge(queue: string): Promise<number> {
-    const base = `${this.opts.prefix}:${queue}`;
+    const base = `${this.queuePrefix(queue)}:${queue}`;
     const pipe = this.producer.pipeline();
     pipe.lrange(`${base}:wait`, -1, -1);
     pipe.lrange(`${base}:paused`, -1, -1);

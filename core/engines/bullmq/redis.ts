@@ -1,12 +1,42 @@
 // Our one Redis connection factory. Every role gets its own connection: producers, workers,
 // the dashboard and pub/sub never share one (a blocking worker call must not stall an HTTP request).
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 export type RedisRole = 'producer' | 'worker' | 'subscriber' | 'web' | 'dashboard' | 'scheduler' | 'stores' | 'probe';
 
-export function createRedis(url: string, role: RedisRole, extra: RedisOptions = {}): Redis {
+/** REDIS_URL, and REDIS_CLUSTER: the URL then names one node of a Redis Cluster (the rest are discovered). */
+export interface RedisTarget {
+  url: string;
+  cluster?: boolean;
+}
+
+/**
+ * A connection for `role`. On a cluster it is an ioredis `Cluster` (same command API; BullMQ takes either),
+ * typed as `Redis` so the code above needs no second type: only SCAN and KEYS differ (per node), and none of
+ * our production paths uses them.
+ */
+export function createRedis(target: string | RedisTarget, role: RedisRole, extra: RedisOptions = {}): Redis {
+  const { url, cluster } = typeof target === 'string' ? { url: target, cluster: false } : target;
+  const options = nodeOptions(role, extra);
+  if (!cluster) return new Redis(url, options);
+  const u = new URL(url);
+  const redisOptions: RedisOptions = {
+    ...options,
+    username: decodeURIComponent(u.username) || undefined,
+    password: decodeURIComponent(u.password) || undefined,
+    tls: u.protocol === 'rediss:' ? {} : undefined,
+  };
+  return new Cluster([{ host: u.hostname, port: Number(u.port || 6379) }], {
+    redisOptions,
+    enableReadyCheck: true,
+    lazyConnect: extra.lazyConnect ?? false,
+    clusterRetryStrategy: options.retryStrategy,
+  }) as unknown as Redis;
+}
+
+function nodeOptions(role: RedisRole, extra: RedisOptions): RedisOptions {
   const blocking = role === 'worker' || role === 'subscriber';
-  return new Redis(url, {
+  return {
     connectionName: `conveyor:${role}`,
     // BullMQ workers need null (blocking commands); producers fail fast instead of queueing forever.
     maxRetriesPerRequest: blocking ? null : 3,
@@ -14,7 +44,7 @@ export function createRedis(url: string, role: RedisRole, extra: RedisOptions = 
     connectTimeout: 5_000,
     retryStrategy: (times) => Math.min(2_000, 50 * 2 ** Math.min(times, 6)),
     ...extra,
-  });
+  };
 }
 
 /** True when a Redis server answers PING at `url` within `timeoutMs`. */

@@ -28,26 +28,34 @@ type Walk = { reason: 'limit' | 'budget' | 'end'; last: string; count: number; f
 export class SearchIndex {
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    /** the BullMQ prefix of a queue (engine.queuePrefix: hash-tagged per queue on a cluster) */
+    private readonly prefixOf: (queue: string) => string,
   ) {
     redis.defineCommand('conveyorSearch', { numberOfKeys: 1, lua: SCRIPT });
   }
 
   key(queue: string) {
-    return `${this.prefix}:${queue}:conveyor:search`;
+    return `${this.prefixOf(queue)}:${queue}:conveyor:search`;
   }
 
   /** Index jobs just created (a repeat of an existing id is harmless: its stale entry is dropped later). */
   async add(jobs: Job[]): Promise<void> {
     if (jobs.length === 0) return;
-    const pipe = this.redis.pipeline();
-    const queues = new Set<string>();
+    // one pipeline per queue: on a cluster a pipeline's keys must share a slot, and each queue has its own
+    const byQueue = new Map<string, Job[]>();
     for (const j of jobs) {
-      pipe.zadd(this.key(j.queueName), 0, memberOf(j.timestamp, String(j.id)));
-      queues.add(j.queueName);
+      const list = byQueue.get(j.queueName);
+      if (list) list.push(j);
+      else byQueue.set(j.queueName, [j]);
     }
-    for (const q of queues) pipe.zremrangebyrank(this.key(q), 0, -(INDEX_MAX_PER_QUEUE + 1));
-    await pipe.exec();
+    await Promise.all(
+      [...byQueue].map(([queue, queued]) => {
+        const pipe = this.redis.pipeline();
+        for (const j of queued) pipe.zadd(this.key(queue), 0, memberOf(j.timestamp, String(j.id)));
+        pipe.zremrangebyrank(this.key(queue), 0, -(INDEX_MAX_PER_QUEUE + 1));
+        return pipe.exec();
+      }),
+    );
   }
 
   private args(queue: string, filter: JobFilter, upper: string, budget: number, limit: number) {
@@ -60,7 +68,7 @@ export class SearchIndex {
     });
     return [
       this.key(queue),
-      `${this.prefix}:${queue}:`,
+      `${this.prefixOf(queue)}:${queue}:`,
       upper,
       filter.since === null ? '-' : `[${pad(filter.since)}`,
       String(budget),
@@ -68,7 +76,7 @@ export class SearchIndex {
       filter.kinds ? JSON.stringify(filter.kinds) : '',
       filter.states ? JSON.stringify(filter.states) : '',
       JSON.stringify(conds),
-      `${this.prefix}:${dlqName(queue)}:`,
+      `${this.prefixOf(queue)}:${dlqName(queue)}:`,
     ];
   }
 

@@ -16,9 +16,10 @@ export class RedisAuditStore implements AuditStore {
   /** `redis` is borrowed: the backend owns it */
   constructor(
     private readonly redis: Redis,
-    prefix: string,
+    /** `<prefix>:_conveyor` (keys.ts sideBase) */
+    base: string,
   ) {
-    this.key = `${prefix}:_conveyor:audit`;
+    this.key = `${base}:audit`;
   }
 
   async append(entry: AuditEntry) {

@@ -8,19 +8,19 @@ import type { JobReads } from '../../../stores.ts';
 import { type BullmqEngine, idempotencyJobId } from '../engine.ts';
 
 /** `redis` is borrowed: the backend owns it */
-export function bullmqJobReads(redis: Redis, prefix: string, engine: BullmqEngine): JobReads {
+export function bullmqJobReads(redis: Redis, prefixOf: (queue: string) => string, engine: BullmqEngine): JobReads {
   return {
     async finishedSince(queue, windowMs) {
       const since = Date.now() - windowMs;
       const [completed, failed] = await Promise.all([
-        redis.zcount(`${prefix}:${queue}:completed`, since, '+inf'),
-        redis.zcount(`${prefix}:${queue}:failed`, since, '+inf'),
+        redis.zcount(`${prefixOf(queue)}:${queue}:completed`, since, '+inf'),
+        redis.zcount(`${prefixOf(queue)}:${queue}:failed`, since, '+inf'),
       ]);
       return { completed, failed };
     },
     byIdempotencyKey: (kind, key) => engine.getJob(idempotencyJobId(kind, key)),
     async byKind(kind, queue, limit) {
-      const base = `${prefix}:${queue}`;
+      const base = `${prefixOf(queue)}:${queue}`;
       const pipe = redis.pipeline();
       pipe.lrange(`${base}:active`, 0, 199);
       pipe.lrange(`${base}:wait`, 0, 199);

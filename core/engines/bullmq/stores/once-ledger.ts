@@ -31,11 +31,11 @@ export class RedisOnceLedger<R extends object> implements OnceLedger<R> {
   /** `redis` is borrowed: the backend owns it */
   constructor(
     private readonly redis: Redis,
-    private readonly opts: { prefix: string; name: string; ttlSeconds: number },
+    private readonly opts: { base: string; name: string; ttlSeconds: number },
   ) {}
 
   private key(k: string) {
-    return `${this.opts.prefix}:_conveyor:${this.opts.name}:${k}`;
+    return `${this.opts.base}:${this.opts.name}:${k}`;
   }
 
   async begin(key: string, leaseMs: number): Promise<BeginResult<R>> {

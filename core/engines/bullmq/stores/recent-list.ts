@@ -23,11 +23,12 @@ export class RedisRecentList<T extends { id: string }> implements RecentList<T> 
   /** `redis` is borrowed: the backend owns it */
   constructor(
     private readonly redis: Redis,
-    prefix: string,
+    /** `<prefix>:_conveyor` (keys.ts sideBase) */
+    base: string,
     name: string,
   ) {
-    this.ids = `${prefix}:_conveyor:${name}`;
-    this.data = `${prefix}:_conveyor:${name}:data`;
+    this.ids = `${base}:${name}`;
+    this.data = `${base}:${name}:data`;
   }
 
   async push(doc: T, cap: number) {

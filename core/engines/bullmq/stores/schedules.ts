@@ -13,10 +13,11 @@ export class RedisScheduleStore<S extends Named> implements ScheduleStore<S> {
   /** `redis` is borrowed: the backend owns it */
   constructor(
     private readonly redis: Redis,
-    prefix: string,
+    /** `<prefix>:_conveyor` (keys.ts sideBase) */
+    base: string,
   ) {
-    this.key = `${prefix}:_conveyor:schedules`;
-    this.lockPrefix = `${prefix}:_conveyor:schedule-lock:`;
+    this.key = `${base}:schedules`;
+    this.lockPrefix = `${base}:schedule-lock:`;
   }
 
   async list(): Promise<S[]> {

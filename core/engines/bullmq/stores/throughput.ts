@@ -7,11 +7,12 @@ export class RedisThroughputStore implements ThroughputStore {
   /** `redis` is borrowed: the backend owns it */
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    /** `<prefix>:_conveyor` (keys.ts sideBase) */
+    private readonly base: string,
   ) {}
 
   private key(queue: string, bucket: number) {
-    return `${this.prefix}:_conveyor:finished:${queue}:${bucket}`;
+    return `${this.base}:finished:${queue}:${bucket}`;
   }
 
   async add(bucket: number, counts: [string, number][]) {
