@@ -1,8 +1,8 @@
 // The BullMQ engine on a real Redis Cluster: three masters (Debian's redis-server with --cluster-enabled on free
 // ports, joined by `redis-cli --cluster create … --cluster-replicas 0`), started and removed by this file.
 // With REDIS_CLUSTER=1 every queue's keys share one hash tag, so BullMQ's multi-key scripts, our dead-lettering,
-// cancel, idempotency, bulk, schedules (MULTI), send ledger and recent list (Lua), throughput (pipeline), audit
-// and rate limits all run without a CROSSSLOT error; and the catalog's queues land on more than one master.
+// cancel, idempotency, bulk, schedules (MULTI), send ledger and recent list (Lua), throughput (pipeline), audit,
+// rate limits and job search all run without a CROSSSLOT error; and the catalog's queues land on more than one master.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -32,7 +32,13 @@ async function freePortPair(): Promise<number> {
   for (;;) {
     const port = await listen(0);
     if (port + 10_000 > 65_535) continue;
-    if (await listen(port + 10_000).then(() => true, () => false)) return port;
+    if (
+      await listen(port + 10_000).then(
+        () => true,
+        () => false,
+      )
+    )
+      return port;
   }
 }
 
@@ -99,19 +105,29 @@ describe('[bullmq] on a 3-master Redis Cluster (REDIS_CLUSTER=1)', { timeout: 90
     const first = await t.api('POST', '/v1/jobs', keyed);
     const again = await t.api('POST', '/v1/jobs', keyed);
     expect(again.body.id).toBe(first.body.id);
-    const bulk = await t.api('POST', '/v1/jobs/bulk', { jobs: Array.from({ length: 50 }, (_, i) => ({ name: 'diagnostics.noop', data: { note: `b${i}` } })) });
+    const bulk = await t.api('POST', '/v1/jobs/bulk', {
+      jobs: Array.from({ length: 50 }, (_, i) => ({ name: 'diagnostics.noop', data: { note: `b${i}` } })),
+    });
     expect(bulk.status).toBe(202);
     const retried = await t.api('POST', '/v1/jobs', { name: 'diagnostics.sleep', data: { ms: 0, fail: 'transient', failAttempts: 1 } });
-    const dead = await t.api('POST', '/v1/jobs', { name: 'diagnostics.sleep', data: { ms: 0, fail: 'permanent' }, options: { attempts: 1 } });
+    const dead = await t.api('POST', '/v1/jobs', {
+      name: 'diagnostics.sleep',
+      data: { ms: 0, fail: 'permanent' },
+      options: { attempts: 1 },
+    });
     const delayed = await t.api('POST', '/v1/jobs', { name: 'diagnostics.noop', data: {}, options: { delay: 600_000 } });
     const cancelled = await t.api('DELETE', `/v1/jobs/${delayed.body.id}`);
     expect(cancelled.body.state, JSON.stringify([delayed.body, cancelled.body])).toBe('cancelled');
 
     const ids = [single.body.id, first.body.id, retried.body.id, ...bulk.body.jobs.map((j: { id: string }) => j.id)];
-    await waitFor(async () => (await Promise.all(ids.map(async (id) => (await t.api('GET', `/v1/jobs/${id}`)).body.state))).every((s) => s === 'completed'), {
-      what: 'every job completed on the cluster',
-      timeoutMs: 45_000,
-    });
+    await waitFor(
+      async () =>
+        (await Promise.all(ids.map(async (id) => (await t.api('GET', `/v1/jobs/${id}`)).body.state))).every((s) => s === 'completed'),
+      {
+        what: 'every job completed on the cluster',
+        timeoutMs: 45_000,
+      },
+    );
     expect((await t.api('GET', `/v1/jobs/${retried.body.id}`)).body.attempts.made).toBe(2);
     await waitFor(async () => (await t.api('GET', `/v1/jobs/${dead.body.id}`)).body.state === 'dead', { what: 'dead', timeoutMs: 30_000 });
     const letters = (await t.api('GET', '/v1/dead-letters?queue=default')).body;
@@ -121,6 +137,10 @@ describe('[bullmq] on a 3-master Redis Cluster (REDIS_CLUSTER=1)', { timeout: 90
     const put = await t.api('PUT', '/v1/schedules/cluster-check', { cron: '0 0 1 1 *', job: { name: 'diagnostics.noop', data: {} } });
     expect(put.status).toBeLessThan(300);
     expect((await t.api('GET', '/v1/schedules')).status).toBe(200);
+    // job search walks the per-queue index (a Lua script over the queue's and its DLQ's keys)
+    const found = await t.api('GET', '/v1/jobs?queue=default&kind=diagnostics.noop&limit=100');
+    expect(found.status).toBe(200);
+    expect(found.body.jobs.map((j: { id: string }) => j.id)).toContain(single.body.id);
     const queues = await t.api('GET', '/v1/queues');
     expect(queues.status).toBe(200);
     expect(queues.body.queues.find((q: { name: string }) => q.name === 'default').counts.completed).toBeGreaterThanOrEqual(53);

@@ -10,4 +10,12 @@ import { jobRoutes } from './jobs.ts';
 import { queueRoutes } from './queues.ts';
 import { scalingRoutes } from './scaling.ts';
 
-export const coreRouteTables: RouteTable<Config>[] = [healthRoutes, jobSearchRoutes, jobRoutes, queueRoutes, scalingRoutes, scheduleRoutes, auditRoutes];
+export const coreRouteTables: RouteTable<Config>[] = [
+  healthRoutes,
+  jobSearchRoutes,
+  jobRoutes,
+  queueRoutes,
+  scalingRoutes,
+  scheduleRoutes,
+  auditRoutes,
+];

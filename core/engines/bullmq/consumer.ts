@@ -85,7 +85,13 @@ async function persistFailure(deps: ConsumerDeps, job: Job, outcome: FailedOutco
   return outcome.error;
 }
 
-function workerOptions(deps: ConsumerDeps, queueName: string, opts: ConsumeOptions, connection: Redis, delays: Map<string, number>): WorkerOptions {
+function workerOptions(
+  deps: ConsumerDeps,
+  queueName: string,
+  opts: ConsumeOptions,
+  connection: Redis,
+  delays: Map<string, number>,
+): WorkerOptions {
   return {
     connection,
     prefix: deps.prefixOf(queueName),

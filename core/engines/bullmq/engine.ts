@@ -71,7 +71,15 @@ export class BullmqEngine implements Engine {
     this.producer = createRedis(this.target, 'producer');
     this.producer.on('error', (err) => this.log.warn({ err: err.message }, 'redis (producer) error'));
     this.cancels = new CancelRelay(this.target, this.key('cancel'), this.log);
-    this.consumerDeps = { ...opts, target: this.target, prefixOf: (name) => this.queuePrefix(name), log: this.log, queue: (name) => this.queue(name), cancels: this.cancels, commands: this.producer };
+    this.consumerDeps = {
+      ...opts,
+      target: this.target,
+      prefixOf: (name) => this.queuePrefix(name),
+      log: this.log,
+      queue: (name) => this.queue(name),
+      cancels: this.cancels,
+      commands: this.producer,
+    };
     this.searchIndex = new SearchIndex(this.producer, (queue) => this.queuePrefix(queue));
   }
 

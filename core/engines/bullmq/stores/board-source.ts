@@ -17,7 +17,12 @@ const stripMeta = (data: unknown) => {
 };
 
 /** `redis` is borrowed (the backend closes it); close() closes the Queue objects. */
-export function bullmqBoardSource(redis: Redis, prefixOf: (queue: string) => string, queueNames: readonly string[], logger: Logger): BoardSource {
+export function bullmqBoardSource(
+  redis: Redis,
+  prefixOf: (queue: string) => string,
+  queueNames: readonly string[],
+  logger: Logger,
+): BoardSource {
   const queues = new Map<string, Queue>();
   for (const name of queueNames.flatMap((q) => [q, dlqName(q)])) {
     const q = new Queue(name, { connection: redis, prefix: prefixOf(name) });
