@@ -3,6 +3,7 @@
 // lists the same variables (test/readme.test.ts keeps the two in step).
 import { z } from 'zod';
 import { type ConfigSection, kernelSections, parseSections } from '../core/config/index.ts';
+import { resolveProcessTypes } from '../core/config/worker.ts';
 import { type Config, domains } from './domains.ts';
 
 export { type ApiKeyConfig, ConfigError, type DashboardUserConfig, type KernelConfig } from '../core/config/index.ts';
@@ -14,5 +15,6 @@ export const configSchema = z.object(Object.assign({}, ...sections.map((s) => s.
 
 /** Parse the environment once. Empty strings count as unset. Throws one ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  return parseSections(sections, env) as Config;
+  const queueNames = domains.flatMap((d) => Object.keys(d.queues ?? {}));
+  return resolveProcessTypes(parseSections(sections, env) as Config, queueNames);
 }

@@ -1,4 +1,4 @@
-// `worker` with WORKER_AUTOSCALE=min:max: a supervisor that runs no jobs itself but keeps between min
+// `worker` (or a `worker_*` process type) with WORKER_AUTOSCALE=min:max: a supervisor that runs no jobs itself but keeps between min
 // and max worker child processes, following the same scaling signal as GET /v1/scaling.
 // Scale-up waits WORKER_AUTOSCALE_UP_COOLDOWN_MS since the last change; scale-down waits until the
 // recommendation has stayed below the current count for WORKER_AUTOSCALE_DOWN_COOLDOWN_MS and then goes
@@ -127,7 +127,9 @@ export async function startSupervisor(deps: {
     upCooldownMs: config.WORKER_AUTOSCALE_UP_COOLDOWN_MS,
     downCooldownMs: config.WORKER_AUTOSCALE_DOWN_COOLDOWN_MS,
   };
-  const processTypes = { worker: { queues: queuesOf(config.WORKER_QUEUES, queues), min: bounds.min, max: bounds.max } };
+  // this process type's queues only (WORKER_PROCESS_TYPE's, else WORKER_QUEUES): its signal, not the sum of every queue
+  const type = config.WORKER_PROCESS_TYPE ?? 'worker';
+  const processTypes = { [type]: { queues: queuesOf(config.WORKER_QUEUES, queues), min: bounds.min, max: bounds.max } };
   let stopping = false;
   const { children, spawnChild, drainChild, running } = childPool(logger, () => stopping);
   let askId = 0;
@@ -158,7 +160,7 @@ export async function startSupervisor(deps: {
         catalog: catalogView,
         processTypes,
       });
-      const s = signal.processTypes.worker;
+      const s = signal.processTypes[type];
       if (s && !stopping) {
         const next = decideReplicas(state, s.recommendedReplicas, Date.now(), policy);
         if (next.current !== state.current) logScaling(logger, state.current, next.current, s);
@@ -171,7 +173,7 @@ export async function startSupervisor(deps: {
     if (!stopping) timer = setTimeout(() => void tick(), config.WORKER_AUTOSCALE_INTERVAL_MS);
   };
   timer = setTimeout(() => void tick(), config.WORKER_AUTOSCALE_INTERVAL_MS);
-  logger.info({ ...bounds, queues: Object.keys(processTypes.worker.queues) }, 'worker supervisor started');
+  logger.info({ ...bounds, processType: type, queues: Object.keys(processTypes[type]?.queues ?? {}) }, 'worker supervisor started');
 
   return {
     async stop() {
