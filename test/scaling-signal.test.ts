@@ -39,9 +39,9 @@ describe('computeScaling', () => {
       queueInfo: [info('default', { waiting: 10, active: 4, age: 30 }), info('email', { waiting: 4, age: 2 })],
       finishedInWindow: { default: 60 },
     });
-    // (14 + 4) / 6 per replica = 3
+    // per queue: default (10 + 4) / 4 = 4, email 4 / 2 = 2; the most any queue needs (its slots are its own)
     expect(s.processTypes.worker).toMatchObject({
-      recommendedReplicas: 3,
+      recommendedReplicas: 4,
       depth: 14,
       active: 4,
       latencySeconds: 30,

@@ -113,6 +113,16 @@ function logScaling(logger: Logger, from: number, to: number, s: ProcessTypeSign
   );
 }
 
+/**
+ * What a supervisor scales on: its own process type (WORKER_PROCESS_TYPE, else `worker`) over the queues
+ * it runs (WORKER_QUEUES, which WORKER_PROCESS_TYPE sets), so its signal is that queue set's, as
+ * GET /v1/scaling reports it for the type.
+ */
+export function supervisedType(config: Pick<Config, 'WORKER_PROCESS_TYPE' | 'WORKER_QUEUES'>, bounds: { min: number; max: number }) {
+  const type = config.WORKER_PROCESS_TYPE ?? 'worker';
+  return { type, processTypes: { [type]: { queues: queuesOf(config.WORKER_QUEUES, queues), min: bounds.min, max: bounds.max } } };
+}
+
 export async function startSupervisor(deps: {
   config: Config;
   logger: Logger;
@@ -127,9 +137,7 @@ export async function startSupervisor(deps: {
     upCooldownMs: config.WORKER_AUTOSCALE_UP_COOLDOWN_MS,
     downCooldownMs: config.WORKER_AUTOSCALE_DOWN_COOLDOWN_MS,
   };
-  // this process type's queues only (WORKER_PROCESS_TYPE's, else WORKER_QUEUES): its signal, not the sum of every queue
-  const type = config.WORKER_PROCESS_TYPE ?? 'worker';
-  const processTypes = { [type]: { queues: queuesOf(config.WORKER_QUEUES, queues), min: bounds.min, max: bounds.max } };
+  const { type, processTypes } = supervisedType(config, bounds);
   let stopping = false;
   const { children, spawnChild, drainChild, running } = childPool(logger, () => stopping);
   let askId = 0;
