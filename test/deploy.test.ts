@@ -160,7 +160,10 @@ describe('deploy/kubernetes manifests', () => {
       const prom = triggers.find((tr) => tr.type === 'prometheus');
       expect(prom?.metadata.query).toMatch(/conveyor_queue_latency_seconds/);
       // the queues in the query are exactly the type's
-      const queues = /queue=~"([^"]+)"/.exec(prom?.metadata.query ?? '')?.[1]?.split('|').sort();
+      const queues = /queue=~"([^"]+)"/
+        .exec(prom?.metadata.query ?? '')?.[1]
+        ?.split('|')
+        .sort();
       expect(queues, w.processType).toEqual(Object.keys(type?.queues ?? {}).sort());
       expect(prom?.metadata.threshold).toBe(cm.SCALING_TARGET_LATENCY_SECONDS);
       for (const tr of triggers) expect(JSON.stringify(tr).toLowerCase()).not.toMatch(/llen|:wait\b|redis/);
@@ -205,7 +208,10 @@ describe('deploy/kubernetes manifests', () => {
       named('ScaledObject', so.metadata.name); // patches what the base has
       const pg = so.spec.triggers.find((tr: { type: string }) => tr.type === 'postgresql');
       const type = config.WORKER_PROCESS_TYPES.find((p) => p.name === w.processType);
-      const inList = /name IN \(([^)]+)\)/.exec(pg.metadata.query)?.[1]?.split(',').map((q: string) => q.trim().replace(/'/g, ''));
+      const inList = /name IN \(([^)]+)\)/
+        .exec(pg.metadata.query)?.[1]
+        ?.split(',')
+        .map((q: string) => q.trim().replace(/'/g, ''));
       expect(inList?.sort()).toEqual(Object.keys(type?.queues ?? {}).sort());
       expect(pg.metadata.query).toContain(`FROM ${pgbossSchemaFor(config.QUEUE_PREFIX)}.job`);
       expect(pg.metadata.targetQueryValue).toBe(cm.SCALING_TARGET_LATENCY_SECONDS);

@@ -56,7 +56,8 @@ const checks = [
     reads: ['WORKER_PROCESS_TYPE', 'WORKER_PROCESS_TYPES'] as ('WORKER_PROCESS_TYPE' | 'WORKER_PROCESS_TYPES')[],
     problem: (c: WorkerChecked) => {
       const names = c.WORKER_PROCESS_TYPES.map((t) => t.name);
-      if (c.WORKER_PROCESS_TYPE && !names.includes(c.WORKER_PROCESS_TYPE)) return `names no type of WORKER_PROCESS_TYPES (${names.join(', ')})`;
+      if (c.WORKER_PROCESS_TYPE && !names.includes(c.WORKER_PROCESS_TYPE))
+        return `names no type of WORKER_PROCESS_TYPES (${names.join(', ')})`;
       if (c.WORKER_PROCESS_TYPE && c.WORKER_QUEUES_GIVEN) return 'takes its queues from WORKER_PROCESS_TYPES: leave WORKER_QUEUES unset';
       return undefined;
     },
@@ -96,17 +97,22 @@ export function resolveProcessTypes<
   return { ...config, WORKER_PROCESS_TYPES: types, ...(mine && !given ? { WORKER_QUEUES: { ...mine.queues } } : {}) };
 }
 
-export const workerSection = defineSection('worker', {
-  WORKER_QUEUES: workerQueues.default({ '*': undefined }),
-  /** the worker process types this deployment scales apart (GET /v1/scaling answers for each, and `worker`) */
-  WORKER_PROCESS_TYPES: jsonArray(processType, '{name, queues, replicas}').prefault(DEFAULT_PROCESS_TYPES),
-  /** which of them this worker process is (a Procfile line sets it); unset: `worker`, WORKER_QUEUES */
-  WORKER_PROCESS_TYPE: z.string().min(1).optional(),
-  /** also bounds every process's whole shutdown (core/lifecycle.ts) */
-  WORKER_SHUTDOWN_GRACE_MS: int(0, 600_000).default(25_000),
-  WORKER_LOCK_DURATION_MS: int(1000).default(30_000),
-  WORKER_STALLED_INTERVAL_MS: int(1000).default(30_000),
-  WORKER_MAX_STALLED_COUNT: int(0, 100).default(2),
-  /** a waiting job's priority rises by one (toward 1) per this many seconds waited; 0 = strict priorities */
-  PRIORITY_AGING_SECONDS: int(0, 86_400).default(60),
-}, checks as never, derive);
+export const workerSection = defineSection(
+  'worker',
+  {
+    WORKER_QUEUES: workerQueues.default({ '*': undefined }),
+    /** the worker process types this deployment scales apart (GET /v1/scaling answers for each, and `worker`) */
+    WORKER_PROCESS_TYPES: jsonArray(processType, '{name, queues, replicas}').prefault(DEFAULT_PROCESS_TYPES),
+    /** which of them this worker process is (a Procfile line sets it); unset: `worker`, WORKER_QUEUES */
+    WORKER_PROCESS_TYPE: z.string().min(1).optional(),
+    /** also bounds every process's whole shutdown (core/lifecycle.ts) */
+    WORKER_SHUTDOWN_GRACE_MS: int(0, 600_000).default(25_000),
+    WORKER_LOCK_DURATION_MS: int(1000).default(30_000),
+    WORKER_STALLED_INTERVAL_MS: int(1000).default(30_000),
+    WORKER_MAX_STALLED_COUNT: int(0, 100).default(2),
+    /** a waiting job's priority rises by one (toward 1) per this many seconds waited; 0 = strict priorities */
+    PRIORITY_AGING_SECONDS: int(0, 86_400).default(60),
+  },
+  checks as never,
+  derive,
+);

@@ -80,7 +80,8 @@ function queueDemand(q: QueueInfo, concurrency: number, finished: number, input:
 
 function reasonOf(d: QueueDemand | undefined, target: number): string {
   if (!d) return 'no running queue';
-  if (d.keepingUp) return `keeping up (latency ${round(d.latency, 1)} s ≤ ${target} s): ${d.queue} ${d.load} running / ${d.concurrency} per replica`;
+  if (d.keepingUp)
+    return `keeping up (latency ${round(d.latency, 1)} s ≤ ${target} s): ${d.queue} ${d.load} running / ${d.concurrency} per replica`;
   const drain = Number.isFinite(d.drainSeconds) ? `${round(d.drainSeconds, 1)} s` : 'never at the recent rate';
   return `behind on ${d.queue} (latency ${round(d.latency, 1)} s, backlog drains in ${drain}): ${d.load} ready or running / ${d.concurrency} per replica`;
 }
