@@ -34,6 +34,7 @@ export function makePgbossEngine(
     priorityAgingMs?: number;
     retentionCounts?: { completed?: number; failed?: number };
     schema?: string;
+    deadLetterRetentionSeconds?: number;
   } = {},
 ) {
   const schema = opts.schema ?? uniqueSchema('eng');
@@ -44,6 +45,7 @@ export function makePgbossEngine(
     queues: queueNames,
     maxConnections: 4,
     retentionCounts: opts.retentionCounts,
+    deadLetterRetentionSeconds: opts.deadLetterRetentionSeconds,
     worker: {
       heartbeatSeconds: opts.heartbeatSeconds ?? 10,
       superviseIntervalSeconds: opts.superviseIntervalSeconds ?? 2,

@@ -1,8 +1,10 @@
 // pg-boss retention, with Postgres time moved back by UPDATE (never real days): failed and cancelled
-// jobs keep RETENTION_FAILED_SECONDS, waiting and delayed jobs are kept until they run.
+// jobs keep RETENTION_FAILED_SECONDS, waiting and delayed jobs are kept until they run, dead letters keep
+// DEAD_LETTER_RETENTION_SECONDS.
 import { afterEach, describe, expect, it } from 'vitest';
 import { toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
-import { testConfig } from './helpers.ts';
+import { startWorkers } from '../workers/runtime.ts';
+import { quietLogger, testConfig, waitFor } from './helpers.ts';
 import { makePgbossEngine, postgresUnavailable } from './pgboss-helpers.ts';
 
 const why = await postgresUnavailable();
@@ -49,5 +51,41 @@ describe.skipIf(!!why)('pg-boss retention', () => {
     await engine.boss.supervise('default');
     expect((await engine.getJob(waiting.id))?.state).toBe('waiting');
     expect((await engine.getJob(delayed.id))?.state).toBe('waiting'); // its runAt is in the past now
+  });
+});
+
+describe.skipIf(!!why)('pg-boss dead-letter retention', () => {
+  it('a dead letter is kept DEAD_LETTER_RETENTION_SECONDS (30 days here), not 7 days, and dropped after', async () => {
+    const { engine, schema, cleanup } = makePgbossEngine({ superviseIntervalSeconds: 3600, deadLetterRetentionSeconds: 30 * 86_400 });
+    cleanups.push(cleanup);
+    await engine.start();
+    const v = validateJob({ name: 'diagnostics.sleep', data: { ms: 0 }, options: { attempts: 1 } });
+    if (!v.ok) throw new Error('bad job');
+    const { job } = await engine.enqueue(toEnqueueRequest(v.job, config));
+    const rt = startWorkers({
+      engine,
+      logger: quietLogger,
+      handlers: { 'diagnostics.sleep': async () => Promise.reject(new Error('no luck')) },
+      queues: { default: 1 },
+    });
+    cleanups.push(() => rt.close(1_000).then(() => undefined));
+    await waitFor(async () => (await engine.getJob(job.id))?.state === 'dead', { what: 'dead' });
+    expect((await engine.listDeadLetters(['default'], 10)).map((l) => l.id)).toEqual([job.id]);
+    // pg-boss's own copies (deaths by heartbeat) take the dead-letter queue's retention
+    const queue = await engine.pool.query(`SELECT retention_seconds FROM ${schema}.queue WHERE name = 'default-dlq'`);
+    expect(queue.rows[0].retention_seconds).toBe(30 * 86_400);
+    const back = (days: number) =>
+      engine.pool.query(
+        `UPDATE ${schema}.job SET created_on = created_on - $1 * interval '1 day', start_after = start_after - $1 * interval '1 day',
+           keep_until = keep_until - $1 * interval '1 day' WHERE name = 'default-dlq'`,
+        [days],
+      );
+    await back(8); // past RETENTION_FAILED_SECONDS (1 day here) and pg-boss's 7 days: kept
+    await engine.boss.supervise('default-dlq');
+    expect((await engine.listDeadLetters(['default'], 10)).map((l) => l.id)).toEqual([job.id]);
+    await back(23); // 31 days: dropped
+    await engine.pool.query(`UPDATE ${schema}.queue SET maintain_on = NULL, monitor_on = NULL, monitor_claim_on = NULL`); // due again
+    await engine.boss.supervise('default-dlq');
+    expect(await engine.listDeadLetters(['default'], 10)).toEqual([]);
   });
 });

@@ -23,6 +23,8 @@ export const engineSection = defineSection(
     RETENTION_COMPLETED_COUNT: int(1).default(10_000),
     RETENTION_FAILED_SECONDS: int(1).default(604_800),
     RETENTION_FAILED_COUNT: int(1).default(50_000),
+    /** dead letters are kept this long (pg-boss: their rows' retention; BullMQ: the hourly ops.retention-cleanup) */
+    DEAD_LETTER_RETENTION_SECONDS: int(3600).default(30 * 86_400),
   },
   [
     {

@@ -37,6 +37,7 @@ export function createBackend(config: KernelConfig, logger: Logger, opts: Backen
       logger,
       queues: opts.queues,
       retentionCounts: { completed: config.RETENTION_COMPLETED_COUNT, failed: config.RETENTION_FAILED_COUNT },
+      deadLetterRetentionSeconds: config.DEAD_LETTER_RETENTION_SECONDS,
       // per process: 5 for pg-boss, 5 for ours, 1 LISTEN (docs/engines.md)
       maxConnections: 5,
       worker: {

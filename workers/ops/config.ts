@@ -1,10 +1,10 @@
-// The ops domain's settings: where the daily dead-letter report goes, how long dead letters are kept.
+// The ops domain's settings: where the daily dead-letter report goes (how long dead letters are kept,
+// DEAD_LETTER_RETENTION_SECONDS, is the kernel's: the pg-boss engine applies it to each letter).
 import { z } from 'zod';
 import { defineSection, int, type KernelConfig, type SectionValues } from '../../core/config/index.ts';
 
 export const opsSection = defineSection('ops', {
   OPS_EMAIL: z.email({ error: 'expects an email address' }).default('ops@example.com'),
-  DEAD_LETTER_RETENTION_SECONDS: int(3600).default(30 * 86_400),
 });
 
 /** What the ops domain reads: the kernel's settings and its own. */

@@ -75,6 +75,8 @@ export interface PgbossContext {
   readonly pollIntervalMs: number;
   /** waiting this long raises a job's priority by one (toward 1); 0: no aging (sql/age-priorities.sql) */
   readonly priorityAgingMs: number;
+  /** how long a dead letter is kept (DEAD_LETTER_RETENTION_SECONDS) */
+  readonly deadLetterRetentionSeconds: number;
   /** our NOTIFY channel for cancel / pause / resume */
   readonly controlChannel: string;
   /** starts pg-boss and installs the schema once; every operation awaits it */

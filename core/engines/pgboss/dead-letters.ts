@@ -42,7 +42,7 @@ export async function deadLetter(
     const { rows } = await client.query(ctx.sql['fail-dead'], [queue, uuid, err, JSON.stringify([failure.attempt])]);
     const row = rows[0] as FailedRow | undefined;
     if (!row) return null;
-    const { payload, meta } = splitData(row.data);
+    const { payload } = splitData(row.data);
     const letter: StoredLetter = {
       [LETTER_KEY]: true,
       ...deadLetterOf({ id: job.id, name: job.name, queue, payload }, failure.reason, failure.error, row.attempts),
@@ -58,7 +58,7 @@ export async function deadLetter(
     };
     await ctx.boss.send(dlqName(queue), letter as unknown as object, {
       id: uuid,
-      retentionSeconds: Math.max(1, meta.retention?.failedSeconds ?? 604_800),
+      retentionSeconds: ctx.deadLetterRetentionSeconds,
       db: asBossDb(client),
     });
     return true;

@@ -72,6 +72,8 @@ export interface PgbossEngineOptions {
   maxConnections?: number;
   /** keep at most this many completed / failed jobs per queue (idempotent ones are exempt); trimmed every minute by consumers */
   retentionCounts?: { completed?: number; failed?: number };
+  /** dead letters (ours and pg-boss's own copies) are kept this long; default 30 days */
+  deadLetterRetentionSeconds?: number;
   /** install/migrate the schema on first use (the release step does it explicitly) */
   migrate?: boolean;
 }
@@ -131,6 +133,7 @@ export class PgbossEngine implements Engine {
       bossHeartbeatSeconds: 2 * (heartbeatSeconds + superviseSeconds),
       pollIntervalMs: opts.worker?.pollIntervalMs ?? 2_000,
       priorityAgingMs: opts.worker?.priorityAgingMs ?? 0,
+      deadLetterRetentionSeconds: opts.deadLetterRetentionSeconds ?? 30 * 86_400,
       controlChannel: channel('conveyor', this.schema),
       start: () => this.start(),
     };
@@ -171,7 +174,24 @@ export class PgbossEngine implements Engine {
 
   /** Our tables, and a queue plus its dead-letter queue per catalog queue. */
   private async install() {
-    const { sql, q } = this.ctx;
+    // Processes starting together on a fresh schema would race on CREATE TABLE IF NOT EXISTS (a duplicate
+    // key in pg_type) and on createQueue: one install at a time, under a session lock on its own client.
+    const client = await this.pool.connect();
+    try {
+      await client.query(this.ctx.sql['install-lock']);
+      await this.installLocked((text) => client.query(text));
+    } finally {
+      // a client whose unlock failed is dropped, not pooled: closing its session frees the lock
+      const unlocked = await client.query(this.ctx.sql['install-unlock']).then(
+        () => true,
+        () => false,
+      );
+      client.release(!unlocked);
+    }
+  }
+
+  private async installLocked(q: (text: string) => Promise<unknown>) {
+    const { sql } = this.ctx;
     for (const table of [
       'create-paused-table',
       'create-rate-table',
@@ -187,9 +207,13 @@ export class PgbossEngine implements Engine {
         if (!['23505', '42P07'].includes(err.code ?? '')) throw err;
       });
     }
-    const existing = new Set((await this.boss.getQueues()).map((queue) => queue.name));
+    const existing = new Map((await this.boss.getQueues()).map((queue) => [queue.name, queue]));
+    // pg-boss's own copies (deaths by heartbeat or expiry) take the dead-letter queue's retention
+    const keep = this.ctx.deadLetterRetentionSeconds;
     for (const queue of this.opts.queues) {
-      if (!existing.has(dlqName(queue))) await this.boss.createQueue(dlqName(queue), { policy: 'standard' });
+      const dlq = existing.get(dlqName(queue));
+      if (!dlq) await this.boss.createQueue(dlqName(queue), { policy: 'standard', retentionSeconds: keep });
+      else if (dlq.retentionSeconds !== keep) await this.boss.updateQueue(dlqName(queue), { retentionSeconds: keep });
       if (!existing.has(queue)) {
         await this.boss.createQueue(queue, {
           policy: 'standard',

@@ -17,6 +17,8 @@ const names = [
   'fail-dead',
   'fail-retry',
   'get-job',
+  'install-lock',
+  'install-unlock',
   'list-dead-letters',
   'list-jobs',
   'list-over-stalled',
