@@ -28,6 +28,11 @@ export interface DeclaredSchedule {
   cron: string;
   job: { name: string; data: Record<string, unknown> };
   misfire: 'skip' | 'once' | 'all';
+  /**
+   * Set when this deployment cannot run the schedule (e.g. its database is not configured): the name is
+   * still known, so SCHEDULES_DISABLED / SCHEDULES_OVERRIDES may name it, but it is never fired or listed.
+   */
+  unavailable?: string;
 }
 
 export interface TemplatePreview {

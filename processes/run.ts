@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import { ExitError, Lifecycle } from '../core/lifecycle.ts';
 import { createLogger } from '../core/logger.ts';
+import { ScheduleConfigError } from '../scheduler/schedule-config-error.ts';
 import { type Config, ConfigError, loadConfig } from '../workers/config.ts';
 
 export type ProcessType = 'web' | 'worker' | 'scheduler' | 'release' | 'all';
@@ -30,6 +31,8 @@ function readConfig(): Config {
 }
 
 function startupFailed(ctx: EntryContext, err: unknown): void {
+  // a bad SCHEDULES_* value found while wiring the services is a configuration error like any other
+  if (err instanceof ScheduleConfigError) err = new ExitError(err.message, EX_CONFIG);
   if (err instanceof ExitError) {
     if (err.exitCode === EX_CONFIG) console.error(`conveyor: ${err.message}`);
     if (err.exitCode !== 0) ctx.logger.fatal({ err: err.cause ?? undefined, exitCode: err.exitCode }, err.message);

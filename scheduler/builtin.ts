@@ -36,12 +36,18 @@ export function builtinSchedules(config: Config): StoredSchedule[] {
     if (!parsed.success) throw new ScheduleConfigError('SCHEDULES_OVERRIDES', issuesToDetails(parsed.error.issues, 'SCHEDULES_OVERRIDES'));
     overrides = parsed.data;
   }
-  for (const name of [...Object.keys(overrides), ...config.SCHEDULES_DISABLED]) {
-    if (!names.has(name)) {
-      throw new ScheduleConfigError(name, [{ path: 'name', message: `no built-in schedule "${name}" (known: ${[...names].join(', ')})` }]);
+  for (const [variable, given] of [
+    ['SCHEDULES_OVERRIDES', Object.keys(overrides)],
+    ['SCHEDULES_DISABLED', config.SCHEDULES_DISABLED],
+  ] as const) {
+    for (const name of given) {
+      if (names.has(name)) continue;
+      throw new ScheduleConfigError(name, [{ path: variable, message: `no built-in schedule "${name}" (known: ${[...names].join(', ')})` }]);
     }
   }
-  return list.map((d) => {
+  // a schedule this deployment cannot run (its database unset) may be named above, but is never fired
+  return list.flatMap((d) => {
+    if (d.unavailable !== undefined) return [];
     const o = overrides[d.name] ?? {};
     const body = {
       cron: o.cron ?? d.cron,
@@ -53,6 +59,6 @@ export function builtinSchedules(config: Config): StoredSchedule[] {
     };
     const checked = checkSchedule(d.name, body, 0);
     if (!checked.ok) throw new ScheduleConfigError(d.name, checked.details);
-    return checked.schedule;
+    return [checked.schedule];
   });
 }

@@ -27,8 +27,11 @@ describe('domain list', () => {
   it('derives schedules and rate limits from config', () => {
     const config = testConfig({ EMAIL_RATE_PER_SECOND: '3' });
     expect(queueRateLimits(config)).toEqual({ email: { max: 3, durationMs: 1000 } });
-    expect(declaredSchedules(config).map((s) => s.name)).toEqual(['dead-letter-digest', 'retention-cleanup']);
+    // without its database the demo report is still declared (SCHEDULES_DISABLED may name it), but unavailable
+    const declared = declaredSchedules(config);
+    expect(declared.map((s) => s.name)).toEqual(['dead-letter-digest', 'retention-cleanup', 'demo-report']);
+    expect(declared.filter((s) => s.unavailable).map((s) => [s.name, s.unavailable])).toEqual([['demo-report', 'REPORTS_DATABASE_URL is not set']]);
     const withReports = testConfig({ REPORTS_DATABASE_URL: 'postgres://127.0.0.1/x' });
-    expect(declaredSchedules(withReports).map((s) => s.name)).toContain('demo-report');
+    expect(declaredSchedules(withReports).find((s) => s.name === 'demo-report')?.unavailable).toBeUndefined();
   });
 });

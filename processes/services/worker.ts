@@ -18,7 +18,7 @@ export async function startWorker(ctx: EntryContext, { config, backend }: Proces
   const handlerSet = await life.start(
     resource(
       'job handlers',
-      () => createHandlers({ config, logger, backend }),
+      () => createHandlers({ config, logger, backend }, config.WORKER_QUEUES),
       (h) => h.close(),
     ),
   );
