@@ -42,7 +42,9 @@ export function builtinSchedules(config: Config): StoredSchedule[] {
   ] as const) {
     for (const name of given) {
       if (names.has(name)) continue;
-      throw new ScheduleConfigError(name, [{ path: variable, message: `no built-in schedule "${name}" (known: ${[...names].join(', ')})` }]);
+      throw new ScheduleConfigError(name, [
+        { path: variable, message: `no built-in schedule "${name}" (known: ${[...names].join(', ')})` },
+      ]);
     }
   }
   // a schedule this deployment cannot run (its database unset) may be named above, but is never fired

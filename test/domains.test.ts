@@ -30,7 +30,9 @@ describe('domain list', () => {
     // without its database the demo report is still declared (SCHEDULES_DISABLED may name it), but unavailable
     const declared = declaredSchedules(config);
     expect(declared.map((s) => s.name)).toEqual(['dead-letter-digest', 'retention-cleanup', 'demo-report']);
-    expect(declared.filter((s) => s.unavailable).map((s) => [s.name, s.unavailable])).toEqual([['demo-report', 'REPORTS_DATABASE_URL is not set']]);
+    expect(declared.filter((s) => s.unavailable).map((s) => [s.name, s.unavailable])).toEqual([
+      ['demo-report', 'REPORTS_DATABASE_URL is not set'],
+    ]);
     const withReports = testConfig({ REPORTS_DATABASE_URL: 'postgres://127.0.0.1/x' });
     expect(declaredSchedules(withReports).find((s) => s.name === 'demo-report')?.unavailable).toBeUndefined();
   });

@@ -111,12 +111,17 @@ describe('declared schedules', () => {
     expect(() =>
       builtinSchedules(testConfig({ SCHEDULES_OVERRIDES: JSON.stringify({ 'retention-cleanup': { cron: '0 99 * * *' } }) })),
     ).toThrow(ScheduleConfigError);
-    expect(() => builtinSchedules(testConfig({ SCHEDULES_DISABLED: 'no-such' }))).toThrow(/SCHEDULES_DISABLED: no built-in schedule "no-such"/);
+    expect(() => builtinSchedules(testConfig({ SCHEDULES_DISABLED: 'no-such' }))).toThrow(
+      /SCHEDULES_DISABLED: no built-in schedule "no-such"/,
+    );
   });
 
   it('a built-in this deployment cannot run (demo-report without REPORTS_DATABASE_URL) may be disabled or overridden', () => {
     // before: "no built-in schedule demo-report", and web/all crashed at boot with a stack trace
-    const config = testConfig({ SCHEDULES_DISABLED: 'demo-report', SCHEDULES_OVERRIDES: JSON.stringify({ 'demo-report': { cron: '0 3 * * *' } }) });
+    const config = testConfig({
+      SCHEDULES_DISABLED: 'demo-report',
+      SCHEDULES_OVERRIDES: JSON.stringify({ 'demo-report': { cron: '0 3 * * *' } }),
+    });
     expect(config.REPORTS_DATABASE_URL).toBeUndefined();
     expect(builtinSchedules(config).map((s) => s.name)).toEqual(['dead-letter-digest', 'retention-cleanup']);
   });

@@ -26,13 +26,16 @@ export function handlerDeps({ config, logger, backend }: ProcessDeps): HandlerDe
  * The domains whose handler modules a worker serving `spec` (WORKER_QUEUES: queue → concurrency, `*` all)
  * loads: those owning a queue it names. The others open nothing (no mail catcher, no SMTP pool, no ES client).
  */
-export function domainsServing(spec: Readonly<Record<string, number | undefined>> | undefined): typeof domains {
+export function domainsServing(spec: Readonly<Record<string, number | undefined>> | undefined): readonly (typeof domains)[number][] {
   if (spec === undefined || '*' in spec) return domains;
   return domains.filter((d) => Object.keys(d.queues).some((q) => q in spec));
 }
 
 /** Every handler of the domains that serve `queues` (WORKER_QUEUES; default: all). */
-export async function createHandlers(base: ProcessDeps, queues?: Readonly<Record<string, number | undefined>>): Promise<HandlerSet<HandlerMap>> {
+export async function createHandlers(
+  base: ProcessDeps,
+  queues?: Readonly<Record<string, number | undefined>>,
+): Promise<HandlerSet<HandlerMap>> {
   const deps = handlerDeps(base);
   const results = await Promise.allSettled(
     domainsServing(queues).map(async (d) => (d.handlers ? d.handlers(deps) : { handlers: {}, close: async () => {} })),
