@@ -4,9 +4,9 @@ import { dlqName } from '../core/engines/bullmq/engine.ts';
 import { boardPolicy } from '../dashboard/board.ts';
 import { escapeHtml, html } from '../dashboard/html.ts';
 import { hashPassword, verifyPassword } from '../dashboard/password.ts';
-import { DashboardClient, dashboardOverrides, NO_PGBOSS_JOB_READS, PASSWORDS } from './dashboard-users.ts';
+import { DashboardClient, dashboardOverrides, PASSWORDS } from './dashboard-users.ts';
 import { describeEngines } from './engines.ts';
-import { setup, skipOn, waitFor } from './helpers.ts';
+import { setup, waitFor } from './helpers.ts';
 
 describe('dashboard helpers', () => {
   it('hashes passwords with scrypt and escapes HTML', async () => {
@@ -180,8 +180,7 @@ describeEngines('dashboard over HTTP', (engine) => {
     );
   });
 
-  it('finds jobs by kind and shows the last hour’s finished runs and failure rate', async (ctx) => {
-    skipOn(ctx, engine, 'pgboss', NO_PGBOSS_JOB_READS);
+  it('finds jobs by kind and shows the last hour’s finished runs and failure rate', async () => {
     const t = await setup({ engine, ...(await dashboardOverrides()) });
     const c = new DashboardClient(t.baseUrl);
     await c.login('viewer', PASSWORDS.viewer);

@@ -4,10 +4,6 @@ import { hashPassword } from '../dashboard/password.ts';
 export const PASSWORDS = { viewer: 'viewer-pass-1', operator: 'operator-pass-1', admin: 'admin-pass-1' } as const;
 export type TestRole = keyof typeof PASSWORDS;
 
-/** Why the dashboard tests of jobs by kind and recent counts skip on pgboss (dashboard/queue-reads.ts queueReadsFor). */
-export const NO_PGBOSS_JOB_READS =
-  'the dashboard’s job reads on pgboss offer neither jobs by kind nor the last hour’s finished counts yet (queueReadsFor: byKind → [], finishedSince → null)';
-
 let users: Promise<string> | undefined;
 
 /** `{ DASHBOARD_USERS: … }` with users `viewer`, `operator`, `admin`, passwords in PASSWORDS. */

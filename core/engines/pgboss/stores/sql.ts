@@ -20,6 +20,7 @@ const names = [
   'recent-get',
   'recent-list',
   'recent-push',
+  'reads-finished-since',
   'schedule-claim',
   'schedule-get',
   'schedule-list',
