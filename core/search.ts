@@ -72,6 +72,8 @@ export function dataMatch(key: string, raw: string): DataMatch {
     throw bad(key, `expects data.<field>[.<field>…]: up to ${PATH_MAX_DEPTH} names of letters, digits, _ or -`);
   }
   if (raw.length > VALUE_MAX_LENGTH) throw bad(key, `value longer than ${VALUE_MAX_LENGTH} characters`);
+  // Postgres' jsonpath has no NUL, and a lone surrogate is no text at all
+  if (raw.includes('\u0000') || !raw.isWellFormed()) throw bad(key, 'NUL or a lone surrogate is not text to search for');
   if (raw.endsWith('\\*')) return { path, value: `${raw.slice(0, -2)}*`, prefix: false };
   if (raw.endsWith('*')) {
     if (raw.length === 1) throw bad(key, 'a prefix needs at least one character before the *');

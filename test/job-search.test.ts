@@ -135,6 +135,7 @@ describeEngines('job search', { timeout: 120_000 }, (engine) => {
       ['data.=x', 'data.'],
       ['data.$conveyor=x', 'data.$conveyor'],
       ['data.to=*', 'data.to'],
+      ['data.to=a%00b', 'data.to'],
       ['group=g1', 'group'],
       ['colour=red', 'colour'],
     ]) {
