@@ -1,9 +1,21 @@
 // Readiness checks for GET /readyz: every configured dependency, by name. The queue store is always
 // checked; the others come from the domains (their manifests' `readiness`), passed in by the caller.
 // A check resolves when the dependency answers and rejects (with a reason) when it does not.
+// Ready means this process can do its own job, which needs its queue store only: SMTP, Elasticsearch or
+// a reports database being down shows in the details and in `conveyor_dependency_up`, and jobs that need
+// them wait and retry; it does not take the process out of service (a mail outage must not stop the API).
+import { Gauge } from 'prom-client';
 import type { Backend } from './backend.ts';
 import type { KernelConfig } from './config/index.ts';
 import type { Engine } from './engine.ts';
+import { processRegistry } from './metrics/job-metrics.ts';
+
+const dependencyUp = new Gauge({
+  name: 'conveyor_dependency_up',
+  help: '1 when the dependency answered the last readiness check, 0 when it did not (the queue store included)',
+  labelNames: ['dependency'] as const,
+  registers: [processRegistry],
+});
 
 /** `C`: the config a domain's check reads (the kernel's plus its own section). */
 export interface ReadinessCheck<C extends KernelConfig = KernelConfig> {
@@ -43,5 +55,7 @@ export async function runReadiness(
       }
     }),
   );
-  return { ready: results.every(([, s]) => !s.startsWith('down')), checks: Object.fromEntries(results) };
+  for (const [name, status] of results) dependencyUp.set({ dependency: name }, status.startsWith('down') ? 0 : 1);
+  const storeUp = !(results[0]?.[1] ?? 'down').startsWith('down');
+  return { ready: storeUp, checks: Object.fromEntries(results) };
 }

@@ -1,4 +1,5 @@
-// GET /healthz (the process answers) and GET /readyz (the queue store and every configured dependency).
+// GET /healthz (the process answers) and GET /readyz (ready: the queue store answers; every configured
+// dependency is reported in `checks` and in conveyor_dependency_up, without failing it).
 
 import { type RouteTable, route } from '../../core/http/route.ts';
 import { runReadiness } from '../../core/readiness.ts';
@@ -20,10 +21,13 @@ export const healthRoutes: RouteTable<Config> = ({ config, backend }) => [
     method: 'get',
     path: '/readyz',
     auth: 'public',
-    summary: 'Readiness: the queue store and every configured dependency answer',
+    summary: 'Readiness: the queue store answers (every other configured dependency is reported in checks, without failing it)',
     responses: {
-      '200': { description: 'ready', schema: { type: 'object' } },
-      '503': { description: 'a dependency is down', schema: { type: 'object' } },
+      '200': {
+        description: 'ready: the queue store answers; checks names every dependency and whether it is up',
+        schema: { type: 'object' },
+      },
+      '503': { description: 'the queue store is down', schema: { type: 'object' } },
     },
     handle: async (_req, res) => {
       const { ready, checks } = await runReadiness({ config, backend }, await readinessChecks());
