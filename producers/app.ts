@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { AuditLog } from '../core/audit.ts';
 import type { Backend } from '../core/backend.ts';
 import type { Engine } from '../core/engine.ts';
+import { isStoreUnavailable, withStoreDeadline } from '../core/errors/store-unavailable.ts';
 import { ApiError } from '../core/http/api-error.ts';
 import { guardJsonBody } from '../core/http/body-guard.ts';
 import { ok } from '../core/http/openapi.ts';
@@ -55,8 +56,14 @@ async function appRoutes(app: express.Express, deps: AppDeps): Promise<AnyRoute[
   return routes;
 }
 
-export async function createApp(deps: AppDeps): Promise<express.Express> {
-  const { config, logger } = deps;
+/** Seconds a 503 for an unreachable store asks the client to wait. */
+export const STORE_RETRY_AFTER_SECONDS = 2;
+
+export async function createApp(given: AppDeps): Promise<express.Express> {
+  const { config, logger } = given;
+  // every store call a route makes has a deadline: an unreachable or hanging store answers 503 fast
+  const engine = withStoreDeadline(given.engine, config.STORE_TIMEOUT_MS, 'engine');
+  const deps: AppDeps = { ...given, engine };
   const app = express();
   app.disable('x-powered-by');
   // who may set X-Forwarded-For/-Proto (client IP for rate limits, https for Secure cookies)
@@ -88,7 +95,14 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     V1,
     { audit },
   ); // signed links: no API key
-  api.use(authenticate(deps.apiKeys, { backend: deps.backend, defaultRps: config.API_RATE_LIMIT_RPS }));
+  api.use(
+    authenticate(deps.apiKeys, {
+      backend: deps.backend,
+      defaultRps: config.API_RATE_LIMIT_RPS,
+      deadlineMs: config.STORE_TIMEOUT_MS,
+      logger,
+    }),
+  );
   api.use(express.json({ limit: config.MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'] }), guardJsonBody);
   mountRoutes(
     api,
@@ -112,14 +126,20 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
 function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     let e = requestError(err);
-    if (!e) {
-      const unavailable = /ECONNREFUSED|Connection is closed|max retries|ETIMEDOUT|Stream isn't writeable/i.test(
-        String((err as Error)?.message),
+    if (e) {
+      // answered by the request's own shape (bad input, too large, …)
+    } else if (isStoreUnavailable(err)) {
+      logger.warn({ err: (err as Error).message, requestId: req.requestId, path: req.path }, 'queue store unavailable');
+      e = new ApiError(
+        503,
+        'store_unavailable',
+        'the queue store is unavailable or did not answer in time; retry later (with the same idempotency key a retry is always safe)',
+        [],
+        { 'Retry-After': String(STORE_RETRY_AFTER_SECONDS) },
       );
-      logger.error({ err, requestId: req.requestId, path: req.path }, unavailable ? 'queue store unavailable' : 'unhandled error');
-      e = unavailable
-        ? new ApiError(503, 'unavailable', 'the queue store is unavailable; nothing was enqueued, retry later', [], { 'Retry-After': '5' })
-        : new ApiError(500, 'internal', 'internal error; see the server log for this requestId');
+    } else {
+      logger.error({ err, requestId: req.requestId, path: req.path }, 'unhandled error');
+      e = new ApiError(500, 'internal', 'internal error; see the server log for this requestId');
     }
     if (res.headersSent) return;
     res

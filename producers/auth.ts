@@ -4,11 +4,32 @@
 // Who the key is and what its scopes allow: core/http/principal.ts.
 import { randomBytes } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
 import type { Backend } from '../core/backend.ts';
 import type { ApiKeyConfig } from '../core/config/index.ts';
+import { deadline, isStoreUnavailable } from '../core/errors/store-unavailable.ts';
 import { sha256 } from '../core/hash.ts';
 import { ApiError } from '../core/http/api-error.ts';
-import type { RateLimiter } from '../core/stores.ts';
+import type { LimitDecision, RateLimiter } from '../core/stores.ts';
+
+/**
+ * A rate-limit check that cannot reach its store within the deadline lets the request through (the route's
+ * own store call then answers 503 if the store is really down): the limit store is never a reason to hang.
+ */
+async function withinDeadline(
+  decision: Promise<LimitDecision>,
+  opts: { deadlineMs?: number; logger?: Logger },
+  key: string,
+): Promise<LimitDecision> {
+  if (opts.deadlineMs === undefined) return decision;
+  try {
+    return await deadline(decision, opts.deadlineMs, 'rate limit');
+  } catch (err) {
+    if (!isStoreUnavailable(err)) throw err;
+    opts.logger?.warn({ key, err: (err as Error).message }, 'rate-limit store unavailable: request let through');
+    return { allowed: true };
+  }
+}
 
 export function generateApiKey(): { key: string; sha256: string } {
   const key = `cvk_${randomBytes(24).toString('base64url')}`;
@@ -19,7 +40,10 @@ export function generateApiKey(): { key: string; sha256: string } {
  * Limits per key and second come from the backend: shared by every web process in the engine's store (Redis
  * or Postgres; capabilities.sharedRateLimits; docs/engines.md).
  */
-export function authenticate(keys: ApiKeyConfig[], limits: { backend: Pick<Backend, 'limiter'>; defaultRps: number }) {
+export function authenticate(
+  keys: ApiKeyConfig[],
+  limits: { backend: Pick<Backend, 'limiter'>; defaultRps: number; deadlineMs?: number; logger?: Logger },
+) {
   const byHash = new Map(keys.map((k) => [k.sha256, k]));
   const limiters = new Map<number, RateLimiter>();
   const limiterFor = (rps: number) => {
@@ -41,7 +65,7 @@ export function authenticate(keys: ApiKeyConfig[], limits: { backend: Pick<Backe
     }
     const key = byHash.get(sha256(match[1] as string));
     if (!key) throw new ApiError(401, 'unauthorized', 'unknown API key', [], { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
-    const limit = await limiterFor(key.rateLimitRps ?? limits.defaultRps).consume(key.name);
+    const limit = await withinDeadline(limiterFor(key.rateLimitRps ?? limits.defaultRps).consume(key.name), limits, key.name);
     if (!limit.allowed) {
       const retry = Math.max(1, Math.ceil(limit.retryAfterMs / 1000));
       throw new ApiError(429, 'rate_limited', `rate limit for key "${key.name}" exceeded; retry in ${retry} s`, [], {

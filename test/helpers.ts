@@ -167,6 +167,9 @@ export async function setup({ engine: engineName, ...overrides }: SetupOptions):
   });
   const backend = createBackend(config, quietLogger, { queues: queueNames });
   const engine = backend.engine;
+  // the store is installed before the web serves, as the release step does in a deployment: the first
+  // request's store deadline (STORE_TIMEOUT_MS) is not spent on pg-boss's schema install
+  await backend.release?.run();
   const dashboard = await createDashboard({ config, logger: quietLogger, backend });
   const app = await createApp({
     engine,

@@ -19,6 +19,8 @@ export const engineSection = defineSection(
       .string()
       .regex(/^[a-zA-Z0-9_-]+$/, { error: 'expects letters, digits, _ or -' })
       .default('conveyor'),
+    /** deadline of a store call from the web process: past it (or when the store is unreachable) the API answers 503 + Retry-After */
+    STORE_TIMEOUT_MS: int(50, 60_000).default(1_000),
     RETENTION_COMPLETED_SECONDS: int(1).default(86_400),
     RETENTION_COMPLETED_COUNT: int(1).default(10_000),
     RETENTION_FAILED_SECONDS: int(1).default(604_800),

@@ -41,6 +41,9 @@ function httpServer(ctx: EntryContext, listen: () => Server) {
 
 export async function startWeb(ctx: EntryContext, { config, backend }: ProcessBackend): Promise<void> {
   const { life, logger } = ctx;
+  // install/open the store now, not on the first request (whose store deadline it would spend); a store
+  // that is down at boot only makes /readyz and the API answer 503 until it is back
+  backend.release?.run().catch((err: Error) => logger.warn({ err: err.message }, 'queue store not reachable at start'));
   const apiKeys = apiKeysOf(config, logger);
   const dashboard = await life.start(
     resource(

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import type { Db as BossDb, PgBoss, SendOptions } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { AttemptRecord, DeadLetter, JobMeta } from '../../engine.ts';
+import { isStoreUnavailable } from '../../errors/store-unavailable.ts';
 import { splitEnvelope } from '../shared.ts';
 import type { Statements } from './sql.ts';
 
@@ -97,15 +98,18 @@ export const asBossDb = (client: pg.ClientBase | pg.Pool): BossDb => ({
 /** Run `fn` in a transaction on one pooled client: committed unless it returns null (rolled back) or throws. */
 export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T | null>): Promise<T | null> {
   const client = await pool.connect();
+  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query(result === null ? 'ROLLBACK' : 'COMMIT');
     return result;
   } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
+    // a connection the server closed (restart, admin shutdown) must not go back to the pool
+    if (isStoreUnavailable(e)) broken = e as Error;
+    else await client.query('ROLLBACK').catch((err: Error) => (broken = err));
     throw e;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
