@@ -1,16 +1,46 @@
 // The CLI's only way to Conveyor: the HTTP API at CONVEYOR_URL with CONVEYOR_API_KEY.
+import { readEvents, type ServerEvent } from '../core/http/sse.ts';
 import { ApiFailureError } from './api-failure-error.ts';
 
 export interface ApiClient {
-  request<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /** `extraMs`: on top of the client's timeout (a long-poll's wait) */
+  request<T = unknown>(method: string, path: string, body?: unknown, extraMs?: number): Promise<T>;
+  /** the Server-Sent Events of `path` for up to `ms` (then it simply ends) */
+  events(path: string, ms: number): AsyncGenerator<ServerEvent>;
 }
 
 export function createClient(baseUrl: string, apiKey: string | undefined, timeoutMs = 30_000): ApiClient {
   const base = baseUrl.replace(/\/+$/, '');
+  const headersFor = (accept: string) => {
+    const headers: Record<string, string> = { accept, 'user-agent': 'conveyor-cli' };
+    if (apiKey) headers.authorization = `Bearer ${apiKey}`;
+    return headers;
+  };
+  const unreachable = (err: unknown) => {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    return new ApiFailureError(0, {
+      error: {
+        code: 'unreachable',
+        message: `cannot reach ${base} (${cause?.code ?? cause?.message ?? (err as Error).message})`,
+        details: [{ path: 'CONVEYOR_URL', message: 'is the web process running at this URL?' }],
+      },
+    });
+  };
   return {
-    async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-      const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'conveyor-cli' };
-      if (apiKey) headers.authorization = `Bearer ${apiKey}`;
+    async *events(path: string, ms: number) {
+      const signal = AbortSignal.timeout(ms);
+      try {
+        const res = await fetch(base + path, { headers: headersFor('text/event-stream'), signal }).catch((err) => {
+          throw signal.aborted ? err : unreachable(err);
+        });
+        if (!res.ok || !res.body) throw await failure(res, 'GET', path);
+        yield* readEvents(res.body);
+      } catch (err) {
+        if (!signal.aborted) throw err;
+      }
+    },
+    async request<T>(method: string, path: string, body?: unknown, extraMs = 0): Promise<T> {
+      const headers = headersFor('application/json');
       if (body !== undefined) headers['content-type'] = 'application/json';
       let res: Response;
       try {
@@ -18,36 +48,32 @@ export function createClient(baseUrl: string, apiKey: string | undefined, timeou
           method,
           headers,
           body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(timeoutMs),
+          signal: AbortSignal.timeout(timeoutMs + extraMs),
         });
       } catch (err) {
-        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        throw new ApiFailureError(0, {
-          error: {
-            code: 'unreachable',
-            message: `cannot reach ${base} (${cause?.code ?? cause?.message ?? (err as Error).message})`,
-            details: [{ path: 'CONVEYOR_URL', message: 'is the web process running at this URL?' }],
-          },
-        });
+        throw unreachable(err);
       }
+      if (!res.ok) throw await failure(res, method, path);
       const text = await res.text();
-      let parsed: unknown = null;
-      try {
-        parsed = text ? JSON.parse(text) : null;
-      } catch {
-        parsed = null;
-      }
-      if (!res.ok) {
-        const b = parsed as { error?: { code?: unknown } } | null;
-        if (b?.error && typeof b.error.code === 'string') throw new ApiFailureError(res.status, b as ApiFailureError['body']);
-        throw new ApiFailureError(res.status, {
-          error: {
-            code: `http_${res.status}`,
-            message: `${method} ${path} answered ${res.status} ${res.statusText}: ${text.slice(0, 200)}`,
-          },
-        });
-      }
-      return parsed as T;
+      return (text ? parseJson(text) : null) as T;
     },
   };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** The API's error body as an ApiFailureError (or one naming the status when the body is not ours). */
+async function failure(res: Response, method: string, path: string): Promise<ApiFailureError> {
+  const text = await res.text();
+  const b = parseJson(text) as { error?: { code?: unknown } } | null;
+  if (b?.error && typeof b.error.code === 'string') return new ApiFailureError(res.status, b as ApiFailureError['body']);
+  return new ApiFailureError(res.status, {
+    error: { code: `http_${res.status}`, message: `${method} ${path} answered ${res.status} ${res.statusText}: ${text.slice(0, 200)}` },
+  });
 }

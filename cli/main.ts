@@ -89,30 +89,43 @@ function describeJob(j: Job): string {
     .join('\n');
 }
 
-/** Poll the job until it finishes; draw a progress bar on stderr (a TTY, or --progress). */
+/**
+ * Wait until the job finishes, without polling: long-polls (`?wait=`, ≤ 60 s each), or with a progress bar
+ * (stderr: a TTY, or --progress) the job's event stream, redrawn on each state change and progress report.
+ */
 async function waitForJob(client: ApiClient, id: string, opts: { timeoutS: number; progress: boolean }): Promise<Job> {
   const started = Date.now();
-  let interval = 200;
+  const deadline = started + opts.timeoutS * 1000;
   let lastLine = '';
-  for (;;) {
-    const job = await client.request<Job>('GET', `/v1/jobs/${enc(id)}`);
+  for (let job: Job | undefined; ; ) {
+    const left = Math.max(0, deadline - Date.now());
     if (opts.progress) {
-      const line = renderProgress(job, Date.now() - started);
-      if (process.stderr.isTTY) process.stderr.write(`\r${line}`);
-      else if (line.replace(/ [\d.]+s /, '') !== lastLine.replace(/ [\d.]+s /, '')) process.stderr.write(`${line}\n`);
-      lastLine = line;
+      for await (const e of client.events(`/v1/jobs/${enc(id)}/events`, left)) {
+        if (e.event !== 'state' && e.event !== 'progress') continue;
+        job = JSON.parse(e.data) as Job;
+        lastLine = drawProgress(job, started, lastLine);
+      }
+    } else {
+      job = await client.request<Job>('GET', `/v1/jobs/${enc(id)}?wait=${Math.min(60, Math.ceil(left / 1000))}`, undefined, left);
     }
+    if (!job) job = await client.request<Job>('GET', `/v1/jobs/${enc(id)}`);
     if (TERMINAL.has(job.state)) {
       if (opts.progress && process.stderr.isTTY) process.stderr.write('\n');
       return job;
     }
-    if (Date.now() - started > opts.timeoutS * 1000) {
+    if (Date.now() >= deadline) {
       if (opts.progress && process.stderr.isTTY) process.stderr.write('\n');
       throw Object.assign(new Error(`job ${id} still ${job.state} after ${opts.timeoutS} s`), { exitCode: EXIT.waitTimeout, job });
     }
-    await new Promise((r) => setTimeout(r, interval));
-    interval = Math.min(1_000, interval * 1.5);
   }
+}
+
+/** Redraw the progress line; returns it. */
+function drawProgress(job: Job, started: number, lastLine: string): string {
+  const line = renderProgress(job, Date.now() - started);
+  if (process.stderr.isTTY) process.stderr.write(`\r${line}`);
+  else if (line.replace(/ [\d.]+s /, '') !== lastLine.replace(/ [\d.]+s /, '')) process.stderr.write(`${line}\n`);
+  return line;
 }
 
 async function finishWait(globals: Globals, client: ApiClient, id: string, opts: { waitTimeout: number; progress?: boolean }) {

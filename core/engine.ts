@@ -121,6 +121,16 @@ export interface Consumer {
   close(graceMs: number): Promise<{ abandoned: number }>;
 }
 
+/**
+ * A wake-up about one job: its state may have changed, or it reported progress. Events are hints, never the
+ * record: one can be lost with a connection, so a watcher re-reads the job (getJob) after subscribing and
+ * whenever one arrives (BullMQ: QueueEvents; pg-boss: LISTEN/NOTIFY on the engine's events channel).
+ */
+export type JobEvent = { type: 'state' } | { type: 'progress' };
+
+/** The states a job does not leave by itself (replay and re-run aside). */
+export const FINAL_STATES: ReadonlySet<JobState> = new Set(['completed', 'failed', 'dead', 'cancelled']);
+
 export interface EngineCapabilities {
   priority: boolean;
   delay: boolean;
@@ -150,6 +160,11 @@ export interface Engine {
   listDeadLetters(queues: string[], limit: number): Promise<DeadLetter[]>;
   /** re-enqueue a dead job under its own id with fresh attempts */
   replayDeadLetter(id: string, queues: string[]): Promise<JobView | null>;
+  /**
+   * Call `fn` on every state change and progress report of job `id` from now on (any process's). Resolves
+   * once the subscription is live (so a getJob after it misses nothing); returns the unsubscribe.
+   */
+  watchJob(id: string, fn: (e: JobEvent) => void): Promise<() => void>;
   /** throws when the store cannot be reached */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -5,6 +5,7 @@
 //   const job = await conveyor.enqueue('diagnostics.noop', {}, { idempotencyKey: 'order-42' });
 
 import type { DeadLetter, JobView, QueueInfo } from '../core/engine.ts';
+import { readEvents } from '../core/http/sse.ts';
 import type { ErrorDetail } from '../core/validation.ts';
 import type { JobName, PayloadInput } from '../workers/catalog.ts';
 import type { JobOptions } from './enqueue.ts';
@@ -60,17 +61,27 @@ export class ConveyorClient {
     this.fetch = opts.fetch ?? fetch;
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.opts.apiKey}`, accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+  private headers(accept: string): Record<string, string> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.opts.apiKey}`, accept };
     const rid = this.opts.requestId?.();
     if (rid) headers['x-request-id'] = rid;
+    return headers;
+  }
+
+  /** `extraMs`: on top of the client's timeout (a long-poll's wait) */
+  private async call<T>(method: string, path: string, body?: unknown, extraMs = 0): Promise<{ status: number; body: T }> {
+    const headers = this.headers('application/json');
+    if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await this.fetch(this.base + path, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
+      signal: AbortSignal.timeout((this.opts.timeoutMs ?? 10_000) + extraMs),
     });
+    return this.parse<T>(res);
+  }
+
+  private async parse<T>(res: Response): Promise<{ status: number; body: T }> {
     const text = await res.text();
     const parsed = text ? (JSON.parse(text) as unknown) : null;
     if (!res.ok) {
@@ -122,18 +133,43 @@ export class ConveyorClient {
     return (await this.call<JobSummary>('POST', `/v1/dead-letters/${encodeURIComponent(id)}/replay`)).body;
   }
 
-  /** Poll until the job is finished (completed, dead, failed or cancelled) or the deadline passes. */
-  async waitForJob(
-    id: string,
-    opts: { timeoutMs?: number; intervalMs?: number; onProgress?: (job: JobView) => void } = {},
-  ): Promise<JobView> {
-    const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  /**
+   * The job once it is finished (completed, dead, failed or cancelled); throws when `timeoutMs` passes
+   * first. No polling: a long-poll (`?wait=`, up to 60 s a request) or, with `onProgress`, the job's event
+   * stream (`/events`), which calls it with the job on each state change and progress report.
+   */
+  async waitForJob(id: string, opts: { timeoutMs?: number; onProgress?: (job: JobView) => void } = {}): Promise<JobView> {
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    const deadline = Date.now() + timeoutMs;
+    const path = `/v1/jobs/${encodeURIComponent(id)}`;
     for (;;) {
-      const job = await this.getJob(id);
-      opts.onProgress?.(job);
-      if (['completed', 'dead', 'failed', 'cancelled'].includes(job.state)) return job;
-      if (Date.now() > deadline) throw new Error(`job ${id} still ${job.state} after ${opts.timeoutMs ?? 60_000} ms`);
-      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
+      const left = Math.max(0, deadline - Date.now());
+      const job = opts.onProgress
+        ? await this.followEvents(path, left, opts.onProgress)
+        : (await this.call<JobView>('GET', `${path}?wait=${Math.min(60, Math.ceil(left / 1000))}`, undefined, left)).body;
+      if (job && FINAL.has(job.state)) return job;
+      if (Date.now() >= deadline) throw new Error(`job ${id} still ${job?.state ?? 'unknown'} after ${timeoutMs} ms`);
     }
   }
+
+  /** Follow the job's event stream for up to `ms`; the last job seen (null if none arrived). */
+  private async followEvents(path: string, ms: number, onJob: (job: JobView) => void): Promise<JobView | null> {
+    const signal = AbortSignal.timeout(ms);
+    let last: JobView | null = null;
+    try {
+      const res = await this.fetch(`${this.base}${path}/events`, { headers: this.headers('text/event-stream'), signal });
+      if (!res.ok || !res.body) await this.parse(res); // throws the API's error
+      for await (const e of readEvents(res.body as ReadableStream<Uint8Array>)) {
+        if (e.event !== 'state' && e.event !== 'progress') continue;
+        last = JSON.parse(e.data) as JobView;
+        onJob(last);
+        if (FINAL.has(last.state)) break;
+      }
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    }
+    return last;
+  }
 }
+
+const FINAL = new Set(['completed', 'dead', 'failed', 'cancelled']);

@@ -12,7 +12,7 @@ describeEngines('SDK', (engine) => {
     const client = new ConveyorClient({ baseUrl: t.baseUrl, apiKey: t.keys.admin, requestId: () => 'sdk-req-1' });
     const job = await client.enqueue('diagnostics.sleep', { ms: 10, tag: 'sdk' }, { priority: 2 });
     expect(job).toMatchObject({ name: 'diagnostics.sleep', created: true });
-    const done = await client.waitForJob(job.id, { timeoutMs: 15_000, intervalMs: 25 });
+    const done = await client.waitForJob(job.id, { timeoutMs: 15_000 });
     expect(done).toMatchObject({ state: 'completed', priority: 2, result: { tag: 'sdk' } });
 
     const again = await client.enqueue('diagnostics.noop', {}, { idempotencyKey: 'k1' });

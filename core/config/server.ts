@@ -28,6 +28,10 @@ const shape = {
   MAX_BODY_BYTES: int(1024).default(1_048_576),
   BULK_MAX_JOBS: int(1, 100_000).default(1000),
   IDEMPOTENCY_TTL_SECONDS: int(1).default(86_400),
+  /** open long-polls (`?wait=`) plus event streams per web process; beyond it → 503 + Retry-After */
+  PUSH_MAX_CONNECTIONS: int(1, 100_000).default(1000),
+  /** seconds between keep-alive comments on an event stream */
+  SSE_KEEPALIVE_SECONDS: int(1, 300).default(15),
   /** the web process's public base URL: report download links, the dead-letter digest's dashboard link */
   REPORTS_PUBLIC_URL: httpUrl().optional(),
 };

@@ -1,6 +1,6 @@
 // What both engines do the same way: the envelope our metadata travels in, dead-letter queue names and
 // records, cancels that arrive before their run, the split of a bulk enqueue, and the close with a deadline.
-import type { AttemptRecord, DeadLetter, EnqueueRequest, EnqueueResult } from '../engine.ts';
+import type { AttemptRecord, DeadLetter, EnqueueRequest, EnqueueResult, JobEvent } from '../engine.ts';
 
 // ── envelope ──────────────────────────────────────────────────────────────────────────────────
 
@@ -125,3 +125,37 @@ export async function closeWithin(graceMs: number, drained: Promise<unknown>, ru
 
 /** Priority aging sweeps (both engines): one per half aging period, at most every 5 s, at least every 50 ms. */
 export const agingSweepIntervalMs = (agingMs: number) => Math.max(50, Math.min(5_000, Math.floor(agingMs / 2)));
+
+// ── job events ────────────────────────────────────────────────────────────────────────────────
+
+/** The watchers of this process, by job key (BullMQ: the job id; pg-boss: the row uuid). */
+export class JobWatchers {
+  private readonly byKey = new Map<string, Set<(e: JobEvent) => void>>();
+
+  get size() {
+    return this.byKey.size;
+  }
+
+  add(key: string, fn: (e: JobEvent) => void): () => void {
+    let set = this.byKey.get(key);
+    if (!set) {
+      set = new Set();
+      this.byKey.set(key, set);
+    }
+    set.add(fn);
+    return () => {
+      const s = this.byKey.get(key);
+      s?.delete(fn);
+      if (s?.size === 0) this.byKey.delete(key);
+    };
+  }
+
+  emit(key: string, e: JobEvent) {
+    for (const fn of this.byKey.get(key) ?? []) fn(e);
+  }
+
+  /** Events may have been missed (a connection came back): every watcher re-reads. */
+  emitAll(e: JobEvent) {
+    for (const key of [...this.byKey.keys()]) this.emit(key, e);
+  }
+}

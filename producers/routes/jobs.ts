@@ -1,7 +1,7 @@
 // /v1/jobs: enqueue one, enqueue many (all or nothing), read one, cancel one.
 import type { Request } from 'express';
 import { z } from 'zod';
-import type { Engine, JobView } from '../../core/engine.ts';
+import { type Engine, FINAL_STATES, type JobView } from '../../core/engine.ts';
 import { ApiError } from '../../core/http/api-error.ts';
 import { componentRef, err, ok, ref } from '../../core/http/openapi.ts';
 import { isAdmin, mayUseKind, principalOf } from '../../core/http/principal.ts';
@@ -9,6 +9,7 @@ import { byParam, type RouteTable, route } from '../../core/http/route.ts';
 import type { ErrorDetail } from '../../core/validation.ts';
 import { queueOfKind, toEnqueueRequest, type ValidJob, validateJob } from '../../workers/catalog.ts';
 import type { Config } from '../../workers/config.ts';
+import { eventsRoute, MAX_WAIT_SECONDS, PushSlots, waitForJob, waitQuery } from './job-push.ts';
 
 export const jobLink = (j: JobView) => ({ self: `/v1/jobs/${encodeURIComponent(j.id)}` });
 export const summary = (j: JobView) => ({ id: j.id, name: j.name, queue: j.queue, state: j.state, links: jobLink(j) });
@@ -29,6 +30,7 @@ export const jobRoutes: RouteTable<Config> = ({ engine, config }) => {
     return job;
   };
 
+  const slots = new PushSlots(config.PUSH_MAX_CONNECTIONS);
   return [
     enqueueRoute(config, engine),
     bulkRoute(config, engine),
@@ -36,13 +38,28 @@ export const jobRoutes: RouteTable<Config> = ({ engine, config }) => {
       method: 'get',
       path: '/v1/jobs/:id',
       auth: 'key',
-      summary: 'A job and its state',
+      summary: 'A job and its state; with ?wait=<seconds>, answered as soon as it is final (long-poll)',
+      description: `wait: 0 to ${MAX_WAIT_SECONDS} seconds; the answer comes when the job reaches a final state (completed, failed, dead, cancelled) or when the wait is over, with its state then.`,
       params: jobId,
-      responses: { '200': ok('the job', ref('Job')), '403': err('the key may not see jobs of this kind'), '404': err('no such job') },
-      handle: async (req, res) => {
-        res.json(full(await loadJob(req)));
+      query: waitQuery,
+      responses: {
+        '200': ok('the job', ref('Job')),
+        '400': err('bad wait (details name it)'),
+        '403': err('the key may not see jobs of this kind'),
+        '404': err('no such job'),
+        '503': err('too many open waits here, or the store is unavailable; see Retry-After'),
+      },
+      handle: async (req, res, input) => {
+        const job = await loadJob(req);
+        const { wait } = input.query();
+        if (!wait || FINAL_STATES.has(job.state)) {
+          res.json(full(job));
+          return;
+        }
+        res.json(full(await waitForJob(slots, req, res, wait, engine, () => loadJob(req))));
       },
     }),
+    eventsRoute(config, slots, engine, loadJob, full),
     route({
       method: 'delete',
       path: '/v1/jobs/:id',

@@ -13,6 +13,7 @@ import type {
   Engine,
   EnqueueRequest,
   EnqueueResult,
+  JobEvent,
   JobMeta,
   JobState,
   JobView,
@@ -21,6 +22,7 @@ import type {
 import { dlqName, enqueueInBulk, joinEnvelope } from '../shared.ts';
 import { CancelRelay } from './cancels.ts';
 import { type ConsumerDeps, consumeQueue, type StoredLetter } from './consumer.ts';
+import { EventRelay } from './events.ts';
 import { dlqId, idempotencyHash, isJobId, toJobOptions, viewOf } from './jobs.ts';
 import { type KeyLayout, queuePrefix, sideBase } from './keys.ts';
 import { createRedis, type RedisTarget } from './redis.ts';
@@ -63,6 +65,7 @@ export class BullmqEngine implements Engine {
   readonly layout: KeyLayout;
   /** the Redis to connect to; the backend's side-store connections use the same */
   readonly target: RedisTarget;
+  private readonly events: EventRelay;
 
   constructor(private readonly opts: BullmqEngineOptions) {
     this.log = opts.logger.child({ engine: 'bullmq' });
@@ -81,6 +84,7 @@ export class BullmqEngine implements Engine {
       commands: this.producer,
     };
     this.searchIndex = new SearchIndex(this.producer, (queue) => this.queuePrefix(queue));
+    this.events = new EventRelay({ target: this.target, prefixOf: (q) => this.queuePrefix(q), queues: opts.queues, log: this.log }, this.producer);
   }
 
   private key(...parts: string[]) {
@@ -316,11 +320,16 @@ export class BullmqEngine implements Engine {
     return null;
   }
 
+  watchJob(id: string, fn: (e: JobEvent) => void): Promise<() => void> {
+    return this.events.watch(id, fn);
+  }
+
   async ping() {
     await this.producer.ping();
   }
 
   async close() {
+    await this.events.close();
     await Promise.all([...this.cancels.workers].map((w) => w.close(true).catch(() => {})));
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => {})));
     this.cancels.close();

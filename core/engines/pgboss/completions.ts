@@ -15,6 +15,8 @@ export class Completions {
     private readonly log: Logger,
     /** beyond this many unwritten completions, a run waits for the write (back-pressure) */
     private readonly highWater: number,
+    /** after a batch is written: these rows are completed now */
+    private readonly onWritten: (ids: string[]) => void = () => {},
   ) {}
 
   /** Record a completed run; resolves at once unless the backlog is past the high-water mark. */
@@ -41,8 +43,9 @@ export class Completions {
       await Promise.all([
         plain.length ? this.boss.complete(this.queue, plain) : undefined,
         ...rich.map((c) => this.boss.complete(this.queue, c.id, c.output as object)),
-      ]).catch((err) =>
-        this.log.error({ queue: this.queue, err: (err as Error).message }, 'could not mark jobs completed; they will run again'),
+      ]).then(
+        () => this.onWritten(batch.map((c) => c.id)),
+        (err) => this.log.error({ queue: this.queue, err: (err as Error).message }, 'could not mark jobs completed; they will run again'),
       );
     }
   }

@@ -67,7 +67,9 @@ export class PgbossConsumer implements Consumer {
   ) {
     const { ctx } = deps;
     this.rate = opts.rateLimit ? new RateWindow(ctx, queue, opts.rateLimit) : undefined;
-    this.completions = new Completions(ctx.boss, queue, ctx.log, Math.max(opts.concurrency * 4, 2 * MAX_PREFETCH));
+    this.completions = new Completions(ctx.boss, queue, ctx.log, Math.max(opts.concurrency * 4, 2 * MAX_PREFETCH), (ids) =>
+      ctx.emitEvents(ids, 'state'),
+    );
     this.unsubscribe = deps.listener.onWake(queue, () => this.nudge());
     this.heartbeat = setInterval(() => this.touch(), (ctx.heartbeatSeconds * 1000) / 3);
     this.heartbeat.unref();
@@ -135,11 +137,14 @@ export class PgbossConsumer implements Consumer {
     let slots = this.opts.concurrency - this.running.size;
     if (this.rate) return this.rateLimitedStep(this.rate, slots, paused, poll);
     const started: string[] = [];
+    const active: string[] = [];
     for (; slots > 0 && this.buffer.length > 0; slots--) {
       const job = this.buffer.shift() as Fetched;
       if (this.flagged.delete(job.id)) started.push(job.id);
+      active.push(job.id);
       this.start(job);
     }
+    if (active.length > 0) this.deps.ctx.emitEvents(active, 'state');
     if (started.length > 0) await this.mark('mark-started', started);
     const want = Math.max(0, slots) + (paused ? 0 : this.prefetchLimit()) - this.buffer.length;
     // nothing to take, or the buffer is still well stocked: wait for a run to finish (or a NOTIFY)
@@ -164,6 +169,7 @@ export class PgbossConsumer implements Consumer {
     if (grant.granted === 0) return this.idle(grant.retryMs);
     const jobs = await this.fetchBatch(grant.granted);
     for (const job of jobs ?? []) this.start(job);
+    if (jobs?.length) this.deps.ctx.emitEvents(jobs.map((j) => j.id), 'state');
     await rate
       .giveBack(grant.granted - (jobs?.length ?? 0), grant.windowStart)
       .catch((err) => this.deps.ctx.log.warn({ queue: this.queue, err: (err as Error).message }, 'could not hand back rate grants'));
@@ -220,11 +226,13 @@ export class PgbossConsumer implements Consumer {
     try {
       const outcome = await this.opts.run(consumed, controller.signal);
       if (outcome.status === 'completed') return await this.completions.add(job.id, outcome.result, progress());
-      await persistFailure(ctx, job.id, consumed, outcome).catch((e) =>
-        ctx.log.error(
-          { jobId: consumed.id, err: (e as Error).message },
-          'could not record failure; the job will be retried after its heartbeat lapses',
-        ),
+      await persistFailure(ctx, job.id, consumed, outcome).then(
+        () => ctx.emitEvents([job.id], 'state'),
+        (e) =>
+          ctx.log.error(
+            { jobId: consumed.id, err: (e as Error).message },
+            'could not record failure; the job will be retried after its heartbeat lapses',
+          ),
       );
       if (outcome.status === 'retry') setTimeout(() => this.nudge(), outcome.delayMs + 5).unref();
     } finally {
@@ -252,6 +260,7 @@ export class PgbossConsumer implements Consumer {
       updateProgress: async (p) => {
         progress = p;
         await setOutput('progress', p);
+        ctx.emitEvents([job.id], 'progress');
       },
       log: async (line) => {
         logLines = [...(logLines ?? []), line].slice(-LOG_LINES);

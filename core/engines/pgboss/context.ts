@@ -3,7 +3,7 @@
 import type pg from 'pg';
 import type { Db as BossDb, PgBoss, SendOptions } from 'pg-boss';
 import type { Logger } from 'pino';
-import type { AttemptRecord, DeadLetter, JobMeta } from '../../engine.ts';
+import type { AttemptRecord, DeadLetter, JobEvent, JobMeta } from '../../engine.ts';
 import { isStoreUnavailable } from '../../errors/store-unavailable.ts';
 import { splitEnvelope } from '../shared.ts';
 import type { Statements } from './sql.ts';
@@ -80,6 +80,8 @@ export interface PgbossContext {
   readonly deadLetterRetentionSeconds: number;
   /** our NOTIFY channel for cancel / pause / resume */
   readonly controlChannel: string;
+  /** tell watchers (any process's) that these rows changed state or reported progress; never throws */
+  emitEvents(uuids: string[], type: JobEvent['type']): void;
   /** starts pg-boss and installs the schema once; every operation awaits it */
   start(): Promise<void>;
 }

@@ -16,6 +16,7 @@ export async function cancel(ctx: PgbossContext, id: string): Promise<CancelOutc
   if (!prev) return { outcome: 'not_found' };
   const job = (await getJob(ctx, id)) as JobView;
   if (prev.updated === 0) return { outcome: 'finished', job };
+  ctx.emitEvents([uuid], 'state');
   if (prev.state === 'active') {
     await notify(ctx, { t: 'cancel', id: uuid });
     return { outcome: 'cancelling', job };

@@ -28,6 +28,7 @@ import type {
   Engine,
   EnqueueRequest,
   EnqueueResult,
+  JobEvent,
   JobView,
   QueueInfo,
 } from '../../engine.ts';
@@ -39,6 +40,8 @@ import type { JobRow, PgbossContext, Query } from './context.ts';
 import * as control from './control.ts';
 import * as deadLetters from './dead-letters.ts';
 import * as enqueue from './enqueue.ts';
+import { emitEvents } from './events.ts';
+import { toUuid } from './ids.ts';
 import { Listener } from './listener.ts';
 import * as reads from './reads.ts';
 import { trimByCount } from './retention.ts';
@@ -120,6 +123,7 @@ export class PgbossEngine implements Engine {
     this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max, application_name: 'conveyor-pgboss' });
     this.pool.on('error', (err) => this.log.warn({ err: err.message }, 'postgres pool error'));
     const sql = statements(this.schema);
+    const eventsChannel = channel('conveyor_ev', this.schema);
     this.ctx = {
       schema: this.schema,
       pool: this.pool,
@@ -135,12 +139,14 @@ export class PgbossEngine implements Engine {
       priorityAgingMs: opts.worker?.priorityAgingMs ?? 0,
       deadLetterRetentionSeconds: opts.deadLetterRetentionSeconds ?? 30 * 86_400,
       controlChannel: channel('conveyor', this.schema),
+      emitEvents: (uuids, type) => emitEvents(this.ctx, eventsChannel, uuids, type),
       start: () => this.start(),
     };
     this.listener = new Listener({
       databaseUrl: opts.databaseUrl,
       bossChannel: channel('pgboss', this.schema),
       controlChannel: this.ctx.controlChannel,
+      eventsChannel,
       log: this.log,
       readPaused: async () => (await this.ctx.q(sql['paused-queues'])).rows.map((r: { queue: string }) => r.queue),
     });
@@ -320,6 +326,11 @@ export class PgbossEngine implements Engine {
 
   replayDeadLetter(id: string, queues: string[]): Promise<JobView | null> {
     return deadLetters.replayDeadLetter(this.ctx, id, queues);
+  }
+
+  /** Row ids are UUIDs: a watch on any id is a watch on its row's uuid. */
+  watchJob(id: string, fn: (e: JobEvent) => void): Promise<() => void> {
+    return this.listener.watch(toUuid(id), fn);
   }
 
   async ping() {

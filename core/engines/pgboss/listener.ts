@@ -1,10 +1,13 @@
 // What reaches this process by NOTIFY, on one LISTEN connection: new jobs (pg-boss's job-created channel:
-// wake the queue's consumers) and our control channel (cancel a run here, pause / resume a queue).
+// wake the queue's consumers), our control channel (cancel a run here, pause / resume a queue) and, once
+// something here watches a job, the events channel (state changes and progress: events.ts).
 // A lost connection is re-opened after a second; meanwhile consumers poll, and the paused set is re-read
 // every few seconds.
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { PendingCancels } from '../shared.ts';
+import type { JobEvent } from '../../engine.ts';
+import { JobWatchers, PendingCancels } from '../shared.ts';
+import type { EventMessage } from './events.ts';
 
 type ControlMessage = { t: 'cancel'; id: string } | { t: 'pause' | 'resume'; queue: string };
 
@@ -14,6 +17,8 @@ export interface ListenerOptions {
   bossChannel: string;
   /** ours: cancel / pause / resume */
   controlChannel: string;
+  /** job state changes and progress (LISTENed to only while something here watches) */
+  eventsChannel: string;
   log: Logger;
   /** the paused queues, as stored */
   readPaused(): Promise<string[]>;
@@ -29,6 +34,9 @@ export class Listener {
   /** queue → wake functions of this process's consumers */
   private readonly wakers = new Map<string, Set<() => void>>();
   private client: pg.Client | undefined;
+  private readonly watchers = new JobWatchers();
+  /** resolves when LISTEN on the events channel is live on the current connection */
+  private eventsListening: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -44,6 +52,22 @@ export class Listener {
     }
     set.add(fn);
     return () => this.wakers.get(queue)?.delete(fn);
+  }
+
+  /** Watch one row's events; resolves once LISTEN on the events channel is live. */
+  async watch(uuid: string, fn: (e: JobEvent) => void): Promise<() => void> {
+    const off = this.watchers.add(uuid, fn);
+    try {
+      await this.ensure();
+      if (!this.client) throw new Error('postgres LISTEN connection unavailable');
+      const client = this.client;
+      this.eventsListening ??= client.query(`LISTEN ${this.opts.eventsChannel}`).then(() => {});
+      await this.eventsListening;
+    } catch (err) {
+      off();
+      throw err;
+    }
+    return off;
   }
 
   wake(queue: string) {
@@ -75,13 +99,19 @@ export class Listener {
     client.on('notification', (msg) => {
       if (msg.channel === this.opts.bossChannel) this.wake(msg.payload ?? '');
       else if (msg.channel === this.opts.controlChannel && msg.payload) this.onControl(msg.payload);
+      else if (msg.channel === this.opts.eventsChannel && msg.payload) this.onEvents(msg.payload);
     });
     try {
       await client.connect();
       await client.query(`LISTEN ${this.opts.bossChannel}; LISTEN ${this.opts.controlChannel}`);
-      // anything sent while we were not listening: fetch once, re-read pauses
+      if (this.watchers.size > 0) {
+        this.eventsListening = client.query(`LISTEN ${this.opts.eventsChannel}`).then(() => {});
+        await this.eventsListening;
+      }
+      // anything sent while we were not listening: fetch once, re-read pauses, watchers re-read their jobs
       await this.refreshPaused();
       for (const q of this.wakers.keys()) this.wake(q);
+      this.watchers.emitAll({ type: 'state' });
     } catch (err) {
       retry(err as Error);
     }
@@ -90,11 +120,17 @@ export class Listener {
   private lost(client: pg.Client, err?: Error) {
     if (this.client !== client) return;
     this.client = undefined;
+    this.eventsListening = undefined;
     client.end().catch(() => {});
     if (this.closed) return;
     this.opts.log.warn({ err: err?.message }, 'LISTEN connection lost; polling until it is back');
     this.retryTimer = setTimeout(() => void this.ensure().catch(() => {}), 1_000);
     this.retryTimer.unref();
+  }
+
+  private onEvents(payload: string) {
+    const msg = JSON.parse(payload) as EventMessage;
+    for (const id of msg.ids) this.watchers.emit(id, { type: msg.t });
   }
 
   private onControl(payload: string) {
