@@ -169,7 +169,11 @@ export class PgbossConsumer implements Consumer {
     if (grant.granted === 0) return this.idle(grant.retryMs);
     const jobs = await this.fetchBatch(grant.granted);
     for (const job of jobs ?? []) this.start(job);
-    if (jobs?.length) this.deps.ctx.emitEvents(jobs.map((j) => j.id), 'state');
+    if (jobs?.length)
+      this.deps.ctx.emitEvents(
+        jobs.map((j) => j.id),
+        'state',
+      );
     await rate
       .giveBack(grant.granted - (jobs?.length ?? 0), grant.windowStart)
       .catch((err) => this.deps.ctx.log.warn({ queue: this.queue, err: (err as Error).message }, 'could not hand back rate grants'));
