@@ -84,7 +84,10 @@ export class BullmqEngine implements Engine {
       commands: this.producer,
     };
     this.searchIndex = new SearchIndex(this.producer, (queue) => this.queuePrefix(queue));
-    this.events = new EventRelay({ target: this.target, prefixOf: (q) => this.queuePrefix(q), queues: opts.queues, log: this.log }, this.producer);
+    this.events = new EventRelay(
+      { target: this.target, prefixOf: (q) => this.queuePrefix(q), queues: opts.queues, log: this.log },
+      this.producer,
+    );
   }
 
   private key(...parts: string[]) {
