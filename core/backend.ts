@@ -15,6 +15,7 @@ import type {
   OnceLedger,
   RateLimiter,
   RecentList,
+  RecordStore,
   RetentionSweeper,
   ScheduleStore,
   ThroughputStore,
@@ -56,6 +57,8 @@ export interface Backend {
   schedules<S extends Named>(): ScheduleStore<S>;
   /** a once-ledger named `name` (e.g. `email:sent`) whose records live `ttlSeconds` */
   ledger<R extends object>(name: string, opts: { ttlSeconds: number }): OnceLedger<R>;
+  /** named records kept under `name` (e.g. `http-kinds`), shared by every replica */
+  records<T extends Named>(name: string): RecordStore<T>;
   /** a capped newest-first list named `name` (e.g. `email:caught`) */
   recentList<T extends { id: string }>(name: string): RecentList<T>;
   /** finished-run counters shared by every worker */

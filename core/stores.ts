@@ -10,6 +10,19 @@ export interface Named {
   name: string;
 }
 
+/**
+ * Named JSON records shared by every replica (runtime HTTP kinds, webhook subscriptions): small sets that
+ * readers list often. `name` is the key; put replaces.
+ */
+export interface RecordStore<T extends Named> {
+  /** every record, by name */
+  list(): Promise<T[]>;
+  get(name: string): Promise<T | null>;
+  put(record: T): Promise<void>;
+  /** false when there was nothing to remove */
+  remove(name: string): Promise<boolean>;
+}
+
 export interface ScheduleState {
   /** the latest slot handled (enqueued, or skipped by the misfire policy), ms since epoch */
   lastSlotMs: number | null;

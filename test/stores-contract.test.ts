@@ -217,6 +217,30 @@ for (const factory of backendFactories) {
       });
     });
 
+    describe('records', () => {
+      it('keeps named records, replaces on put, removes, and keeps stores of different names apart', async () => {
+        const { backend } = make();
+        const store = backend.records<Sched>('test-kinds');
+        expect(await store.list()).toEqual([]);
+        expect(await store.get('b')).toBeNull();
+        await store.put({ name: 'b', cron: '* * * * *' });
+        await store.put({ name: 'a', cron: '0 * * * *', note: 'ünïcode' });
+        await store.put({ name: 'b', cron: '*/5 * * * *' });
+        expect(await store.list()).toEqual([
+          { name: 'a', cron: '0 * * * *', note: 'ünïcode' },
+          { name: 'b', cron: '*/5 * * * *' },
+        ]);
+        expect(await store.get('b')).toEqual({ name: 'b', cron: '*/5 * * * *' });
+        expect(await backend.records<Sched>('test-other').list()).toEqual([]);
+        expect(await store.remove('b')).toBe(true);
+        expect(await store.remove('b')).toBe(false);
+        expect((await store.list()).map((r) => r.name)).toEqual(['a']);
+        // a second backend on the same store (another replica) sees the same records
+        const again = backend.records<Sched>('test-kinds');
+        expect(await again.get('a')).toMatchObject({ note: 'ünïcode' });
+      });
+    });
+
     describe('throughput', () => {
       it('adds per bucket and sums a window', async () => {
         const store = make().backend.throughput;

@@ -14,6 +14,7 @@ import type {
   Named,
   RateLimiter,
   RecentList,
+  RecordStore,
   RetentionSweeper,
   ScheduleStore,
   ThroughputStore,
@@ -28,6 +29,7 @@ import { bullmqJobActions } from './stores/job-actions.ts';
 import { bullmqJobReads } from './stores/job-reads.ts';
 import { RedisOnceLedger } from './stores/once-ledger.ts';
 import { RedisRecentList } from './stores/recent-list.ts';
+import { RedisRecordStore } from './stores/records.ts';
 import { bullmqRetention } from './stores/retention.ts';
 import { RedisScheduleStore } from './stores/schedules.ts';
 import { RedisThroughputStore } from './stores/throughput.ts';
@@ -85,6 +87,10 @@ export class BullmqBackend implements Backend {
 
   ledger<R extends object>(name: string, opts: { ttlSeconds: number }) {
     return new RedisOnceLedger<R>(this.redis('stores'), { base: this.side, name, ttlSeconds: opts.ttlSeconds });
+  }
+
+  records<T extends Named>(name: string): RecordStore<T> {
+    return new RedisRecordStore<T>(this.redis('stores'), this.opts.prefix, name);
   }
 
   recentList<T extends { id: string }>(name: string): RecentList<T> {

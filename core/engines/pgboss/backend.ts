@@ -2,7 +2,17 @@
 // the throughput counters' own small pool), so one database holds the whole deployment. Rate limits (API keys,
 // dashboard sign-in) are shared through Postgres tables like the queues' own (capabilities.sharedRateLimits).
 import type { Backend, BackendCapabilities, BoardSource, ReleaseStep } from '../../backend.ts';
-import type { AuditStore, JobActions, JobReads, LimiterOptions, Named, RateLimiter, RecentList, ScheduleStore } from '../../stores.ts';
+import type {
+  AuditStore,
+  JobActions,
+  JobReads,
+  LimiterOptions,
+  Named,
+  RateLimiter,
+  RecentList,
+  RecordStore,
+  ScheduleStore,
+} from '../../stores.ts';
 import { pgbossBoardSource } from './bull-board-adapter.ts';
 import type { PgbossEngine } from './engine.ts';
 import { PostgresAuditStore } from './stores/audit.ts';
@@ -10,6 +20,7 @@ import { pgbossJobReads } from './stores/job-reads.ts';
 import { pgbossLimiter } from './stores/limiter.ts';
 import { PostgresOnceLedger } from './stores/once-ledger.ts';
 import { PostgresRecentList } from './stores/recent-list.ts';
+import { PostgresRecordStore } from './stores/records.ts';
 import { PostgresScheduleStore } from './stores/schedules.ts';
 import { PostgresThroughputStore } from './stores/throughput.ts';
 
@@ -56,6 +67,10 @@ export class PgbossBackend implements Backend {
 
   ledger<R extends object>(name: string, opts: { ttlSeconds: number }) {
     return new PostgresOnceLedger<R>(this.engine, { name, ttlSeconds: opts.ttlSeconds });
+  }
+
+  records<T extends Named>(name: string): RecordStore<T> {
+    return new PostgresRecordStore<T>(this.engine, name);
   }
 
   recentList<T extends { id: string }>(name: string): RecentList<T> {
