@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import type { Backend } from './backend.ts';
 import type { KernelConfig } from './config/index.ts';
 import type { ConsumedJob, Engine, EnqueueResult, Outcome } from './engine.ts';
-import type { JobDefinition } from './kinds.ts';
+import type { JobDefinition, KindDefinition } from './kinds.ts';
 
 export interface HandlerContext {
   jobId: string;
@@ -60,8 +60,13 @@ export interface HandlerDeps<C extends KernelConfig = KernelConfig> {
   queueNames: readonly string[];
 }
 
+/** The handler for a kind declared without code (an HTTP-target kind), or undefined when this module runs none such. */
+export type DeclaredHandlers = (name: string, def: KindDefinition) => Handler<unknown> | undefined;
+
 export interface HandlerSet<H = Record<string, Handler<never> | undefined>> {
   handlers: H;
+  /** runs the kinds declared without code (workers/http/) */
+  declared?: DeclaredHandlers;
   /** closes what the module opened (SMTP pools, database pools) */
   close(): Promise<void>;
 }

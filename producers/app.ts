@@ -14,6 +14,7 @@ import { guardJsonBody } from '../core/http/body-guard.ts';
 import { ok } from '../core/http/openapi.ts';
 import { requestError } from '../core/http/request-errors.ts';
 import { type AnyRoute, mountRoutes, route } from '../core/http/route.ts';
+import { kindRegistry } from '../workers/catalog.ts';
 import type { ApiKeyConfig, Config } from '../workers/config.ts';
 import { routeTables } from '../workers/domains.ts';
 import { authenticate } from './auth.ts';
@@ -41,6 +42,7 @@ async function appRoutes(app: express.Express, deps: AppDeps): Promise<AnyRoute[
   const operations = mountOperations(app, deps); // request metrics + spans first, for every request
   const tables = [...coreRouteTables, ...(await routeTables())];
   let document: unknown;
+  let documented: readonly string[] | undefined;
   const openapi = route({
     method: 'get',
     path: '/v1/openapi.json',
@@ -48,11 +50,15 @@ async function appRoutes(app: express.Express, deps: AppDeps): Promise<AnyRoute[
     summary: 'This document',
     responses: { '200': ok('OpenAPI 3.1') },
     handle: (_req, res) => {
+      // kinds declared at runtime are documented too: rebuild when the list of kinds changed
+      if (documented !== kindRegistry.names) {
+        documented = kindRegistry.names;
+        document = buildOpenApi(deps.config, routes);
+      }
       res.json(document);
     },
   });
   const routes = [...operations, ...tables.flatMap((t) => t(deps)), openapi];
-  document = buildOpenApi(deps.config, routes);
   return routes;
 }
 

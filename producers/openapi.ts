@@ -2,14 +2,16 @@
 // components from the catalog's zod schemas (JSON Schema 2020-12, which 3.1 uses).
 import { jsonSchema, openApiPaths, ref } from '../core/http/openapi.ts';
 import type { AnyRoute } from '../core/http/route.ts';
-import { catalog, jobNames, queueNames } from '../workers/catalog.ts';
+import type { KindDefinition } from '../core/kinds.ts';
+import { kindRegistry, queueNames } from '../workers/catalog.ts';
 import type { Config } from '../workers/config.ts';
+import { kindBody } from '../workers/http/declaration.ts';
 import { jobOptionsSchema } from './enqueue.ts';
 
 const schemaName = (kind: string) => `Payload_${kind.replace(/[^A-Za-z0-9]/g, '_')}`;
 
 /** Schemas the routes' responses refer to (`$ref`), beside the catalog's payloads. */
-const viewSchemas = {
+const viewSchemas = (jobNames: readonly string[]) => ({
   JobState: { enum: ['waiting', 'delayed', 'active', 'completed', 'failed', 'dead', 'cancelled'] },
   JobSummary: {
     type: 'object',
@@ -85,11 +87,17 @@ const viewSchemas = {
       },
     },
   },
-};
+});
 
 export function buildOpenApi(config: Pick<Config, 'MAX_BODY_BYTES'>, routes: readonly AnyRoute[]) {
+  const jobNames = kindRegistry.names;
+  // a declared kind documents the JSON Schema it was declared with
+  const payloadDoc = (d: KindDefinition) => (d.http ? d.http.schema : jsonSchema(d.payload));
   const payloads = Object.fromEntries(
-    jobNames.map((n) => [schemaName(n), { ...jsonSchema(catalog[n].payload), description: catalog[n].description }]),
+    jobNames.map((n) => {
+      const d = kindRegistry.get(n) as KindDefinition;
+      return [schemaName(n), { ...payloadDoc(d), description: d.description }];
+    }),
   );
   const jobRequests = jobNames.map((n) => ({
     type: 'object',
@@ -114,7 +122,8 @@ export function buildOpenApi(config: Pick<Config, 'MAX_BODY_BYTES'>, routes: rea
         ...payloads,
         JobOptions: jsonSchema(jobOptionsSchema),
         JobRequest: { oneOf: jobRequests, discriminator: { propertyName: 'name' } },
-        ...viewSchemas,
+        KindDeclaration: jsonSchema(kindBody),
+        ...viewSchemas(jobNames),
       },
     },
   };

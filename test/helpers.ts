@@ -11,11 +11,13 @@ import type { Backend, BackendCapabilities } from '../core/backend.ts';
 import type { Engine } from '../core/engine.ts';
 import { deleteKeysWithPrefix } from '../core/engines/bullmq/redis.ts';
 import { createBackend, pgbossSchemaFor } from '../core/engines/factory.ts';
+import type { DeclaredHandlers } from '../core/handler.ts';
 import { createDashboard } from '../dashboard/index.ts';
 import { createApp } from '../producers/app.ts';
 import { generateApiKey } from '../producers/auth.ts';
 import { type HandlerMap, queueNames } from '../workers/catalog.ts';
 import { type Config, loadConfig } from '../workers/config.ts';
+import { startDeclaredKinds } from '../workers/declared-kinds.ts';
 import { handlers as defaultHandlers } from '../workers/diagnostics/handlers.ts';
 import { startWorkers, type WorkerRuntime } from '../workers/runtime.ts';
 
@@ -146,7 +148,7 @@ export interface TestPlatform {
     body?: unknown,
     opts?: { key?: string | null; headers?: Record<string, string> },
   ): Promise<{ status: number; headers: Headers; body: any }>;
-  startWorker(opts?: { handlers?: HandlerMap; queues?: Record<string, number | undefined> }): WorkerRuntime;
+  startWorker(opts?: { handlers?: HandlerMap; declared?: DeclaredHandlers; queues?: Record<string, number | undefined> }): WorkerRuntime;
 }
 
 /** `{ engine, ...settings }`: the engine to build (isolated prefix/schema, dropped afterwards) and env overrides. */
@@ -170,6 +172,7 @@ export async function setup({ engine: engineName, ...overrides }: SetupOptions):
   // the store is installed before the web serves, as the release step does in a deployment: the first
   // request's store deadline (STORE_TIMEOUT_MS) is not spent on pg-boss's schema install
   await backend.release?.run();
+  const declaredKinds = await startDeclaredKinds({ config, backend, logger: quietLogger });
   const dashboard = await createDashboard({ config, logger: quietLogger, backend });
   const app = await createApp({
     engine,
@@ -189,6 +192,7 @@ export async function setup({ engine: engineName, ...overrides }: SetupOptions):
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
     await dashboard.close();
+    declaredKinds.close();
     await backend.close();
     await dropEngineData(config);
   });
@@ -222,6 +226,7 @@ export async function setup({ engine: engineName, ...overrides }: SetupOptions):
         engine,
         logger: quietLogger,
         handlers: opts.handlers ?? defaultHandlers,
+        declared: opts.declared,
         queues: opts.queues ?? config.WORKER_QUEUES,
       });
       runtimes.push(rt);

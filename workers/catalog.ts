@@ -7,7 +7,7 @@ import type { KindsOf, QueuesOf } from '../core/domain.ts';
 import type { JobMeta } from '../core/engine.ts';
 import { enqueueRequestOf, type ValidJob as KindJob, type RetentionConfig, type Validation, validateJobIn } from '../core/enqueue.ts';
 import type { Handler } from '../core/handler.ts';
-import type { CatalogView, JobDefinition, QueueDefinition } from '../core/kinds.ts';
+import { type CatalogView, type JobDefinition, type KindDefinition, KindRegistry, type QueueDefinition } from '../core/kinds.ts';
 import { domains } from './domains.ts';
 
 export type { JobDefaults, JobDefinition, QueueDefinition } from '../core/kinds.ts';
@@ -49,8 +49,20 @@ export type PayloadInput<N extends JobName> = z.input<Catalog[N]['payload']>;
 export type Payload<N extends JobName> = z.output<Catalog[N]['payload']>;
 export const jobNames = Object.keys(catalog) as JobName[];
 
+/**
+ * Every kind this process knows: the typed catalog above plus the kinds declared without code (KINDS_FILE,
+ * PUT /v1/kinds; workers/declared-kinds.ts keeps them current). Lookups by a name that came from outside
+ * (a request, a consumed job) go through it; `JobName` and `catalog` stay the typed built-ins.
+ */
+export const kindRegistry = new KindRegistry(catalog);
+
 /** The catalog as kernel services take it (metrics labels, the scaling signal): core/kinds.ts CatalogView. */
-export const catalogView: CatalogView = { kinds: jobNames, queues };
+export const catalogView: CatalogView = {
+  get kinds() {
+    return kindRegistry.names;
+  },
+  queues,
+};
 
 /** Handlers by kind: what the worker runtime runs. */
 export type HandlerMap = { [N in JobName]?: Handler<Payload<N>> };
@@ -59,15 +71,21 @@ export function isJobName(name: unknown): name is JobName {
   return typeof name === 'string' && Object.hasOwn(catalog, name);
 }
 
-/** The queue a kind runs on; undefined for a name the catalog does not know (scope checks: core/http/principal.ts). */
+/** The queue a kind runs on; undefined for a name no one declared (scope checks: core/http/principal.ts). */
 export function queueOfKind(name: string): string | undefined {
-  return isJobName(name) ? catalog[name].queue : undefined;
+  return kindRegistry.get(name)?.queue;
+}
+
+/** A kind's definition, built-in or declared; undefined for an unknown name. */
+export function kindDefinition(name: string): KindDefinition | undefined {
+  return kindRegistry.get(name);
 }
 
 export function definitionOf(name: JobName): JobDefinition {
   return catalog[name];
 }
 
+/** The built-in kinds of a queue (declared kinds: kindRegistry). */
 export function kindsOfQueue(queue: string): JobName[] {
   return jobNames.filter((n) => catalog[n].queue === queue);
 }
@@ -81,12 +99,17 @@ for (const d of domains) {
 
 export type ValidJob = KindJob<JobName>;
 
-/** Validate one `{ name, data, options }` against the catalog; `prefix` roots the error paths (`jobs[3]`). */
+/**
+ * Validate one `{ name, data, options }` against every known kind; `prefix` roots the error paths (`jobs[3]`).
+ * The name is typed as a built-in's; at run time it may be a declared kind's.
+ */
 export function validateJob(body: unknown, prefix = ''): Validation<JobName> {
-  return validateJobIn(catalog, body, prefix);
+  return validateJobIn(kindRegistry.table as Catalog, body, prefix);
 }
 
-/** Catalog defaults + caller options → what the engine stores. `now` is a parameter for tests. */
+/** The kind's defaults + caller options → what the engine stores. `now` is a parameter for tests. */
 export function toEnqueueRequest(job: ValidJob, config: RetentionConfig, meta: JobMeta = {}, now = Date.now(), jobId?: string) {
-  return enqueueRequestOf(catalog[job.name], job, config, meta, now, jobId);
+  const def = kindRegistry.get(job.name);
+  if (!def) throw new Error(`unknown job kind "${job.name}"`);
+  return enqueueRequestOf(def, job, config, meta, now, jobId);
 }

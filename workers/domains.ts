@@ -10,11 +10,12 @@ import type { ReadinessCheck } from '../core/readiness.ts';
 import type { ReleaseTask } from '../core/release.ts';
 import { diagnosticsDomain } from './diagnostics/index.ts';
 import { emailDomain } from './email/index.ts';
+import { httpDomain } from './http/index.ts';
 import { opsDomain } from './ops/index.ts';
 import { reportsDomain } from './reports/index.ts';
 import { searchDomain } from './search/index.ts';
 
-export const domains = [diagnosticsDomain, emailDomain, opsDomain, reportsDomain, searchDomain] as const;
+export const domains = [diagnosticsDomain, emailDomain, opsDomain, reportsDomain, searchDomain, httpDomain] as const;
 
 /** Every setting: the kernel's and each domain's section (workers/config.ts reads them). */
 export type Config = ConfigOf<typeof domains>;

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Backend } from '../core/backend.ts';
 import { enqueueFor } from '../core/enqueue.ts';
 import type { HandlerDeps, HandlerSet } from '../core/handler.ts';
-import { catalog, type HandlerMap, queueNames } from './catalog.ts';
+import { type HandlerMap, kindRegistry, queueNames } from './catalog.ts';
 import { type Config, domains } from './domains.ts';
 
 /** What the process has: its config and logger, and the backend (the engine and its side stores). */
@@ -19,7 +19,7 @@ export interface ProcessDeps {
 export function handlerDeps({ config, logger, backend }: ProcessDeps): HandlerDeps<Config> {
   // backend is absent only in tests that never run a handler
   const engine = backend?.engine;
-  return { config, logger, backend, engine, enqueue: enqueueFor(catalog, engine, config), queueNames };
+  return { config, logger, backend, engine, enqueue: enqueueFor(kindRegistry.table, engine, config), queueNames };
 }
 
 /**
@@ -49,6 +49,7 @@ export async function createHandlers(
   }
   return {
     handlers: Object.assign({}, ...sets.map((s) => s.handlers)) as HandlerMap,
+    declared: sets.find((s) => s.declared)?.declared,
     close: async () => {
       await Promise.all(sets.map((s) => s.close()));
     },

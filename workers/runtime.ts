@@ -4,8 +4,18 @@
 import type { Logger } from 'pino';
 import type { Consumer, Engine } from '../core/engine.ts';
 import { Executor, type JobHandler } from '../core/executor.ts';
-import type { RuntimeHooks } from '../core/handler.ts';
-import { catalog, type HandlerMap, isJobName, type JobName, kindsOfQueue, type QueueName, queueNames, queues } from './catalog.ts';
+import type { DeclaredHandlers, RuntimeHooks } from '../core/handler.ts';
+import {
+  catalog,
+  type HandlerMap,
+  isJobName,
+  type JobName,
+  kindRegistry,
+  kindsOfQueue,
+  type QueueName,
+  queueNames,
+  queues,
+} from './catalog.ts';
 
 export type { HandlerContext, RuntimeHooks } from '../core/handler.ts';
 
@@ -13,6 +23,8 @@ export interface RuntimeOptions {
   engine: Engine;
   logger: Logger;
   handlers: HandlerMap;
+  /** runs kinds declared without code (HTTP-target kinds: workers/http/); absent: such jobs are dead-lettered */
+  declared?: DeclaredHandlers;
   /** queue → concurrency override; `*` means every catalog queue that has a handler */
   queues: Record<string, number | undefined>;
   hooks?: RuntimeHooks;
@@ -22,10 +34,14 @@ export interface RuntimeOptions {
 }
 
 /** The executor over the catalog and `handlers`. */
-export function catalogExecutor(opts: Pick<RuntimeOptions, 'handlers' | 'logger' | 'hooks' | 'random'>): Executor {
+export function catalogExecutor(opts: Pick<RuntimeOptions, 'handlers' | 'declared' | 'logger' | 'hooks' | 'random'>): Executor {
   return new Executor({
-    definition: (kind) => (isJobName(kind) ? catalog[kind] : undefined),
-    handler: (kind) => (isJobName(kind) ? (opts.handlers[kind] as JobHandler | undefined) : undefined),
+    definition: (kind) => kindRegistry.get(kind),
+    handler: (kind) => {
+      if (isJobName(kind)) return opts.handlers[kind] as JobHandler | undefined;
+      const def = kindRegistry.get(kind);
+      return def ? (opts.declared?.(kind, def) as JobHandler | undefined) : undefined;
+    },
     fallbackBackoff: catalog['diagnostics.noop'].defaults.backoff,
     logger: opts.logger,
     hooks: opts.hooks,
@@ -34,9 +50,14 @@ export function catalogExecutor(opts: Pick<RuntimeOptions, 'handlers' | 'logger'
 }
 
 /** Resolve WORKER_QUEUES to concrete queues and their concurrency. */
-export function resolveQueues(spec: Record<string, number | undefined>, handlers: HandlerMap): Map<QueueName, number> {
+export function resolveQueues(
+  spec: Record<string, number | undefined>,
+  handlers: HandlerMap,
+  declared?: DeclaredHandlers,
+): Map<QueueName, number> {
   const out = new Map<QueueName, number>();
-  const served = (q: QueueName) => kindsOfQueue(q).some((k) => handlers[k as JobName] !== undefined);
+  const runsDeclared = (q: QueueName) => declared !== undefined && (queues[q] as { declaredKinds?: boolean }).declaredKinds === true;
+  const served = (q: QueueName) => runsDeclared(q) || kindsOfQueue(q).some((k) => handlers[k as JobName] !== undefined);
   for (const [name, n] of Object.entries(spec)) {
     if (name === '*') {
       for (const q of queueNames) if (served(q) && !out.has(q)) out.set(q, spec[q] ?? queues[q].concurrency);
@@ -59,7 +80,7 @@ export interface WorkerRuntime {
 export function startWorkers(opts: RuntimeOptions): WorkerRuntime {
   const executor = catalogExecutor(opts);
   const run = executor.run.bind(executor);
-  const consumers = [...resolveQueues(opts.queues, opts.handlers)].map(([queue, concurrency]) => {
+  const consumers = [...resolveQueues(opts.queues, opts.handlers, opts.declared)].map(([queue, concurrency]) => {
     const def = queues[queue] as { rateLimit?: { max: number; durationMs: number } };
     const rateLimit = opts.rateLimits?.[queue] ?? def.rateLimit;
     opts.logger.info({ queue, concurrency, rateLimit }, 'consuming');

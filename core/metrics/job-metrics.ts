@@ -15,10 +15,18 @@ collectDefaultMetrics({ register: processRegistry });
 
 /** Label values bounded by `catalog`: a name it does not know is `unknown`. */
 export function labelsOf(catalog: CatalogView) {
-  const kinds = new Set<unknown>(catalog.kinds);
+  // kinds declared at runtime join the catalog's list: rebuild the set when the list is replaced
+  let list = catalog.kinds;
+  let kinds = new Set<unknown>(list);
   const queues = new Set<unknown>(Object.keys(catalog.queues));
   return {
-    kind: (name: unknown) => (kinds.has(name) ? (name as string) : 'unknown'),
+    kind: (name: unknown) => {
+      if (catalog.kinds !== list) {
+        list = catalog.kinds;
+        kinds = new Set<unknown>(list);
+      }
+      return kinds.has(name) ? (name as string) : 'unknown';
+    },
     queue: (name: unknown) => (queues.has(name) ? (name as string) : 'unknown'),
   };
 }

@@ -1,11 +1,12 @@
 // What every process type stands on: the development stores it needs, tracing, and the backend (the
-// engine and its side stores, core/backend.ts).
+// engine and its side stores, core/backend.ts), and the kinds declared without code (workers/declared-kinds.ts).
 import type { Backend } from '../../core/backend.ts';
 import { createBackend } from '../../core/engines/factory.ts';
 import { resource } from '../../core/lifecycle.ts';
 import { startTracing } from '../../core/tracing.ts';
 import { queueNames } from '../../workers/catalog.ts';
 import type { Config } from '../../workers/config.ts';
+import { startDeclaredKinds } from '../../workers/declared-kinds.ts';
 import type { EntryContext } from '../run.ts';
 import { startDevStores } from './dev-stores.ts';
 
@@ -31,6 +32,14 @@ export async function startBackend(ctx: EntryContext): Promise<ProcessBackend> {
       'backend',
       async () => createBackend(config, logger, { queues: queueNames }),
       (b) => b.close(),
+    ),
+  );
+  // kinds declared without code (KINDS_FILE, PUT /v1/kinds), kept current from the store
+  await life.start(
+    resource(
+      'declared kinds',
+      () => startDeclaredKinds({ config, backend: backend.value, logger }),
+      async (k) => k.close(),
     ),
   );
   return { config, backend: backend.value };

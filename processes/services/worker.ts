@@ -38,6 +38,7 @@ export async function startWorker(ctx: EntryContext, { config, backend }: Proces
           engine,
           logger,
           handlers: handlerSet.value.handlers,
+          declared: handlerSet.value.declared,
           queues: config.WORKER_QUEUES,
           hooks: instrumentation.value.hooks,
           rateLimits: queueRateLimits(config),

@@ -7,6 +7,7 @@ import { auditRoutes } from './audit.ts';
 import { healthRoutes } from './health.ts';
 import { jobSearchRoutes } from './job-search.ts';
 import { jobRoutes } from './jobs.ts';
+import { kindRoutes } from './kinds.ts';
 import { queueRoutes } from './queues.ts';
 import { scalingRoutes } from './scaling.ts';
 
@@ -14,6 +15,7 @@ export const coreRouteTables: RouteTable<Config>[] = [
   healthRoutes,
   jobSearchRoutes,
   jobRoutes,
+  kindRoutes,
   queueRoutes,
   scalingRoutes,
   scheduleRoutes,
