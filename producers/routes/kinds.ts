@@ -7,7 +7,7 @@ import type { Backend } from '../../core/backend.ts';
 import { ApiError } from '../../core/http/api-error.ts';
 import { componentRef, err, ok } from '../../core/http/openapi.ts';
 import { isAdmin, principalOf } from '../../core/http/principal.ts';
-import { type RouteTable, route } from '../../core/http/route.ts';
+import { byParam, type RouteTable, route } from '../../core/http/route.ts';
 import type { KindDefinition } from '../../core/kinds.ts';
 import { Allowlist, storeEndpoints } from '../../core/outbound/index.ts';
 import { kindRegistry } from '../../workers/catalog.ts';
@@ -48,38 +48,14 @@ export const kindRoutes: RouteTable<Config> = ({ config, backend, logger }) => {
   };
   const store = kindStore(backend);
   return [
-    route({
-      method: 'get',
-      path: '/v1/kinds',
-      auth: 'key',
-      summary: 'Every job kind: the catalog’s, KINDS_FILE’s and those declared at runtime',
-      responses: { '200': ok('kinds'), '403': err('needs admin') },
-      handle: async (req, res) => {
-        requireAdmin(req);
-        res.json({ kinds: Object.entries(kindRegistry.table).map(([n, d]) => kindView(n, d)) });
-      },
-    }),
-    route({
-      method: 'get',
-      path: '/v1/kinds/:name',
-      auth: 'key',
-      summary: 'One job kind',
-      params: kindParam,
-      responses: { '200': ok('the kind'), '403': err('needs admin'), '404': err('no such kind') },
-      handle: async (req, res) => {
-        requireAdmin(req);
-        const name = String(req.params.name);
-        const def = kindRegistry.get(name) ?? (await storedDefinition(backend, name));
-        if (!def) throw new ApiError(404, 'not_found', `no job kind "${name}"`);
-        res.json(kindView(name, def));
-      },
-    }),
+    ...readRoutes(backend),
     route({
       method: 'put',
       path: '/v1/kinds/:name',
       auth: 'key',
       summary: 'Declare or replace an HTTP-target kind (runtime; every replica sees it within seconds)',
       params: kindParam,
+      audit: { action: 'kind.put', target: byParam('kind', 'name') },
       json: true,
       body: componentRef('KindDeclaration'),
       responses: {
@@ -116,6 +92,7 @@ export const kindRoutes: RouteTable<Config> = ({ config, backend, logger }) => {
       auth: 'key',
       summary: 'Remove a runtime-declared kind (queued jobs of it are dead-lettered when they run)',
       params: kindParam,
+      audit: { action: 'kind.delete', target: byParam('kind', 'name') },
       responses: {
         '204': { description: 'removed' },
         '403': err('needs admin'),
@@ -136,6 +113,37 @@ export const kindRoutes: RouteTable<Config> = ({ config, backend, logger }) => {
     }),
   ];
 };
+
+function readRoutes(backend: Backend) {
+  return [
+    route({
+      method: 'get',
+      path: '/v1/kinds',
+      auth: 'key',
+      summary: 'Every job kind: the catalog’s, KINDS_FILE’s and those declared at runtime',
+      responses: { '200': ok('kinds'), '403': err('needs admin') },
+      handle: async (req, res) => {
+        requireAdmin(req);
+        res.json({ kinds: Object.entries(kindRegistry.table).map(([n, d]) => kindView(n, d)) });
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/kinds/:name',
+      auth: 'key',
+      summary: 'One job kind',
+      params: kindParam,
+      responses: { '200': ok('the kind'), '403': err('needs admin'), '404': err('no such kind') },
+      handle: async (req, res) => {
+        requireAdmin(req);
+        const name = String(req.params.name);
+        const def = kindRegistry.get(name) ?? (await storedDefinition(backend, name));
+        if (!def) throw new ApiError(404, 'not_found', `no job kind "${name}"`);
+        res.json(kindView(name, def));
+      },
+    }),
+  ];
+}
 
 /** A stored kind this process has not loaded yet (read straight from the store). */
 async function storedDefinition(backend: Backend, name: string): Promise<KindDefinition | undefined> {
