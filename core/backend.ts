@@ -8,6 +8,7 @@ import type pg from 'pg';
 import type { Engine, EngineCapabilities, EnqueueRequest, EnqueueResult } from './engine.ts';
 import type {
   AuditStore,
+  Generations,
   JobActions,
   JobReads,
   LimiterOptions,
@@ -59,6 +60,8 @@ export interface Backend {
   ledger<R extends object>(name: string, opts: { ttlSeconds: number }): OnceLedger<R>;
   /** named records kept under `name` (e.g. `http-kinds`), shared by every replica */
   records<T extends Named>(name: string): RecordStore<T>;
+  /** generation numbers named `name` (e.g. `unique`), records kept `ttlSeconds` after their last change */
+  generations(name: string, opts: { ttlSeconds: number }): Generations;
   /** a capped newest-first list named `name` (e.g. `email:caught`) */
   recentList<T extends { id: string }>(name: string): RecentList<T>;
   /** finished-run counters shared by every worker */

@@ -4,11 +4,12 @@
 // every handler's follow-up enqueue go through that binding.
 import { z } from 'zod';
 import type { KernelConfig } from './config/index.ts';
-import type { Engine, EnqueueRequest, JobMeta } from './engine.ts';
+import type { EnqueueRequest, JobMeta } from './engine.ts';
 import { PermanentError } from './errors/index.ts';
 import type { Enqueue } from './handler.ts';
 import type { JobDefinition } from './kinds.ts';
 import { withTraceContext } from './tracing.ts';
+import { enqueueUnique, type UniqueBackend } from './unique.ts';
 import { type ErrorDetail, issuesToDetails } from './validation.ts';
 
 const DAY = 86_400_000;
@@ -32,10 +33,32 @@ export const jobOptionsSchema = z
       .optional()
       .describe('a repeated key (per job kind, within IDEMPOTENCY_TTL_SECONDS) returns the existing job'),
     timeout: z.int().min(100).max(DAY).optional().describe('ms a run may take before its AbortSignal fires'),
+    singletonKey: z
+      .string()
+      .min(1)
+      .max(255)
+      .optional()
+      .describe('at most one job of this kind with this key waiting, delayed or active; a repeat returns it (docs/uniqueness.md)'),
+    throttle: z
+      .strictObject({
+        key: z.string().min(1).max(255),
+        ms: z
+          .int()
+          .min(100)
+          .max(30 * DAY),
+      })
+      .optional()
+      .describe('at most one job of this kind per key per fixed window of `ms`; extras return it (docs/uniqueness.md)'),
   })
   .refine((o) => o.delay === undefined || o.runAt === undefined, {
     path: ['runAt'],
     message: 'give delay or runAt, not both',
+  })
+  .superRefine((o, ctx) => {
+    const given = (['idempotencyKey', 'singletonKey', 'throttle'] as const).filter((k) => o[k] !== undefined);
+    if (given.length > 1) {
+      ctx.addIssue({ code: 'custom', path: [given[1] as string], message: `give one of ${given.join(' and ')}, not both` });
+    }
   });
 export type JobOptions = z.infer<typeof jobOptionsSchema>;
 
@@ -118,12 +141,13 @@ export class InvalidJobError extends PermanentError {
   }
 }
 
-/** The `enqueue` handlers are given (core/handler.ts): validates against `kinds`, enqueues on `engine`. */
-export function enqueueFor(kinds: KindTable, engine: Engine, config: RetentionConfig): Enqueue {
+/** The `enqueue` handlers are given (core/handler.ts): validates against `kinds`, enqueues on the backend's engine. */
+export function enqueueFor(kinds: KindTable, backend: UniqueBackend, config: RetentionConfig): Enqueue {
   return async (job, meta = {}) => {
     const v = validateJobIn(kinds, job);
     if (!v.ok) throw new InvalidJobError(v.details);
     const def = kinds[v.job.name] as JobDefinition;
-    return engine.enqueue(enqueueRequestOf(def, v.job, config, { requestId: meta.requestId }, Date.now(), meta.jobId));
+    const req = enqueueRequestOf(def, v.job, config, { requestId: meta.requestId }, Date.now(), meta.jobId);
+    return enqueueUnique(backend, req, v.job.options);
   };
 }

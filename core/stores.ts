@@ -113,6 +113,16 @@ export interface RateLimiter {
   reset(key: string): Promise<void>;
 }
 
+/**
+ * Generation numbers per key, shared by every process (core/unique.ts: the singleton key's current job is
+ * `<key>#<generation>`). A key never seen reads 0. Records live `ttlSeconds` after their last advance.
+ */
+export interface Generations {
+  read(key: string): Promise<number>;
+  /** move `key` from generation `from` to `from + 1` unless another process already moved it; the generation after */
+  advance(key: string, from: number): Promise<number>;
+}
+
 /** Reads the dashboard needs that the engine seam does not offer. */
 export interface JobReads {
   /** jobs finished in the last `windowMs` (final failures only, not retried attempts), or null when the store cannot tell */

@@ -199,6 +199,23 @@ for (const factory of backendFactories) {
       });
     });
 
+    describe('generations', () => {
+      it('reads 0 for a new key and moves one generation at a time, once per generation under races', async () => {
+        const { backend } = make();
+        const gens = backend.generations('test-gen', { ttlSeconds: 60 });
+        const other = backend.generations('test-gen', { ttlSeconds: 60 }); // another process, in effect
+        expect(await gens.read('k')).toBe(0);
+        expect(await gens.advance('k', 0)).toBe(1);
+        expect(await other.advance('k', 0)).toBe(1); // already moved past 0: unchanged
+        expect(await other.read('k')).toBe(1);
+        const raced = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? gens : other).advance('k', 1)));
+        expect(new Set(raced)).toEqual(new Set([2]));
+        expect(await gens.read('k')).toBe(2);
+        expect(await gens.read('other-key')).toBe(0);
+        expect(await backend.generations('test-gen-2', { ttlSeconds: 60 }).read('k')).toBe(0); // names are apart
+      });
+    });
+
     describe('recent list', () => {
       it('keeps the newest documents up to the cap, newest first', async () => {
         const { backend } = make();

@@ -19,7 +19,7 @@ export interface ProcessDeps {
 export function handlerDeps({ config, logger, backend }: ProcessDeps): HandlerDeps<Config> {
   // backend is absent only in tests that never run a handler
   const engine = backend?.engine;
-  return { config, logger, backend, engine, enqueue: enqueueFor(kindRegistry.table, engine, config), queueNames };
+  return { config, logger, backend, engine, enqueue: enqueueFor(kindRegistry.table, backend, config), queueNames };
 }
 
 /**

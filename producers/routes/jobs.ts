@@ -6,6 +6,7 @@ import { ApiError } from '../../core/http/api-error.ts';
 import { componentRef, err, ok, ref } from '../../core/http/openapi.ts';
 import { isAdmin, mayUseKind, principalOf } from '../../core/http/principal.ts';
 import { byParam, type RouteTable, route } from '../../core/http/route.ts';
+import { enqueueUnique, type UniqueBackend } from '../../core/unique.ts';
 import type { ErrorDetail } from '../../core/validation.ts';
 import { queueOfKind, toEnqueueRequest, type ValidJob, validateJob } from '../../workers/catalog.ts';
 import type { Config } from '../../workers/config.ts';
@@ -18,7 +19,7 @@ const full = (j: JobView) => ({ ...j, links: jobLink(j) });
 const mayEnqueue = (p: ReturnType<typeof principalOf>, kind: string) => mayUseKind(p, kind, queueOfKind(kind));
 const jobId = z.strictObject({ id: z.string() });
 
-export const jobRoutes: RouteTable<Config> = ({ engine, config }) => {
+export const jobRoutes: RouteTable<Config> = ({ engine, backend, config }) => {
   const loadJob = async (req: Request) => {
     const id = String(req.params.id);
     const job = await engine.getJob(id);
@@ -32,7 +33,7 @@ export const jobRoutes: RouteTable<Config> = ({ engine, config }) => {
 
   const slots = new PushSlots(config.PUSH_MAX_CONNECTIONS);
   return [
-    enqueueRoute(config, engine),
+    enqueueRoute(config, backend),
     bulkRoute(config, engine),
     route({
       method: 'get',
@@ -93,7 +94,7 @@ export const jobRoutes: RouteTable<Config> = ({ engine, config }) => {
   ];
 };
 
-function enqueueRoute(config: Config, engine: Engine) {
+function enqueueRoute(config: Config, backend: UniqueBackend) {
   return route({
     method: 'post',
     path: '/v1/jobs',
@@ -104,7 +105,10 @@ function enqueueRoute(config: Config, engine: Engine) {
     audit: { exempt: 'enqueue: the job itself is the record (its requestId is kept with it)' },
     responses: {
       '202': ok('enqueued', ref('JobSummary')),
-      '200': ok('the idempotency key matched an existing job, which is returned', ref('JobSummary')),
+      '200': ok(
+        'the idempotency key, singleton key or throttle window matched an existing job, which is returned (docs/uniqueness.md)',
+        ref('JobSummary'),
+      ),
       '400': err('invalid payload or unknown job kind; details name each field'),
       '403': err('the key may not enqueue this job kind'),
     },
@@ -117,7 +121,7 @@ function enqueueRoute(config: Config, engine: Engine) {
           { path: 'name', message: 'not in this key’s scopes' },
         ]);
       }
-      const { job, created } = await engine.enqueue(toEnqueueRequest(v.job, config, { requestId: req.requestId }));
+      const { job, created } = await enqueueUnique(backend, toEnqueueRequest(v.job, config, { requestId: req.requestId }), v.job.options);
       res
         .status(created ? 202 : 200)
         .location(jobLink(job).self)
@@ -155,6 +159,11 @@ function bulkRoute(config: Config, engine: Engine) {
       for (const [i, item] of jobs.entries()) {
         const v = validateJob(item, `jobs[${i}]`);
         if (!v.ok) details.push(...v.details);
+        else if (v.job.options.singletonKey !== undefined || v.job.options.throttle !== undefined)
+          details.push({
+            path: `jobs[${i}].options.${v.job.options.throttle ? 'throttle' : 'singletonKey'}`,
+            message: 'not accepted in bulk (docs/uniqueness.md): enqueue such a job on its own',
+          });
         else if (!mayEnqueue(principal, v.job.name))
           details.push({ path: `jobs[${i}].name`, message: `key "${principal.name}" may not enqueue ${v.job.name}` });
         else valid.push(v.job);

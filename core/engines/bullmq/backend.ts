@@ -8,6 +8,7 @@ import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Backend, BackendCapabilities, BoardSource } from '../../backend.ts';
 import type {
   AuditStore,
+  Generations,
   JobActions,
   JobReads,
   LimiterOptions,
@@ -25,6 +26,7 @@ import { sideBase } from './keys.ts';
 import { createRedis, type RedisRole } from './redis.ts';
 import { RedisAuditStore } from './stores/audit.ts';
 import { bullmqBoardSource } from './stores/board-source.ts';
+import { RedisGenerations } from './stores/generations.ts';
 import { bullmqJobActions } from './stores/job-actions.ts';
 import { bullmqJobReads } from './stores/job-reads.ts';
 import { RedisOnceLedger } from './stores/once-ledger.ts';
@@ -91,6 +93,10 @@ export class BullmqBackend implements Backend {
 
   records<T extends Named>(name: string): RecordStore<T> {
     return new RedisRecordStore<T>(this.redis('stores'), this.opts.prefix, name);
+  }
+
+  generations(name: string, opts: { ttlSeconds: number }): Generations {
+    return new RedisGenerations(this.redis('stores'), this.opts.prefix, { name, ttlSeconds: opts.ttlSeconds });
   }
 
   recentList<T extends { id: string }>(name: string): RecentList<T> {

@@ -4,6 +4,7 @@
 import type { Backend, BackendCapabilities, BoardSource, ReleaseStep } from '../../backend.ts';
 import type {
   AuditStore,
+  Generations,
   JobActions,
   JobReads,
   LimiterOptions,
@@ -16,6 +17,7 @@ import type {
 import { pgbossBoardSource } from './bull-board-adapter.ts';
 import type { PgbossEngine } from './engine.ts';
 import { PostgresAuditStore } from './stores/audit.ts';
+import { PostgresGenerations } from './stores/generations.ts';
 import { pgbossJobReads } from './stores/job-reads.ts';
 import { pgbossLimiter } from './stores/limiter.ts';
 import { PostgresOnceLedger } from './stores/once-ledger.ts';
@@ -71,6 +73,10 @@ export class PgbossBackend implements Backend {
 
   records<T extends Named>(name: string): RecordStore<T> {
     return new PostgresRecordStore<T>(this.engine, name);
+  }
+
+  generations(name: string, opts: { ttlSeconds: number }): Generations {
+    return new PostgresGenerations(this.engine, { name, ttlSeconds: opts.ttlSeconds });
   }
 
   recentList<T extends { id: string }>(name: string): RecentList<T> {

@@ -4,6 +4,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 const names = [
+  'generations-advance',
+  'generations-create',
+  'generations-read',
   'audit-append',
   'audit-create',
   'audit-list',

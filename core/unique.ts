@@ -1,0 +1,60 @@
+// Uniqueness options on enqueue, the same on every engine (docs/uniqueness.md). Both map a job onto a
+// deterministic job id, which every engine collapses into one job (EnqueueRequest.jobId), so concurrent
+// enqueues and a retried request after a crash never make two:
+// - `singletonKey`: at most one job with this key waiting, delayed or active per kind. Its current job is
+//   `uniq-<hash>-<generation>`; a generation counter per key (backend.generations) moves on once that job
+//   is final (completed, dead, cancelled), and the next enqueue makes a new one. While it is not final, an
+//   enqueue answers with it (created: false).
+// - `throttle: { key, ms }`: at most one job per key per fixed window of `ms` (by the clock of the process
+//   that enqueues); extras in the window answer with the window's job, whatever its state.
+import { createHash } from 'node:crypto';
+import type { Backend } from './backend.ts';
+import type { EnqueueRequest, EnqueueResult, JobView } from './engine.ts';
+
+/** what an enqueue with uniqueness needs of the backend */
+export type UniqueBackend = Pick<Backend, 'engine' | 'generations'>;
+
+export interface UniqueOptions {
+  singletonKey?: string;
+  throttle?: { key: string; ms: number };
+}
+
+const FINAL: ReadonlySet<JobView['state']> = new Set(['completed', 'dead', 'cancelled', 'failed']);
+/** singleton generations outlive any job retention: 30 days after the key's last new job */
+export const SINGLETON_TTL_SECONDS = 30 * 86_400;
+
+const hashOf = (kind: string, key: string) => createHash('sha256').update(`${kind}\0${key}`).digest('hex').slice(0, 32);
+
+export const singletonJobId = (kind: string, key: string, generation: number) => `uniq-${hashOf(kind, key)}-${generation}`;
+export const throttleJobId = (kind: string, key: string, windowStart: number) => `thr-${hashOf(kind, key)}-${windowStart}`;
+
+/** Enqueue `req` honouring `opts`: straight to the engine when it asks for no uniqueness. */
+export async function enqueueUnique(
+  backend: UniqueBackend,
+  req: EnqueueRequest,
+  opts: UniqueOptions,
+  now = Date.now(),
+): Promise<EnqueueResult> {
+  const { engine } = backend;
+  if (opts.throttle) {
+    const { key, ms } = opts.throttle;
+    return engine.enqueue({ ...req, jobId: throttleJobId(req.name, key, now - (now % ms)) });
+  }
+  if (opts.singletonKey === undefined) return engine.enqueue(req);
+  const gens = backend.generations('unique', { ttlSeconds: SINGLETON_TTL_SECONDS });
+  const key = hashOf(req.name, opts.singletonKey); // any key, fixed length, no NUL for Postgres
+  let gen = await gens.read(key);
+  if (gen === 0) gen = await gens.advance(key, 0);
+  // a few rounds at most: each one moves past a final job that another enqueue had not moved past yet
+  for (let round = 0; round < 5; round++) {
+    const id = singletonJobId(req.name, opts.singletonKey, gen);
+    const current = await engine.getJob(id);
+    if (current && FINAL.has(current.state)) {
+      gen = await gens.advance(key, gen);
+      continue;
+    }
+    // not there yet (another enqueue is making it, or one died before it could): this makes it or joins it
+    return engine.enqueue({ ...req, jobId: id });
+  }
+  throw new Error(`singleton key "${opts.singletonKey}": its generation kept moving; try again`);
+}
