@@ -152,6 +152,11 @@ export interface Engine {
   enqueue(req: EnqueueRequest): Promise<EnqueueResult>;
   enqueueMany(reqs: EnqueueRequest[]): Promise<EnqueueResult[]>;
   getJob(id: string): Promise<JobView | null>;
+  /**
+   * A debounced repeat (core/unique.ts): while job `req.jobId` is still delayed, it takes `req`'s data and
+   * runs `req.delayMs` from now; null once it came due, started or finished.
+   */
+  replaceDelayed(req: EnqueueRequest): Promise<JobView | null>;
   cancel(id: string): Promise<CancelOutcome>;
   consume(queue: string, opts: ConsumeOptions): Consumer;
   queueInfo(queues: string[]): Promise<QueueInfo[]>;

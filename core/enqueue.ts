@@ -49,13 +49,23 @@ export const jobOptionsSchema = z
       })
       .optional()
       .describe('at most one job of this kind per key per fixed window of `ms`; extras return it (docs/uniqueness.md)'),
+    debounce: z
+      .strictObject({
+        key: z.string().min(1).max(255),
+        ms: z
+          .int()
+          .min(100)
+          .max(30 * DAY),
+      })
+      .optional()
+      .describe('repeats with this key collapse into one job that runs `ms` after the last, with its payload (docs/uniqueness.md)'),
   })
   .refine((o) => o.delay === undefined || o.runAt === undefined, {
     path: ['runAt'],
     message: 'give delay or runAt, not both',
   })
   .superRefine((o, ctx) => {
-    const given = (['idempotencyKey', 'singletonKey', 'throttle'] as const).filter((k) => o[k] !== undefined);
+    const given = (['idempotencyKey', 'singletonKey', 'throttle', 'debounce'] as const).filter((k) => o[k] !== undefined);
     if (given.length > 1) {
       ctx.addIssue({ code: 'custom', path: [given[1] as string], message: `give one of ${given.join(' and ')}, not both` });
     }

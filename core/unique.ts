@@ -17,6 +17,7 @@ export type UniqueBackend = Pick<Backend, 'engine' | 'generations'>;
 export interface UniqueOptions {
   singletonKey?: string;
   throttle?: { key: string; ms: number };
+  debounce?: { key: string; ms: number };
 }
 
 const FINAL: ReadonlySet<JobView['state']> = new Set(['completed', 'dead', 'cancelled', 'failed']);
@@ -26,6 +27,7 @@ export const SINGLETON_TTL_SECONDS = 30 * 86_400;
 const hashOf = (kind: string, key: string) => createHash('sha256').update(`${kind}\0${key}`).digest('hex').slice(0, 32);
 
 export const singletonJobId = (kind: string, key: string, generation: number) => `uniq-${hashOf(kind, key)}-${generation}`;
+export const debounceJobId = (kind: string, key: string, generation: number) => `deb-${hashOf(kind, key)}-${generation}`;
 export const throttleJobId = (kind: string, key: string, windowStart: number) => `thr-${hashOf(kind, key)}-${windowStart}`;
 
 /** Enqueue `req` honouring `opts`: straight to the engine when it asks for no uniqueness. */
@@ -40,21 +42,51 @@ export async function enqueueUnique(
     const { key, ms } = opts.throttle;
     return engine.enqueue({ ...req, jobId: throttleJobId(req.name, key, now - (now % ms)) });
   }
+  if (opts.debounce) return debounced(backend, req, opts.debounce);
   if (opts.singletonKey === undefined) return engine.enqueue(req);
-  const gens = backend.generations('unique', { ttlSeconds: SINGLETON_TTL_SECONDS });
-  const key = hashOf(req.name, opts.singletonKey); // any key, fixed length, no NUL for Postgres
-  let gen = await gens.read(key);
-  if (gen === 0) gen = await gens.advance(key, 0);
-  // a few rounds at most: each one moves past a final job that another enqueue had not moved past yet
-  for (let round = 0; round < 5; round++) {
-    const id = singletonJobId(req.name, opts.singletonKey, gen);
+  const key = opts.singletonKey;
+  return generational(backend, req.name, key, async (gen) => {
+    const id = singletonJobId(req.name, key, gen);
     const current = await engine.getJob(id);
-    if (current && FINAL.has(current.state)) {
-      gen = await gens.advance(key, gen);
-      continue;
-    }
+    if (current && FINAL.has(current.state)) return undefined;
     // not there yet (another enqueue is making it, or one died before it could): this makes it or joins it
     return engine.enqueue({ ...req, jobId: id });
+  });
+}
+
+/**
+ * `debounce: { key, ms }`: the key's current job is delayed by `ms`; a repeat while it is still delayed
+ * gives it the repeat's payload and pushes its run time to `ms` from now (last payload wins). Once it came
+ * due, started or finished, the next repeat makes a new job.
+ */
+function debounced(backend: UniqueBackend, req: EnqueueRequest, { key, ms }: { key: string; ms: number }) {
+  const { engine } = backend;
+  return generational(backend, req.name, key, async (gen) => {
+    const next = { ...req, jobId: debounceJobId(req.name, key, gen), delayMs: ms };
+    const current = await engine.getJob(next.jobId);
+    if (!current) return engine.enqueue(next);
+    if (current.state !== 'delayed') return undefined;
+    const replaced = await engine.replaceDelayed(next);
+    return replaced ? { job: replaced, created: false } : undefined;
+  });
+}
+
+/** Run `attempt` on the key's current generation; when it answers undefined, move the generation on and retry. */
+async function generational(
+  backend: UniqueBackend,
+  kind: string,
+  key: string,
+  attempt: (generation: number) => Promise<EnqueueResult | undefined>,
+): Promise<EnqueueResult> {
+  const gens = backend.generations('unique', { ttlSeconds: SINGLETON_TTL_SECONDS });
+  const hashed = hashOf(kind, key); // any key, fixed length, no NUL for Postgres
+  let gen = await gens.read(hashed);
+  if (gen === 0) gen = await gens.advance(hashed, 0);
+  // a few rounds at most: each one moves past a job that another enqueue had not moved past yet
+  for (let round = 0; round < 5; round++) {
+    const result = await attempt(gen);
+    if (result) return result;
+    gen = await gens.advance(hashed, gen);
   }
-  throw new Error(`singleton key "${opts.singletonKey}": its generation kept moving; try again`);
+  throw new Error(`uniqueness key "${key}": its generation kept moving; try again`);
 }

@@ -1,5 +1,6 @@
 // Uniqueness options (core/unique.ts, docs/uniqueness.md) through the HTTP API, on each engine: a
-// singleton key holds one job until it is final, a throttle one job per window, under concurrent enqueues.
+// singleton key holds one job until it is final, a throttle one job per window, a debounce collapses
+// repeats into one delayed job; under concurrent enqueues.
 import { describe, expect, it } from 'vitest';
 import type { HandlerMap } from '../workers/catalog.ts';
 import { describeEngines, jobsOf } from './engines.ts';
@@ -74,6 +75,41 @@ describeEngines('uniqueness', (engine) => {
     });
   });
 
+  describe('debounce', () => {
+    it('collapses repeats into one delayed job with the last payload, run once; then a new one', async () => {
+      const t = await setup({ engine });
+      const debounce = { key: 'index:doc-7', ms: 1_000 };
+      const ids: string[] = [];
+      let lastAt = 0;
+      for (const ms of [1, 2, 3]) {
+        const r = await t.api('POST', '/v1/jobs', sleep({ debounce }, ms));
+        expect(r.status).toBe(ms === 1 ? 202 : 200);
+        ids.push(r.body.id);
+        lastAt = Date.now();
+      }
+      expect(new Set(ids).size).toBe(1);
+      const view = (await t.api('GET', `/v1/jobs/${ids[0]}`)).body;
+      expect(view).toMatchObject({ state: 'delayed', data: { ms: 3 } });
+      expect(Date.parse(view.runAt)).toBeGreaterThanOrEqual(lastAt + 1_000 - 50); // pushed back by the last repeat
+      const ran: number[] = [];
+      t.startWorker({
+        handlers: {
+          'diagnostics.sleep': async (p: { ms: number }) => {
+            ran.push(p.ms);
+            return null;
+          },
+        } as HandlerMap,
+        queues: { default: 2 },
+      });
+      await waitFor(async () => (await t.api('GET', `/v1/jobs/${ids[0]}`)).body.state === 'completed', { timeoutMs: 15_000, what: 'ran' });
+      expect(ran).toEqual([3]);
+      const again = await t.api('POST', '/v1/jobs', sleep({ debounce }, 4));
+      expect(again.status).toBe(202);
+      expect(again.body.id).not.toBe(ids[0]);
+      expect((await jobsOf[engine](t.engine, 'default')).size).toBe(2);
+    });
+  });
+
   describe('bad input', () => {
     it('refuses two uniqueness options at once, naming the field, and uniqueness in bulk', async () => {
       const t = await setup({ engine });
@@ -83,9 +119,12 @@ describeEngines('uniqueness', (engine) => {
       const badWindow = await t.api('POST', '/v1/jobs', sleep({ throttle: { key: 'x', ms: 5 } }));
       expect(badWindow.status).toBe(400);
       expect(badWindow.body.error.details[0].path).toBe('options.throttle.ms');
-      const bulk = await t.api('POST', '/v1/jobs/bulk', { jobs: [sleep({}), sleep({ singletonKey: 's' })] });
+      const bulk = await t.api('POST', '/v1/jobs/bulk', {
+        jobs: [sleep({}), sleep({ singletonKey: 's' }), sleep({ debounce: { key: 'd', ms: 500 } })],
+      });
       expect(bulk.status).toBe(400);
       expect(bulk.body.error.details).toContainEqual({ path: 'jobs[1].options.singletonKey', message: expect.any(String) });
+      expect(bulk.body.error.details).toContainEqual({ path: 'jobs[2].options.debounce', message: expect.any(String) });
       expect((await jobsOf[engine](t.engine, 'default')).size).toBe(0);
     });
   });

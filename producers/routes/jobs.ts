@@ -2,6 +2,7 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { type Engine, FINAL_STATES, type JobView } from '../../core/engine.ts';
+import type { JobOptions } from '../../core/enqueue.ts';
 import { ApiError } from '../../core/http/api-error.ts';
 import { componentRef, err, ok, ref } from '../../core/http/openapi.ts';
 import { isAdmin, mayUseKind, principalOf } from '../../core/http/principal.ts';
@@ -159,9 +160,9 @@ function bulkRoute(config: Config, engine: Engine) {
       for (const [i, item] of jobs.entries()) {
         const v = validateJob(item, `jobs[${i}]`);
         if (!v.ok) details.push(...v.details);
-        else if (v.job.options.singletonKey !== undefined || v.job.options.throttle !== undefined)
+        else if (uniqueOption(v.job.options))
           details.push({
-            path: `jobs[${i}].options.${v.job.options.throttle ? 'throttle' : 'singletonKey'}`,
+            path: `jobs[${i}].options.${uniqueOption(v.job.options)}`,
             message: 'not accepted in bulk (docs/uniqueness.md): enqueue such a job on its own',
           });
         else if (!mayEnqueue(principal, v.job.name))
@@ -183,3 +184,6 @@ function bulkRoute(config: Config, engine: Engine) {
     },
   });
 }
+
+/** the uniqueness option a job carries (docs/uniqueness.md), refused in bulk */
+const uniqueOption = (o: JobOptions) => (['singletonKey', 'throttle', 'debounce'] as const).find((k) => o[k] !== undefined);

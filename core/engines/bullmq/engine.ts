@@ -169,6 +169,18 @@ export class BullmqEngine implements Engine {
 
   // ── read ────────────────────────────────────────────────────────────────────────────────────
 
+  async replaceDelayed(req: EnqueueRequest): Promise<JobView | null> {
+    const job = req.jobId === undefined ? undefined : await this.queue(req.queue).getJob(req.jobId);
+    if (!job || !(await job.isDelayed())) return null;
+    try {
+      await job.changeDelay(req.delayMs); // BullMQ refuses unless the job is still delayed
+    } catch {
+      return null;
+    }
+    await job.updateData(this.envelope(req));
+    return this.getJob(job.id as string, [req.queue]);
+  }
+
   async getJob(id: string, queues?: string[]): Promise<JobView | null> {
     if (!isJobId(id)) return null;
     const names = queues ?? [...this.knownQueues()];

@@ -253,6 +253,10 @@ export class PgbossEngine implements Engine {
   // ── read ────────────────────────────────────────────────────────────────────────────────────
 
   /** `query` reads through another connection (a client inside the caller's transaction). */
+  replaceDelayed(req: EnqueueRequest): Promise<JobView | null> {
+    return enqueue.replaceDelayed(this.ctx, req);
+  }
+
   getJob(id: string, queues?: string[], query?: Query): Promise<JobView | null> {
     return reads.getJob(this.ctx, id, queues, query);
   }

@@ -30,7 +30,7 @@ export function sendOptions(ctx: PgbossContext, req: EnqueueRequest, id: string,
 }
 
 /** The row's uuid, and the caller's id when it is not that uuid (a deterministic job id). */
-function idsFor(req: EnqueueRequest): { id: string; external?: string } {
+export function idsFor(req: EnqueueRequest): { id: string; external?: string } {
   if (req.idempotencyKey !== undefined) return { id: idempotencyUuid(req.name, req.idempotencyKey) };
   if (req.jobId !== undefined) {
     const id = toUuid(req.jobId);
@@ -39,7 +39,7 @@ function idsFor(req: EnqueueRequest): { id: string; external?: string } {
   return { id: randomUUID() };
 }
 
-function envelope(req: EnqueueRequest, external?: string): Record<string, unknown> {
+export function envelope(req: EnqueueRequest, external?: string): Record<string, unknown> {
   // idempotent jobs are never trimmed by count: a repeated key must find its job for the whole TTL
   const retention =
     req.idempotencyKey === undefined
@@ -114,4 +114,11 @@ export async function enqueueMany(ctx: PgbossContext, reqs: EnqueueRequest[]): P
     },
     (req) => enqueueWith(ctx, req, undefined),
   );
+}
+
+/** A debounced repeat: the still-delayed job `req.jobId` takes `req`'s data and runs `req.delayMs` from now. */
+export async function replaceDelayed(ctx: PgbossContext, req: EnqueueRequest): Promise<JobView | null> {
+  const { id, external } = idsFor(req);
+  const { rows } = await ctx.q(ctx.sql['replace-delayed'], [req.queue, id, JSON.stringify(envelope(req, external)), req.delayMs]);
+  return rows.length === 0 ? null : getJob(ctx, id, [req.queue]);
 }

@@ -36,6 +36,7 @@ const names = [
   'recover-stalled',
   'release-jobs',
   'remove-job',
+  'replace-delayed',
   'resume-queue',
   'retry-job',
   'search-jobs',
