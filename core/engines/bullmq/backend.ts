@@ -96,7 +96,7 @@ export class BullmqBackend implements Backend {
   }
 
   generations(name: string, opts: { ttlSeconds: number }): Generations {
-    return new RedisGenerations(this.redis('stores'), this.opts.prefix, { name, ttlSeconds: opts.ttlSeconds });
+    return new RedisGenerations(this.redis('stores'), this.side, { name, ttlSeconds: opts.ttlSeconds });
   }
 
   recentList<T extends { id: string }>(name: string): RecentList<T> {

@@ -1,4 +1,4 @@
-// Generations on Redis: `<prefix>:_conveyor:<name>:<key>` holds the number; advance is one Lua compare-and-
+// Generations on Redis: `<base>:<name>:<key>` (base `<prefix>:_conveyor`, keys.ts sideBase) holds the number; advance is one Lua compare-and-
 // increment (atomic), refreshing the key's TTL.
 import type { Redis } from 'ioredis';
 import type { Generations } from '../../../stores.ts';
@@ -16,12 +16,13 @@ export class RedisGenerations implements Generations {
   /** `redis` is borrowed: the backend owns it */
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    /** `<prefix>:_conveyor` (keys.ts sideBase) */
+    private readonly base: string,
     private readonly opts: { name: string; ttlSeconds: number },
   ) {}
 
   private key(key: string) {
-    return `${this.prefix}:_conveyor:${this.opts.name}:${key}`;
+    return `${this.base}:${this.opts.name}:${key}`;
   }
 
   async read(key: string) {
