@@ -50,6 +50,9 @@ export interface BullmqEngineOptions {
   };
 }
 
+/** how long the maker's claim on a deterministic job id lasts (racing adds arrive within it) */
+const JOB_ID_CLAIM_MS = 60_000;
+
 export class BullmqEngine implements Engine {
   readonly kind = 'bullmq' as const;
   readonly capabilities = { priority: true, delay: true, cancelActive: true, pause: true, rateLimit: true, progress: true };
@@ -139,13 +142,18 @@ export class BullmqEngine implements Engine {
       return { job: await this.viewOf(job, req.delayMs > 0 ? 'delayed' : 'waiting'), created: claimed !== null };
     }
     const jobId = req.jobId ?? randomUUID();
+    let created = true;
     if (req.jobId !== undefined) {
       const existing = await q.getJob(req.jobId);
       if (existing) return { job: await this.viewOf(existing), created: false };
+      // Racing adds of one id all reach BullMQ (which keeps the first) and cannot tell who made it: a
+      // short claim names the maker. The others add too (a no-op, or a remake if the maker died) and
+      // answer created: false.
+      created = (await this.producer.set(this.key('jid', req.queue, req.jobId), '1', 'PX', JOB_ID_CLAIM_MS, 'NX')) !== null;
     }
     const job = await q.add(req.name, this.envelope(req), toJobOptions(req, jobId));
     await this.searchIndex.add([job]);
-    return { job: await this.viewOf(job, req.delayMs > 0 ? 'delayed' : 'waiting'), created: true };
+    return { job: await this.viewOf(job, req.delayMs > 0 ? 'delayed' : 'waiting'), created };
   }
 
   async enqueueMany(reqs: EnqueueRequest[]): Promise<EnqueueResult[]> {
