@@ -9,7 +9,7 @@
 //   that enqueues); extras in the window answer with the window's job, whatever its state.
 import { createHash } from 'node:crypto';
 import type { Backend } from './backend.ts';
-import type { EnqueueRequest, EnqueueResult, JobView } from './engine.ts';
+import { type EnqueueRequest, type EnqueueResult, FINAL_STATES } from './engine.ts';
 
 /** what an enqueue with uniqueness needs of the backend */
 export type UniqueBackend = Pick<Backend, 'engine' | 'generations'>;
@@ -20,7 +20,6 @@ export interface UniqueOptions {
   debounce?: { key: string; ms: number };
 }
 
-const FINAL: ReadonlySet<JobView['state']> = new Set(['completed', 'dead', 'cancelled', 'failed']);
 /** singleton generations outlive any job retention: 30 days after the key's last new job */
 export const SINGLETON_TTL_SECONDS = 30 * 86_400;
 
@@ -48,7 +47,7 @@ export async function enqueueUnique(
   return generational(backend, req.name, key, async (gen) => {
     const id = singletonJobId(req.name, key, gen);
     const current = await engine.getJob(id);
-    if (current && FINAL.has(current.state)) return undefined;
+    if (current && FINAL_STATES.has(current.state)) return undefined;
     // not there yet (another enqueue is making it, or one died before it could): this makes it or joins it
     return engine.enqueue({ ...req, jobId: id });
   });
