@@ -105,7 +105,8 @@ export async function createApp(given: AppDeps): Promise<express.Express> {
     authenticate(deps.apiKeys, {
       backend: deps.backend,
       defaultRps: config.API_RATE_LIMIT_RPS,
-      deadlineMs: config.STORE_TIMEOUT_MS,
+      // a quarter of the store deadline: a limit check that cannot answer lets the request on to its own store call
+      deadlineMs: Math.max(50, Math.floor(config.STORE_TIMEOUT_MS / 4)),
       logger,
     }),
   );

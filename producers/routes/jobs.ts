@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { type Engine, FINAL_STATES, type JobView } from '../../core/engine.ts';
 import type { JobOptions } from '../../core/enqueue.ts';
+import { withStoreDeadline } from '../../core/errors/store-unavailable.ts';
 import { ApiError } from '../../core/http/api-error.ts';
 import { componentRef, err, ok, ref } from '../../core/http/openapi.ts';
 import { isAdmin, mayUseKind, principalOf } from '../../core/http/principal.ts';
@@ -34,7 +35,11 @@ export const jobRoutes: RouteTable<Config> = ({ engine, backend, config }) => {
 
   const slots = new PushSlots(config.PUSH_MAX_CONNECTIONS);
   return [
-    enqueueRoute(config, backend),
+    // the route's engine is the web's deadline-bounded view of the store; the generations store gets the same bound
+    enqueueRoute(config, {
+      engine,
+      generations: (name, opts) => withStoreDeadline(backend.generations(name, opts), config.STORE_TIMEOUT_MS, 'generations'),
+    }),
     bulkRoute(config, engine),
     route({
       method: 'get',
