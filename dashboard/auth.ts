@@ -3,7 +3,8 @@
 // Session: cookie `cv_dash` = { u: user, sid, exp, pv }, signed by cookie-parser (HMAC-SHA256 with
 // DASHBOARD_SESSION_SECRET), HttpOnly, SameSite=Lax, Secure behind https, path /admin. The role is read
 // from the config on every request, and `pv` (a fingerprint of the password hash) ends sessions when a
-// password changes. Stateless, so it works the same on both engines and on several web replicas.
+// password changes. Signing out records the sid in the backend's ledger (`dash:signed-out`, kept for the
+// session TTL), so a copied cookie stops working on every replica, on both engines.
 // CSRF: double-submit token bound to the session (HMAC of sid) in a readable `XSRF-TOKEN` cookie. Our
 // forms post it as `_csrf`; Bull Board's axios client echoes the cookie as `X-XSRF-TOKEN` by itself.
 // Every unsafe request must carry it, and an Origin (or Referer) from another site is refused too.
@@ -50,6 +51,12 @@ function safeEqual(a: string, b: string) {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** Sessions ended by sign-out, by sid, until they would have expired anyway (the backend's ledger). */
+export interface SignedOut {
+  commit(sid: string, record: { at: number }): Promise<void>;
+  get(sid: string): Promise<{ at: number } | null>;
+}
+
 export class DashboardAuth {
   private readonly users: Map<string, DashboardUserConfig>;
 
@@ -57,6 +64,7 @@ export class DashboardAuth {
     users: DashboardUserConfig[],
     private readonly secret: string,
     private readonly ttlSeconds: number,
+    private readonly signedOut: SignedOut,
   ) {
     this.users = new Map(users.map((u) => [u.user, u]));
   }
@@ -85,19 +93,28 @@ export class DashboardAuth {
     res.clearCookie(LOGIN_CSRF_COOKIE, { path: COOKIE_PATH });
   }
 
-  endSession(res: Response) {
+  /** Clears the cookies and records the sid as signed out, so a copy of the cookie stops working too. */
+  async endSession(req: Request, res: Response) {
+    const sid = this.sessionOf(req)?.sid;
+    if (sid) await this.signedOut.commit(sid, { at: Date.now() });
     res.clearCookie(SESSION_COOKIE, { path: COOKIE_PATH });
     res.clearCookie(CSRF_COOKIE, { path: COOKIE_PATH });
   }
 
-  /** Sets req.dashboardUser when the signed session cookie is valid, unexpired and its user still exists. */
-  readSession = (req: Request, _res: Response, next: NextFunction) => {
+  private sessionOf(req: Request): { user: DashboardUserConfig; sid: string } | null {
     const raw = (req.signedCookies as Record<string, unknown> | undefined)?.[SESSION_COOKIE] as Partial<SessionCookie> | undefined;
     if (raw && typeof raw === 'object' && typeof raw.u === 'string' && typeof raw.sid === 'string' && typeof raw.exp === 'number') {
       const user = this.users.get(raw.u);
-      if (user && raw.exp > Date.now() && raw.pv === fingerprint(user.hash)) {
-        req.dashboardUser = { user: user.user, role: user.role, csrf: this.csrfFor(raw.sid) };
-      }
+      if (user && raw.exp > Date.now() && raw.pv === fingerprint(user.hash)) return { user, sid: raw.sid };
+    }
+    return null;
+  }
+
+  /** Sets req.dashboardUser when the signed session cookie is valid, unexpired, not signed out, and its user still exists. */
+  readSession = async (req: Request, _res: Response, next: NextFunction) => {
+    const s = this.sessionOf(req);
+    if (s && !(await this.signedOut.get(s.sid))) {
+      req.dashboardUser = { user: s.user.user, role: s.user.role, csrf: this.csrfFor(s.sid) };
     }
     next();
   };
@@ -105,8 +122,12 @@ export class DashboardAuth {
 
 export const isUnsafe = (method: string) => !['GET', 'HEAD', 'OPTIONS'].includes(method);
 
-/** Refuse an unsafe request whose Origin (or, lacking it, Referer) names another site. */
-export function sameOrigin(req: Request): boolean {
+/**
+ * Refuse an unsafe request whose Origin (or, lacking it, Referer) names another site. The site is the Host
+ * header; X-Forwarded-Host only when TRUST_FORWARDED_HOST says the proxy in front sets it (and strips a
+ * client's): otherwise any client could name its own Origin there.
+ */
+export function sameOrigin(req: Request, trustForwardedHost = false): boolean {
   const from = req.get('origin') ?? req.get('referer');
   if (!from) return true; // no browser would send a cross-site POST without Origin; the token check still applies
   let origin: string;
@@ -115,7 +136,8 @@ export function sameOrigin(req: Request): boolean {
   } catch {
     return false;
   }
-  const host = (req.get('x-forwarded-host') ?? req.get('host') ?? '').split(',')[0]?.trim();
+  const forwarded = trustForwardedHost ? req.get('x-forwarded-host') : undefined;
+  const host = (forwarded ?? req.get('host') ?? '').split(',')[0]?.trim();
   return origin === host;
 }
 
@@ -132,17 +154,18 @@ export function tokenMatches(given: string | undefined, expected: string) {
 }
 
 /** For unsafe methods: same origin and the session's CSRF token, else 403. */
-export function requireCsrf(req: Request, _res: Response, next: NextFunction) {
+export const requireCsrf = (trustForwardedHost: boolean) => (req: Request, _res: Response, next: NextFunction) => {
   if (!isUnsafe(req.method)) return next();
   const user = req.dashboardUser;
-  if (!sameOrigin(req)) throw new ApiError(403, 'csrf', 'cross-site request refused', [{ path: 'Origin', message: 'expects this site' }]);
+  if (!sameOrigin(req, trustForwardedHost))
+    throw new ApiError(403, 'csrf', 'cross-site request refused', [{ path: 'Origin', message: 'expects this site' }]);
   if (!user || !tokenMatches(presentedToken(req), user.csrf)) {
     throw new ApiError(403, 'csrf', 'missing or wrong CSRF token', [
       { path: '_csrf', message: 'send the XSRF-TOKEN cookie value as X-XSRF-TOKEN or the _csrf form field' },
     ]);
   }
   next();
-}
+};
 
 export function requireRole(need: Role) {
   return (req: Request, _res: Response, next: NextFunction) => {

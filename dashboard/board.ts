@@ -23,8 +23,29 @@ const OPERATOR_ROUTES = [
 /** Adding or editing job data would skip the catalog's validation: enqueue through POST /v1/jobs instead. */
 const NOBODY_ROUTES = [/^\/api\/queues\/[^/]+\/add$/, /^\/api\/queues\/[^/]+\/[^/]+\/update-data$/];
 
-export function boardPolicy(method: string, path: string): Role | 'nobody' {
-  if (['GET', 'HEAD', 'OPTIONS'].includes(method)) return 'viewer';
+/**
+ * The path as express's router matches it (case-insensitive, trailing slash optional, percent-decoded):
+ * `/API/queues/x/ADD/` and `/api/queues/x/%61dd` must meet the same rule as `/api/queues/x/add`.
+ */
+export function normalisePath(path: string): string | null {
+  let p: string;
+  try {
+    p = decodeURIComponent(path);
+  } catch {
+    return null;
+  }
+  return (
+    p
+      .toLowerCase()
+      .replace(/\/{2,}/g, '/')
+      .replace(/\/+$/, '') || '/'
+  );
+}
+
+export function boardPolicy(method: string, rawPath: string): Role | 'nobody' {
+  if (['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase())) return 'viewer';
+  const path = normalisePath(rawPath);
+  if (path === null) return 'nobody';
   if (NOBODY_ROUTES.some((r) => r.test(path))) return 'nobody';
   if (OPERATOR_ROUTES.some((r) => r.test(path))) return 'operator';
   return 'admin';
@@ -38,6 +59,8 @@ export interface Board {
 export function createBoard(source: BoardSource, links: { text: string; url: string }[], logger: Logger): Board {
   const make = (readOnly: boolean) => {
     const server = new ExpressAdapter().setBasePath(BOARD_PATH);
+    // Bull Board's own express app would announce itself
+    (server as unknown as { app: { disable(s: string): void } }).app.disable('x-powered-by');
     createBullBoard({
       queues: source.adapters(readOnly),
       serverAdapter: server,

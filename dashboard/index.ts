@@ -79,7 +79,10 @@ function loginPage(error: string | undefined, next: string, token: string) {
 const safeNext = (v: unknown) => (typeof v === 'string' && /^\/admin(\/[\w\-./%?=&]*)?$/.test(v) && !v.includes('//') ? v : '/admin');
 
 /** GET/POST /admin/login: CSRF-checked form, rate limited per IP and per user, then a session cookie. */
-function mountSignIn(router: express.Router, o: { auth: DashboardAuth; log: Logger; perUser: RateLimiter; perIp: RateLimiter }) {
+function mountSignIn(
+  router: express.Router,
+  o: { auth: DashboardAuth; log: Logger; perUser: RateLimiter; perIp: RateLimiter; trustForwardedHost: boolean },
+) {
   const { auth, log, perUser, perIp } = o;
   router.get('/login', (req, res) => {
     const next = safeNext(req.query.next);
@@ -107,7 +110,11 @@ function mountSignIn(router: express.Router, o: { auth: DashboardAuth; log: Logg
         .type('html')
         .send(loginPage(error, next, token));
     };
-    if (!sameOrigin(req) || !cookieToken || !tokenMatches(typeof body._csrf === 'string' ? body._csrf : undefined, cookieToken)) {
+    if (
+      !sameOrigin(req, o.trustForwardedHost) ||
+      !cookieToken ||
+      !tokenMatches(typeof body._csrf === 'string' ? body._csrf : undefined, cookieToken)
+    ) {
       return retry(403, 'The sign-in form expired. Try again.');
     }
     const user = typeof body.user === 'string' ? body.user.slice(0, 64) : '';
@@ -157,7 +164,8 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   const users = config.DASHBOARD_USERS ?? (await devUsers(config, log));
   if (users.length === 0) log.info('DASHBOARD_USERS is not set: nobody can sign in to /admin');
   const secret = sessionSecret(config);
-  const auth = new DashboardAuth(users, secret, config.DASHBOARD_SESSION_TTL_SECONDS);
+  const signedOut = backend.ledger<{ at: number }>('dash:signed-out', { ttlSeconds: config.DASHBOARD_SESSION_TTL_SECONDS });
+  const auth = new DashboardAuth(users, secret, config.DASHBOARD_SESSION_TTL_SECONDS, signedOut);
 
   // shared by every web process where the backend keeps limits in its store (capabilities.sharedRateLimits)
   const limiter = (name: string, points: number) => backend.limiter({ name: `dash-login-${name}`, points, durationSeconds: 900 });
@@ -186,7 +194,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   const audit = new AuditLog(backend.audit, { retentionDays: config.AUDIT_RETENTION_DAYS, logger: log });
   router.use(recordDashboard(audit));
 
-  mountSignIn(router, { auth, log, perUser, perIp });
+  mountSignIn(router, { auth, log, perUser, perIp, trustForwardedHost: config.TRUST_FORWARDED_HOST });
 
   // Everything below needs a session: HTML gets the sign-in page, API calls a 401, never data.
   router.use((req, res, next) => {
@@ -194,11 +202,11 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     if (wantsJson(req) || req.method !== 'GET') throw new ApiError(401, 'unauthorized', 'sign in at /admin/login');
     res.redirect(303, `${DASHBOARD_PATH}/login?next=${encodeURIComponent(req.originalUrl)}`);
   });
-  router.use(formBody, guardJsonBody, requireCsrf);
+  router.use(formBody, guardJsonBody, requireCsrf(config.TRUST_FORWARDED_HOST));
 
-  router.post('/logout', (req, res) => {
+  router.post('/logout', async (req, res) => {
     log.info({ user: req.dashboardUser?.user }, 'dashboard sign-out');
-    auth.endSession(res);
+    await auth.endSession(req, res);
     res.redirect(303, `${DASHBOARD_PATH}/login`);
   });
 

@@ -77,6 +77,10 @@ export async function createApp(given: AppDeps): Promise<express.Express> {
   app.set('query parser', 'simple');
 
   app.use((req, res, next) => {
+    // no page of ours may be framed; browsers keep to https once they saw it (docs/security.md)
+    res.set({ 'X-Frame-Options': 'DENY', 'X-Content-Type-Options': 'nosniff' });
+    if (!res.get('Content-Security-Policy')) res.set('Content-Security-Policy', "frame-ancestors 'none'");
+    if (req.secure && config.HSTS_MAX_AGE_SECONDS > 0) res.set('Strict-Transport-Security', `max-age=${config.HSTS_MAX_AGE_SECONDS}`);
     const given = req.get('x-request-id');
     req.requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
     res.set('X-Request-Id', req.requestId);
@@ -108,6 +112,7 @@ export async function createApp(given: AppDeps): Promise<express.Express> {
       // a quarter of the store deadline: a limit check that cannot answer lets the request on to its own store call
       deadlineMs: Math.max(50, Math.floor(config.STORE_TIMEOUT_MS / 4)),
       logger,
+      failuresPerMinute: config.API_AUTH_FAILURES_PER_MINUTE,
     }),
   );
   api.use(express.json({ limit: config.MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'] }), guardJsonBody);

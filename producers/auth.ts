@@ -42,9 +42,19 @@ export function generateApiKey(): { key: string; sha256: string } {
  */
 export function authenticate(
   keys: ApiKeyConfig[],
-  limits: { backend: Pick<Backend, 'limiter'>; defaultRps: number; deadlineMs?: number; logger?: Logger },
+  limits: { backend: Pick<Backend, 'limiter'>; defaultRps: number; deadlineMs?: number; logger?: Logger; failuresPerMinute?: number },
 ) {
   const byHash = new Map(keys.map((k) => [k.sha256, k]));
+  // requests without a valid key, per client IP: guessing keys (or hammering with a revoked one) is throttled
+  const failures = limits.backend.limiter({ name: 'rl:auth-fail', points: limits.failuresPerMinute ?? 60, durationSeconds: 60 });
+  const refuse = async (req: Request, e: ApiError) => {
+    const d = await withinDeadline(failures.consume(req.ip ?? 'unknown'), limits, 'auth-failures');
+    if (d.allowed) return e;
+    const retry = Math.max(1, Math.ceil(d.retryAfterMs / 1000));
+    return new ApiError(429, 'rate_limited', `too many requests without a valid API key; retry in ${retry} s`, [], {
+      'Retry-After': String(retry),
+    });
+  };
   const limiters = new Map<number, RateLimiter>();
   const limiterFor = (rps: number) => {
     let l = limiters.get(rps);
@@ -59,12 +69,18 @@ export function authenticate(
     const header = req.get('authorization');
     const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
     if (!match) {
-      throw new ApiError(401, 'unauthorized', 'send an API key as `Authorization: Bearer <key>`', [], {
-        'WWW-Authenticate': 'Bearer',
-      });
+      throw await refuse(
+        req,
+        new ApiError(401, 'unauthorized', 'send an API key as `Authorization: Bearer <key>`', [], { 'WWW-Authenticate': 'Bearer' }),
+      );
     }
     const key = byHash.get(sha256(match[1] as string));
-    if (!key) throw new ApiError(401, 'unauthorized', 'unknown API key', [], { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    if (!key) {
+      throw await refuse(
+        req,
+        new ApiError(401, 'unauthorized', 'unknown API key', [], { 'WWW-Authenticate': 'Bearer error="invalid_token"' }),
+      );
+    }
     const limit = await withinDeadline(limiterFor(key.rateLimitRps ?? limits.defaultRps).consume(key.name), limits, key.name);
     if (!limit.allowed) {
       const retry = Math.max(1, Math.ceil(limit.retryAfterMs / 1000));

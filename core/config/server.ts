@@ -1,6 +1,6 @@
 // The HTTP API (producers/): where it listens, who may call it, request limits.
 import { z } from 'zod';
-import { httpUrl, int, jsonArray } from './fields.ts';
+import { bool, httpUrl, int, jsonArray } from './fields.ts';
 import { defineSection, type SectionValues } from './section.ts';
 
 const apiKey = z.object({
@@ -22,7 +22,18 @@ const shape = {
     .regex(/^(true|false|\d+|[\w.:/, -]+)$/, { error: 'expects a hop count, true, false, or a comma list of addresses/subnets' })
     .transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v))
     .default('loopback'),
+  /** use X-Forwarded-Host as the site for the dashboard's same-origin check: only if the proxy sets (and strips) it */
+  TRUST_FORWARDED_HOST: bool.default(false),
   PORT: int(0, 65535).default(3000),
+  /** a request's headers must arrive within this; its whole body within HTTP_REQUEST_TIMEOUT_MS (slow-body clients) */
+  HTTP_HEADERS_TIMEOUT_MS: int(1000).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(1000).default(30_000),
+  /** open connections per web process; more are refused (0 = no cap) */
+  HTTP_MAX_CONNECTIONS: int(0).default(1000),
+  /** failed authentications (no or unknown API key) per client IP and minute before 429 */
+  API_AUTH_FAILURES_PER_MINUTE: int(1).default(60),
+  /** Strict-Transport-Security max-age on answers over https (0 = no header) */
+  HSTS_MAX_AGE_SECONDS: int(0).default(15_552_000),
   API_KEYS: jsonArray(apiKey, '{name, sha256, scopes}').optional(),
   API_RATE_LIMIT_RPS: int(1).default(100),
   MAX_BODY_BYTES: int(1024).default(1_048_576),

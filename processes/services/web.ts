@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import { resource, service } from '../../core/lifecycle.ts';
 import { createDashboard } from '../../dashboard/index.ts';
 import { createApp } from '../../producers/app.ts';
+import { createHttpServer } from '../../producers/server.ts';
 import { apiKeysOf } from '../api-keys.ts';
 import type { EntryContext } from '../run.ts';
 import type { ProcessBackend } from './backend.ts';
@@ -53,5 +54,5 @@ export async function startWeb(ctx: EntryContext, { config, backend }: ProcessBa
     ),
   );
   const app = await createApp({ engine: backend.engine, backend, config, logger, apiKeys, dashboard: dashboard.value.router });
-  await life.start(httpServer(ctx, () => app.listen(config.PORT, config.HOST)));
+  await life.start(httpServer(ctx, () => createHttpServer(app, config).listen(config.PORT, config.HOST)));
 }

@@ -3,9 +3,9 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { ApiError } from '../../core/http/api-error.ts';
 import { err, ok, ref } from '../../core/http/openapi.ts';
-import { mayManageQueue, principalOf } from '../../core/http/principal.ts';
+import { mayManageQueue, mayUseKind, principalOf } from '../../core/http/principal.ts';
 import { type AnyRoute, byParam, type RouteTable, route } from '../../core/http/route.ts';
-import { type QueueName, queueNames } from '../../workers/catalog.ts';
+import { kindsOfQueue, type QueueName, queueNames } from '../../workers/catalog.ts';
 import type { Config } from '../../workers/config.ts';
 import { summary } from './jobs.ts';
 
@@ -51,9 +51,19 @@ export const queueRoutes: RouteTable<Config> = ({ engine, logger }) => {
       path: '/v1/queues',
       auth: 'key',
       summary: 'Counts per state, oldest waiting age, paused',
-      responses: { '200': ok('queues', { type: 'object', properties: { queues: { type: 'array', items: ref('Queue') } } }) },
-      handle: async (_req, res) => {
-        res.json({ engine: engine.kind, capabilities: engine.capabilities, queues: await engine.queueInfo(queueNames) });
+      responses: {
+        '200': ok('the queues this key manages or may enqueue to', {
+          type: 'object',
+          properties: { queues: { type: 'array', items: ref('Queue') } },
+        }),
+        '403': err('the key may use no queue (a metrics-only key)'),
+      },
+      handle: async (req, res) => {
+        // a queue shows to a key that manages it or may enqueue one of its kinds; a metrics-only key sees none
+        const principal = principalOf(req);
+        const visible = queueNames.filter((q) => mayManageQueue(principal, q) || kindsOfQueue(q).some((k) => mayUseKind(principal, k, q)));
+        if (visible.length === 0) throw new ApiError(403, 'forbidden', `key "${principal.name}" may not read any queue`);
+        res.json({ engine: engine.kind, capabilities: engine.capabilities, queues: await engine.queueInfo(visible) });
       },
     }),
     pauseOrResume('pause'),
@@ -76,8 +86,8 @@ export const queueRoutes: RouteTable<Config> = ({ engine, logger }) => {
         const q = input.query();
         const principal = principalOf(req);
         const allowed = (q.queue ? [q.queue] : queueNames).filter((n) => mayManageQueue(principal, n));
-        if (q.queue && allowed.length === 0)
-          throw new ApiError(403, 'forbidden', `key "${principal.name}" may not read ${q.queue} dead letters`);
+        if (allowed.length === 0)
+          throw new ApiError(403, 'forbidden', `key "${principal.name}" may not read ${q.queue ?? 'any queue’s'} dead letters`);
         res.json({ deadLetters: await engine.listDeadLetters(allowed, q.limit) });
       },
     }),
