@@ -50,7 +50,8 @@ export async function storeEndpoints(config: OutboundConfig): Promise<DeniedEndp
   };
   add(config.REDIS_URL, 6379);
   add(config.DATABASE_URL, 5432);
-  if (config.QUEUE_ENGINE === 'pgboss' && !config.DATABASE_URL) urls.push({ host: '127.0.0.1', port: config.EMBEDDED_POSTGRES_PORT });
+  // the embedded PostgreSQL `npm start` may run (no DATABASE_URL): refused whichever engine runs, at no cost
+  if (!config.DATABASE_URL) urls.push({ host: '127.0.0.1', port: config.EMBEDDED_POSTGRES_PORT });
   const out: DeniedEndpoint[] = [];
   for (const { host, port } of urls) {
     if (isIP(host)) {
