@@ -13,6 +13,15 @@ import { formatIssues } from './validation.ts';
 
 export type JobHandler = (payload: unknown, ctx: HandlerContext) => Promise<unknown>;
 
+/**
+ * Runs after a run's outcome is decided and before the engine persists it: workflows release children,
+ * webhooks record the event, group limits free a slot. Settlers run in order; each must be idempotent,
+ * because a crash after a settler and before the engine persists the outcome runs the job again
+ * (at-least-once). A settler that throws turns the outcome into a failed attempt (retry, or dead on the
+ * last attempt), so what it guards is never lost silently.
+ */
+export type Settler = (job: ConsumedJob, outcome: Outcome) => Promise<void>;
+
 export interface ExecutorOptions {
   /** the definition of a job kind; undefined for a kind the catalog does not know */
   definition(kind: string): Pick<JobDefinition, 'payload' | 'defaults'> | undefined;
@@ -22,6 +31,8 @@ export interface ExecutorOptions {
   fallbackBackoff: BackoffPolicy;
   logger: Logger;
   hooks?: RuntimeHooks;
+  /** awaited, in order, between the decided outcome and its persistence (see Settler) */
+  settlers?: readonly Settler[];
   /** jitter source (tests pin it) */
   random?: () => number;
 }
@@ -65,9 +76,27 @@ export class Executor {
       const result = await (this.opts.hooks?.around ? this.opts.hooks.around(job, invoke) : invoke());
       outcome = { status: 'completed', result: result ?? null };
     } catch (err) {
-      outcome = decide(err, job, this.opts.definition(job.name)?.defaults.backoff ?? this.opts.fallbackBackoff, this.random);
+      outcome = decide(err, job, this.backoffOf(job), this.random);
     }
+    outcome = await this.settle(job, outcome);
     this.report(job, outcome, performance.now() - started);
+    return outcome;
+  }
+
+  private backoffOf(job: ConsumedJob): BackoffPolicy {
+    return this.opts.definition(job.name)?.defaults.backoff ?? this.opts.fallbackBackoff;
+  }
+
+  /** The settlers over the decided outcome; the first that throws makes it a failed attempt. */
+  private async settle(job: ConsumedJob, outcome: Outcome): Promise<Outcome> {
+    for (const settler of this.opts.settlers ?? []) {
+      try {
+        await settler(job, outcome);
+      } catch (err) {
+        this.opts.logger.error({ jobId: job.id, err: (err as Error).message }, 'settling the outcome failed');
+        return decide(err, job, this.backoffOf(job), this.random);
+      }
+    }
     return outcome;
   }
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ConsumedJob, Outcome } from '../core/engine.ts';
 import { JobCancelledError, JobTimeoutError, PermanentError, RetryLaterError } from '../core/errors/index.ts';
-import { decide, Executor, type JobHandler } from '../core/executor.ts';
+import { decide, Executor, type JobHandler, type Settler } from '../core/executor.ts';
 
 const backoff = { baseMs: 200, capMs: 5_000, jitter: 'full' as const };
 const definitions = {
@@ -27,7 +27,7 @@ const job = (attempt: number, over: Partial<ConsumedJob> = {}): ConsumedJob => (
 });
 
 /** An executor over `handler`, with pinned jitter, recording what its hooks and log saw. */
-function executor(handler: JobHandler | undefined, onOutcome?: () => void) {
+function executor(handler: JobHandler | undefined, onOutcome?: () => void, settlers?: Settler[]) {
   const seen: Outcome[] = [];
   const lines: { level: number; msg: string; action?: string; reason?: string }[] = [];
   const logger = pino(
@@ -45,6 +45,7 @@ function executor(handler: JobHandler | undefined, onOutcome?: () => void) {
     fallbackBackoff: { baseMs: 1_000, capMs: 1_000, jitter: 'none' },
     logger,
     random: () => 0.5,
+    settlers,
     hooks: {
       onOutcome: (_job, outcome) => {
         seen.push(outcome);
@@ -172,5 +173,24 @@ describe('decide', () => {
     expect(decide(new JobTimeoutError('t'), job(2), backoff, () => 0.5)).toMatchObject({ status: 'retry', delayMs: 200 });
     expect(decide('a string', job(1), backoff, () => 0.5)).toMatchObject({ status: 'retry', delayMs: 100 });
     expect(decide(new Error('e'), job(3), backoff)).toMatchObject({ status: 'dead', reason: 'failed 3 of 3 attempts' });
+  });
+
+  it('settlers see the decided outcome before the engine does; a throwing settler makes it a failed attempt', async () => {
+    const order: string[] = [];
+    const settled = executor(async () => 'ok', undefined, [
+      async (_j, o) => void order.push(`a:${o.status}`),
+      async (_j, o) => void order.push(`b:${o.status}`),
+    ]);
+    expect(await settled.run(job(1))).toEqual({ status: 'completed', result: 'ok' });
+    expect(order).toEqual(['a:completed', 'b:completed']);
+
+    const broken: Settler = async () => {
+      throw new Error('store down');
+    };
+    const later = executor(async () => 'ok', undefined, [broken, async () => void order.push('never')]);
+    expect(await later.run(job(1))).toMatchObject({ status: 'retry', delayMs: 100, error: { message: 'store down' } });
+    expect(await later.run(job(3))).toMatchObject({ status: 'dead', reason: 'failed 3 of 3 attempts' });
+    expect(order).not.toContain('never');
+    expect(later.lines.some((l) => l.msg === 'settling the outcome failed')).toBe(true);
   });
 });

@@ -56,10 +56,13 @@ describeEngines('worker processes', { timeout: 180_000 }, (engine) => {
     const done = await jobIn(t, r.body.id, 'completed', 'job completed after the stall', 90_000);
     // a crash is not the job's failure: the re-run is still attempt 1
     expect(done.result).toMatchObject({ tag: 'survivor', pid: b.pid, attempt: 1 });
-    expect(a.logs.filter((l) => l.msg === 'job completed')).toHaveLength(0);
-    expect(b.logs.filter((l) => l.msg === 'job completed' && l.jobId === r.body.id)).toHaveLength(1);
+    // the store can say completed before B's log line reaches us on a loaded machine: wait for the line,
+    // then count after B has exited (its stdout is flushed by then)
+    await b.waitForLog((l) => l.msg === 'job completed' && l.jobId === r.body.id, 'B logged the completion', 30_000);
     b.child.kill('SIGTERM');
     expect((await b.exited).code).toBe(0);
+    expect(a.logs.filter((l) => l.msg === 'job completed')).toHaveLength(0);
+    expect(b.logs.filter((l) => l.msg === 'job completed' && l.jobId === r.body.id)).toHaveLength(1);
   });
 
   it('SIGTERM: stops fetching, finishes the in-flight job within the grace, exits 0', async () => {

@@ -3,7 +3,7 @@
 // the engine persists that outcome.
 import type { Logger } from 'pino';
 import type { Consumer, Engine } from '../core/engine.ts';
-import { Executor, type JobHandler } from '../core/executor.ts';
+import { Executor, type JobHandler, type Settler } from '../core/executor.ts';
 import type { DeclaredHandlers, RuntimeHooks } from '../core/handler.ts';
 import {
   catalog,
@@ -28,13 +28,17 @@ export interface RuntimeOptions {
   /** queue → concurrency override; `*` means every catalog queue that has a handler */
   queues: Record<string, number | undefined>;
   hooks?: RuntimeHooks;
+  /** awaited between a run's decided outcome and its persistence (core/executor.ts Settler) */
+  settlers?: readonly Settler[];
   /** per-queue rate limits from config, over the catalog's (e.g. the email provider's messages/s) */
   rateLimits?: Record<string, { max: number; durationMs: number } | undefined>;
   random?: () => number;
 }
 
 /** The executor over the catalog and `handlers`. */
-export function catalogExecutor(opts: Pick<RuntimeOptions, 'handlers' | 'declared' | 'logger' | 'hooks' | 'random'>): Executor {
+export function catalogExecutor(
+  opts: Pick<RuntimeOptions, 'handlers' | 'declared' | 'logger' | 'hooks' | 'settlers' | 'random'>,
+): Executor {
   return new Executor({
     definition: (kind) => kindRegistry.get(kind),
     handler: (kind) => {
@@ -45,6 +49,7 @@ export function catalogExecutor(opts: Pick<RuntimeOptions, 'handlers' | 'declare
     fallbackBackoff: catalog['diagnostics.noop'].defaults.backoff,
     logger: opts.logger,
     hooks: opts.hooks,
+    settlers: opts.settlers,
     random: opts.random,
   });
 }

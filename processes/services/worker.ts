@@ -11,6 +11,7 @@ import { startSupervisor } from '../../workers/supervisor.ts';
 import { apiKeysOf } from '../api-keys.ts';
 import type { EntryContext } from '../run.ts';
 import type { ProcessBackend } from './backend.ts';
+import { createSettlers } from './settlers.ts';
 
 export async function startWorker(ctx: EntryContext, { config, backend }: ProcessBackend): Promise<void> {
   const { life, logger } = ctx;
@@ -30,6 +31,7 @@ export async function startWorker(ctx: EntryContext, { config, backend }: Proces
       (i) => i.close(),
     ),
   );
+  const settlers = await createSettlers({ config, backend });
   await life.start(
     resource(
       'worker runtime',
@@ -41,6 +43,7 @@ export async function startWorker(ctx: EntryContext, { config, backend }: Proces
           declared: handlerSet.value.declared,
           queues: config.WORKER_QUEUES,
           hooks: instrumentation.value.hooks,
+          settlers,
           rateLimits: queueRateLimits(config),
         }),
       async (runtime, graceMs) => {

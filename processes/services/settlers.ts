@@ -1,0 +1,9 @@
+// The settlers every worker runs between a job's decided outcome and its persistence (core/executor.ts
+// Settler): one entry per feature that must act on an outcome before it is stored (workflows release
+// children, webhooks record events, group limits free a slot). Order is the order of this list.
+import type { Settler } from '../../core/executor.ts';
+import type { ProcessBackend } from './backend.ts';
+
+export async function createSettlers(_deps: ProcessBackend): Promise<Settler[]> {
+  return [];
+}
