@@ -34,11 +34,12 @@ async function engineWith(maxStalledCount: number) {
   const row = async (id: string) =>
     (await engine.pool.query(`SELECT state, retry_count, started_on, output FROM ${schema}.job WHERE name = 'default' AND id = $1`, [id]))
       .rows[0];
-  /** pg-boss's fetch, as a worker that then dies; its heartbeat moved an hour back */
-  const fetchAndDie = async (prefetched = false) => {
+  /** pg-boss's fetch, as a worker that then dies (after starting the run, unless only fetched ahead);
+   * its heartbeat moved an hour back */
+  const fetchAndDie = async (started = true) => {
     const [job] = await engine.boss.fetch('default', { batchSize: 1 });
     if (!job) throw new Error('nothing fetched');
-    if (prefetched) await engine.pool.query(sql['mark-prefetched'], ['default', [job.id]]);
+    if (started) await engine.pool.query(sql['mark-started'], ['default', [job.id]]);
     await engine.pool.query(`UPDATE ${schema}.job SET heartbeat_on = now() - interval '1 hour' WHERE name = 'default' AND id = $1`, [
       job.id,
     ]);
@@ -49,7 +50,7 @@ async function engineWith(maxStalledCount: number) {
     if (!v.ok) throw new Error('bad job');
     return (await engine.enqueue(toEnqueueRequest(v.job, testConfig()))).job;
   };
-  return { engine, row, fetchAndDie, enqueue };
+  return { engine, row, fetchAndDie, enqueue, schema, sql };
 }
 
 describe.skipIf(!!why)('pg-boss stall recovery', () => {
@@ -73,16 +74,29 @@ describe.skipIf(!!why)('pg-boss stall recovery', () => {
     expect((await engine.getJob(job.id))?.state).toBe('dead');
   });
 
-  it('a job only fetched ahead (prefetched) goes back untouched: no stall, attempt and started_on as before', async () => {
+  it('a job only fetched ahead (never started) goes back untouched: no stall, attempt and started_on as before', async () => {
     const { engine, row, fetchAndDie, enqueue } = await engineWith(0);
     const job = await enqueue();
-    await fetchAndDie(true);
+    await fetchAndDie(false);
     expect(await engine.sweepStalled()).toEqual({ recovered: 1, dead: 0 });
     const back = await row(job.id);
     expect(back).toMatchObject({ state: 'retry', retry_count: 0, started_on: null });
     expect(back.output?.stalls).toBeUndefined();
-    expect(back.output?.prefetched).toBeUndefined();
+    expect(back.output?.started).toBeUndefined();
     expect(await engine.listDeadLetters(['default'], 10)).toHaveLength(0);
+  });
+
+  it('a start mark of an earlier attempt does not count for a later fetch that never started', async () => {
+    const { engine, row, fetchAndDie, enqueue, schema, sql } = await engineWith(0);
+    const job = await enqueue();
+    const [fetched] = await engine.boss.fetch('default', { batchSize: 1 });
+    if (!fetched) throw new Error('nothing fetched');
+    await engine.pool.query(sql['mark-started'], ['default', [job.id]]);
+    // the attempt fails and is retried (pg-boss's own fail: retry_count grows at the next fetch)
+    await engine.pool.query(`UPDATE ${schema}.job SET state = 'retry', start_after = now() WHERE name = 'default' AND id = $1`, [job.id]);
+    await fetchAndDie(false);
+    expect(await engine.sweepStalled()).toEqual({ recovered: 1, dead: 0 });
+    expect((await row(job.id)).output?.stalls).toBeUndefined();
   });
 
   it('a job whose heartbeat is fresh is left alone', async () => {

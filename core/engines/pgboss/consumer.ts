@@ -3,7 +3,8 @@
 // retry coming due, or by the backstop poll. Each run goes through the executor (`opts.run`); this class
 // persists the outcome (completions batched, failures at once). Running and fetched-ahead jobs are
 // heartbeated; a consumer that dies leaves them to the engine's stall sweep (stalls.ts), which puts
-// them back without spending an attempt. Jobs fetched ahead are flagged `prefetched` until they start.
+// them back without spending an attempt. A run's start is marked in its row (start-marks.ts, batched); jobs
+// fetched ahead carry no mark until they start, so a crash gives them back untouched.
 import type { Job as BossJob } from 'pg-boss';
 import type { ConsumedJob, ConsumeOptions, Consumer } from '../../engine.ts';
 import { agingSweepIntervalMs, closeWithin } from '../shared.ts';
@@ -12,6 +13,7 @@ import { type PgbossContext, splitData } from './context.ts';
 import type { Listener } from './listener.ts';
 import { persistFailure } from './outcomes.ts';
 import { RateWindow } from './rate.ts';
+import { StartMarks } from './start-marks.ts';
 
 type Fetched = BossJob<Record<string, unknown>>;
 
@@ -40,8 +42,8 @@ export class PgbossConsumer implements Consumer {
    * exactly their free slots. Buffered jobs are `active` in the table and heartbeated like running ones.
    */
   private readonly buffer: Fetched[] = [];
-  /** ids in `buffer` flagged `prefetched` in their row (cleared when they start) */
-  private readonly flagged = new Set<string>();
+  /** runs started here, marked in their rows in batches */
+  private readonly starts: StartMarks;
   private readonly completions: Completions;
   /** the queue's rate limit, counted across every worker process (rate.ts) */
   private readonly rate: RateWindow | undefined;
@@ -67,6 +69,7 @@ export class PgbossConsumer implements Consumer {
   ) {
     const { ctx } = deps;
     this.rate = opts.rateLimit ? new RateWindow(ctx, queue, opts.rateLimit) : undefined;
+    this.starts = new StartMarks(ctx, queue);
     this.completions = new Completions(ctx.boss, queue, ctx.log, Math.max(opts.concurrency * 4, 2 * MAX_PREFETCH), (ids) =>
       ctx.emitEvents(ids, 'state'),
     );
@@ -136,16 +139,16 @@ export class PgbossConsumer implements Consumer {
     if (paused && this.buffer.length === 0) return this.idle(poll);
     let slots = this.opts.concurrency - this.running.size;
     if (this.rate) return this.rateLimitedStep(this.rate, slots, paused, poll);
-    const started: string[] = [];
     const active: string[] = [];
     for (; slots > 0 && this.buffer.length > 0; slots--) {
       const job = this.buffer.shift() as Fetched;
-      if (this.flagged.delete(job.id)) started.push(job.id);
       active.push(job.id);
       this.start(job);
     }
-    if (active.length > 0) this.deps.ctx.emitEvents(active, 'state');
-    if (started.length > 0) await this.mark('mark-started', started);
+    if (active.length > 0) {
+      this.starts.add(active);
+      this.deps.ctx.emitEvents(active, 'state');
+    }
     const want = Math.max(0, slots) + (paused ? 0 : this.prefetchLimit()) - this.buffer.length;
     // nothing to take, or the buffer is still well stocked: wait for a run to finish (or a NOTIFY)
     if (want <= 0 || this.buffer.length >= this.opts.concurrency || !this.hint) return this.idle(poll);
@@ -169,11 +172,11 @@ export class PgbossConsumer implements Consumer {
     if (grant.granted === 0) return this.idle(grant.retryMs);
     const jobs = await this.fetchBatch(grant.granted);
     for (const job of jobs ?? []) this.start(job);
-    if (jobs?.length)
-      this.deps.ctx.emitEvents(
-        jobs.map((j) => j.id),
-        'state',
-      );
+    if (jobs?.length) {
+      const ids = jobs.map((j) => j.id);
+      this.starts.add(ids);
+      this.deps.ctx.emitEvents(ids, 'state');
+    }
     await rate
       .giveBack(grant.granted - (jobs?.length ?? 0), grant.windowStart)
       .catch((err) => this.deps.ctx.log.warn({ queue: this.queue, err: (err as Error).message }, 'could not hand back rate grants'));
@@ -203,10 +206,8 @@ export class PgbossConsumer implements Consumer {
   private async fetch(want: number) {
     const jobs = await this.fetchBatch(want);
     if (!jobs) return;
-    // beyond the free slots a job waits in the buffer: flagged, so a crash before it starts costs it nothing
-    const ahead = jobs.slice(Math.max(0, this.opts.concurrency - this.running.size - this.buffer.length)).map((j) => j.id);
+    // beyond the free slots a job waits in the buffer, unmarked: a crash before it starts costs it nothing
     this.buffer.push(...jobs);
-    if (ahead.length > 0 && (await this.mark('mark-prefetched', ahead))) for (const id of ahead) this.flagged.add(id);
     if (jobs.length >= want) this.hint = true; // a full batch: there is likely more
     if (jobs.length === 0 && this.buffer.length === 0) await this.idle(this.deps.ctx.pollIntervalMs);
   }
@@ -281,18 +282,6 @@ export class PgbossConsumer implements Consumer {
       .catch((err) => this.deps.ctx.log.warn({ queue: this.queue, err: (err as Error).message }, 'heartbeat failed'));
   }
 
-  /** Flag or unflag jobs as prefetched; false when the write failed (the sweep then counts a stall). */
-  private async mark(statement: 'mark-prefetched' | 'mark-started', ids: string[]): Promise<boolean> {
-    const { ctx } = this.deps;
-    return ctx.q(ctx.sql[statement], [this.queue, ids]).then(
-      () => true,
-      (err) => {
-        ctx.log.warn({ queue: this.queue, err: (err as Error).message }, `${statement} failed`);
-        return false;
-      },
-    );
-  }
-
   /** One priority-aging sweep of this queue (bounded; another process's sweep may run beside it). */
   private async age() {
     const { ctx } = this.deps;
@@ -321,6 +310,8 @@ export class PgbossConsumer implements Consumer {
     this.unsubscribe();
     await this.loop;
     await this.release(this.buffer.splice(0).map((j) => j.id));
+    // every run that started is marked before the process may go: an abandoned one then counts a stall
+    await this.starts.flush();
     const closed = await closeWithin(graceMs, Promise.all(this.running.values()), () => this.running.size);
     clearInterval(this.heartbeat);
     clearInterval(this.trim);

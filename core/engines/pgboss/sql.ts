@@ -22,7 +22,7 @@ const names = [
   'list-dead-letters',
   'list-jobs',
   'list-over-stalled',
-  'mark-prefetched',
+
   'mark-started',
   'notify',
   'pause-queue',

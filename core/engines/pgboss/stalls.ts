@@ -2,7 +2,7 @@
 // supervise interval, the `active` jobs whose worker stopped heartbeating and puts them back as if never
 // fetched (attempt count and started_on restored). A job that had started counts a stall
 // (output.stalls); past WORKER_MAX_STALLED_COUNT it is dead-lettered ("stalled more than N times"), as
-// BullMQ's maxStalledCount. Jobs only fetched ahead (`prefetched`) go back untouched. pg-boss's own
+// BullMQ's maxStalledCount. Jobs only fetched ahead (no `started` mark) go back untouched. pg-boss's own
 // heartbeat monitor is kept as a backstop with a longer lapse (bossHeartbeatSeconds), so this sweep
 // sees a dead worker's jobs first. See docs/engines.md.
 import type { PgbossContext } from './context.ts';
@@ -20,7 +20,7 @@ interface OverRow {
 /** One sweep; returns how many jobs were put back and how many dead-lettered. */
 export async function sweepStalled(ctx: PgbossContext, maxStalledCount: number): Promise<{ recovered: number; dead: number }> {
   const { rows } = await ctx.q(ctx.sql['recover-stalled'], [ctx.queues, ctx.heartbeatSeconds, maxStalledCount]);
-  if (rows.length > 0) ctx.log.warn({ jobs: rows.length, prefetched: rows.filter((r) => r.prefetched).length }, 'stalled jobs put back');
+  if (rows.length > 0) ctx.log.warn({ jobs: rows.length, unstarted: rows.filter((r) => r.unstarted).length }, 'stalled jobs put back');
   const over = (await ctx.q(ctx.sql['list-over-stalled'], [ctx.queues, ctx.heartbeatSeconds])).rows as OverRow[];
   for (const row of over) {
     const { meta } = splitData(row.data);

@@ -6,5 +6,5 @@
 SELECT id, name, data, retry_count, COALESCE((output->>'stalls')::int, 0) AS stalls
   FROM {schema}.job
   WHERE name = ANY($1) AND state = 'active' AND heartbeat_on + $2 * interval '1 second' < now()
-    AND NOT COALESCE((output->>'prefetched')::boolean, false)
+    AND COALESCE((output->>'started')::int = retry_count, false)
   LIMIT 1000
