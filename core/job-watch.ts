@@ -69,7 +69,8 @@ export interface JobChange {
 
 /**
  * Every change of one job from now on: the job as it is first, then one `state` item per state change and
- * one `progress` item per new progress value, ending after a final state (or when `signal` fires).
+ * one `progress` item per new progress value (both when one read shows both, a final state last), ending
+ * after a final state (or when `signal` fires).
  */
 export async function* jobChanges(
   engine: Engine,
@@ -84,9 +85,13 @@ export async function* jobChanges(
     while (!signal.aborted) {
       const job = await read();
       if (!job) return;
-      const progress = JSON.stringify(job.progress ?? null);
+      // one read may show a new state and a new progress (events coalesce): both are told, the
+      // final state last
+      const moved = last !== undefined && JSON.stringify(job.progress ?? null) !== JSON.stringify(last.progress ?? null);
+      const final = FINAL_STATES.has(job.state);
+      if (moved && final) yield { event: 'progress', job };
       if (!last || job.state !== last.state) yield { event: 'state', job };
-      else if (progress !== JSON.stringify(last.progress ?? null)) yield { event: 'progress', job };
+      if (moved && !final) yield { event: 'progress', job };
       last = job;
       if (FINAL_STATES.has(job.state)) return;
       await wakeup.next(60_000, signal);

@@ -40,7 +40,7 @@ import type { JobRow, PgbossContext, Query } from './context.ts';
 import * as control from './control.ts';
 import * as deadLetters from './dead-letters.ts';
 import * as enqueue from './enqueue.ts';
-import { emitEvents } from './events.ts';
+import { eventSender } from './events.ts';
 import { toUuid } from './ids.ts';
 import { Listener } from './listener.ts';
 import * as reads from './reads.ts';
@@ -139,7 +139,7 @@ export class PgbossEngine implements Engine {
       priorityAgingMs: opts.worker?.priorityAgingMs ?? 0,
       deadLetterRetentionSeconds: opts.deadLetterRetentionSeconds ?? 30 * 86_400,
       controlChannel: channel('conveyor', this.schema),
-      emitEvents: (uuids, type) => emitEvents(this.ctx, eventsChannel, uuids, type),
+      emitEvents: eventSender(() => this.ctx, eventsChannel),
       start: () => this.start(),
     };
     this.listener = new Listener({
