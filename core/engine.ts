@@ -9,6 +9,8 @@ export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed'
 export interface JobMeta {
   requestId?: string;
   timeoutMs?: number;
+  /** the job's own time budget for retries (options.retryFor); the kind's default applies when unset */
+  retryForMs?: number;
   traceparent?: string;
 }
 
@@ -89,6 +91,8 @@ export interface ConsumedJob {
   attempt: number;
   maxAttempts: number;
   meta: JobMeta;
+  /** when its first failed attempt was recorded (ISO-8601, from the attempt history); undefined before any */
+  firstFailedAt?(): Promise<string | undefined>;
   updateProgress(progress: number | object): Promise<void>;
   /** appended to the job's log (visible in the dashboard) */
   log(line: string): Promise<void>;

@@ -4,6 +4,7 @@
 // every handler's follow-up enqueue go through that binding.
 import { z } from 'zod';
 import type { KernelConfig } from './config/index.ts';
+import { parseDuration } from './duration.ts';
 import type { EnqueueRequest, JobMeta } from './engine.ts';
 import { PermanentError } from './errors/index.ts';
 import type { Enqueue } from './handler.ts';
@@ -15,6 +16,24 @@ import { type ErrorDetail, issuesToDetails } from './validation.ts';
 const DAY = 86_400_000;
 /** the furthest a job may be put off, by delay or runAt */
 const MAX_DELAY_MS = 365 * DAY;
+/** the longest time budget for retries (`retryFor`) */
+const MAX_RETRY_FOR_MS = 30 * DAY;
+
+const retryForSchema = z
+  .union([
+    z.int(),
+    z
+      .string()
+      .regex(/^(\d+(ms|s|m|h|d)|P(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?)?)$/, { error: 'expects ms, or a duration such as "6h" or "PT6H"' }),
+  ])
+  .transform((v, ctx) => {
+    const ms = typeof v === 'number' ? v : parseDuration(v);
+    if (ms === undefined || ms < 1_000 || ms > MAX_RETRY_FOR_MS) {
+      ctx.addIssue({ code: 'custom', message: 'expects a duration from 1 s to 30 days (ms, or such as "6h" or "PT6H")' });
+      return z.NEVER;
+    }
+    return ms;
+  });
 
 export const jobOptionsSchema = z
   .strictObject({
@@ -33,6 +52,11 @@ export const jobOptionsSchema = z
       .optional()
       .describe('a repeated key (per job kind, within IDEMPOTENCY_TTL_SECONDS) returns the existing job'),
     timeout: z.int().min(100).max(DAY).optional().describe('ms a run may take before its AbortSignal fires'),
+    retryFor: retryForSchema
+      .optional()
+      .describe(
+        'keep retrying a failing job for this long after its first failed attempt, attempts allowing (ms, or "6h", "PT6H"; 1 s … 30 days); docs/reliability.md',
+      ),
     singletonKey: z
       .string()
       .min(1)
@@ -139,7 +163,7 @@ export function enqueueRequestOf(
       completedCount: config.RETENTION_COMPLETED_COUNT,
       failedCount: config.RETENTION_FAILED_COUNT,
     },
-    meta: withTraceContext(meta, def.queue, job.name),
+    meta: withTraceContext(o.retryFor === undefined ? meta : { ...meta, retryForMs: o.retryFor }, def.queue, job.name),
   };
 }
 

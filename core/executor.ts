@@ -4,7 +4,8 @@
 // the Outcome and only persists it; logs and metrics hooks read the same Outcome.
 // Catalog-agnostic: the caller (workers/runtime.ts) hands in the kind lookup and the handlers.
 import type { Logger } from 'pino';
-import { type BackoffPolicy, backoffDelay } from './backoff.ts';
+import { type BackoffPolicy, backoffDelay, budgetedDelay } from './backoff.ts';
+import { formatDuration } from './duration.ts';
 import type { AttemptRecord, ConsumedJob, FailedOutcome, Outcome } from './engine.ts';
 import { JobCancelledError, JobTimeoutError, PermanentError, RetryLaterError } from './errors/index.ts';
 import type { HandlerContext, RuntimeHooks } from './handler.ts';
@@ -25,6 +26,8 @@ export type Settler = (job: ConsumedJob, outcome: Outcome) => Promise<void>;
 export interface ExecutorOptions {
   /** the definition of a job kind; undefined for a kind the catalog does not know */
   definition(kind: string): Pick<JobDefinition, 'payload' | 'defaults'> | undefined;
+  /** the clock the retry budget is measured with (tests pin it) */
+  now?: () => number;
   /** this worker's handler for a kind; undefined when it serves no such kind */
   handler(kind: string): JobHandler | undefined;
   /** backoff for a failure of a job whose kind is unknown */
@@ -42,12 +45,25 @@ export function attemptRecord(attempt: number, error: Error, at = new Date()): A
   return { attempt, at: at.toISOString(), error: `${error.name}: ${error.message}` };
 }
 
+/** A failed job's time budget (retryFor): its length and how much of it has passed since the first failure. */
+export interface Budget {
+  retryForMs: number;
+  elapsedMs: number;
+}
+
 /**
  * The decision table for a failed run. Pure but for `random` (jitter):
  *   JobCancelledError → cancelled · PermanentError → dead · last attempt → dead ("failed n of m attempts")
+ *   with a time budget: spent → dead ("retry budget … spent"); else retry after budgetedDelay (core/backoff.ts)
  *   RetryLaterError → retry after its hint · anything else → retry after the kind's backoff.
  */
-export function decide(error: unknown, job: ConsumedJob, backoff: BackoffPolicy, random: () => number = Math.random): FailedOutcome {
+export function decide(
+  error: unknown,
+  job: ConsumedJob,
+  backoff: BackoffPolicy,
+  random: () => number = Math.random,
+  budget?: Budget,
+): FailedOutcome {
   const err = error instanceof Error ? error : new Error(String(error));
   const attempt = attemptRecord(job.attempt, err);
   if (err instanceof JobCancelledError) return { status: 'cancelled', error: err, attempt };
@@ -55,8 +71,15 @@ export function decide(error: unknown, job: ConsumedJob, backoff: BackoffPolicy,
   if (job.attempt >= job.maxAttempts) {
     return { status: 'dead', reason: `failed ${job.attempt} of ${job.maxAttempts} attempts`, error: err, attempt };
   }
-  const delayMs = err instanceof RetryLaterError ? Math.max(0, err.delayMs) : backoffDelay(backoff, job.attempt, random);
-  return { status: 'retry', delayMs, error: err, attempt };
+  const hintMs = err instanceof RetryLaterError ? Math.max(0, err.delayMs) : undefined;
+  if (budget) {
+    const retriesLeft = job.maxAttempts - job.attempt;
+    const delayMs = budgetedDelay(backoff, job.attempt, { ...budget, retriesLeft }, random, hintMs);
+    if (delayMs !== undefined) return { status: 'retry', delayMs, error: err, attempt };
+    const reason = `retry budget of ${formatDuration(budget.retryForMs)} spent: failed ${job.attempt} attempts over ${formatDuration(budget.elapsedMs)}`;
+    return { status: 'dead', reason, error: err, attempt };
+  }
+  return { status: 'retry', delayMs: hintMs ?? backoffDelay(backoff, job.attempt, random), error: err, attempt };
 }
 
 export class Executor {
@@ -76,7 +99,7 @@ export class Executor {
       const result = await (this.opts.hooks?.around ? this.opts.hooks.around(job, invoke) : invoke());
       outcome = { status: 'completed', result: result ?? null };
     } catch (err) {
-      outcome = decide(err, job, this.backoffOf(job), this.random);
+      outcome = decide(err, job, this.backoffOf(job), this.random, await this.budgetOf(job, err));
     }
     outcome = await this.settle(job, outcome);
     this.report(job, outcome, performance.now() - started);
@@ -87,6 +110,21 @@ export class Executor {
     return this.opts.definition(job.name)?.defaults.backoff ?? this.opts.fallbackBackoff;
   }
 
+  /**
+   * The job's time budget when it has one and the failure may retry: the first failed attempt's time
+   * comes from the engine's attempt history (read only then). Unknown history counts as no time passed.
+   */
+  private async budgetOf(job: ConsumedJob, err: unknown): Promise<Budget | undefined> {
+    const retryForMs = job.meta.retryForMs ?? this.opts.definition(job.name)?.defaults.retryForMs;
+    if (!retryForMs || job.attempt >= job.maxAttempts) return undefined;
+    if (err instanceof PermanentError || err instanceof JobCancelledError) return undefined;
+    if (job.attempt <= 1 || !job.firstFailedAt) return { retryForMs, elapsedMs: 0 };
+    const at = await job.firstFailedAt().catch(() => undefined);
+    const first = at ? Date.parse(at) : Number.NaN;
+    const now = this.opts.now?.() ?? Date.now();
+    return { retryForMs, elapsedMs: Number.isFinite(first) ? Math.max(0, now - first) : 0 };
+  }
+
   /** The settlers over the decided outcome; the first that throws makes it a failed attempt. */
   private async settle(job: ConsumedJob, outcome: Outcome): Promise<Outcome> {
     for (const settler of this.opts.settlers ?? []) {
@@ -94,7 +132,7 @@ export class Executor {
         await settler(job, outcome);
       } catch (err) {
         this.opts.logger.error({ jobId: job.id, err: (err as Error).message }, 'settling the outcome failed');
-        return decide(err, job, this.backoffOf(job), this.random);
+        return decide(err, job, this.backoffOf(job), this.random, await this.budgetOf(job, err));
       }
     }
     return outcome;

@@ -18,6 +18,12 @@ export interface JobDefaults {
   attempts: number;
   backoff: BackoffPolicy;
   timeoutMs: number;
+  /**
+   * Time budget for retries, in ms from the first failed attempt: a failing job retries until it is
+   * spent (`attempts` still caps the runs, the backoff cap stretching to spread them over the budget).
+   * Unset: attempts alone decide. A job's options.retryFor overrides it. docs/reliability.md
+   */
+  retryForMs?: number;
   /** overrides RETENTION_* for finished jobs of this kind */
   retention?: { completedSeconds?: number; failedSeconds?: number };
 }

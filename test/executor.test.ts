@@ -11,7 +11,14 @@ import { decide, Executor, type JobHandler, type Settler } from '../core/executo
 const backoff = { baseMs: 200, capMs: 5_000, jitter: 'full' as const };
 const definitions = {
   work: { payload: z.object({ n: z.number().default(1) }), defaults: { priority: 5, attempts: 3, backoff, timeoutMs: 5_000 } },
+  /** a kind with a time budget: 10 s from the first failure, 50 attempts at most */
+  budgeted: {
+    payload: z.object({}),
+    defaults: { priority: 5, attempts: 50, backoff, timeoutMs: 5_000, retryForMs: 10_000 },
+  },
 };
+/** the executor's clock (the retry budget's), pinned */
+const NOW = Date.parse('2026-01-01T12:00:00.000Z');
 
 const job = (attempt: number, over: Partial<ConsumedJob> = {}): ConsumedJob => ({
   id: 'j1',
@@ -45,6 +52,7 @@ function executor(handler: JobHandler | undefined, onOutcome?: () => void, settl
     fallbackBackoff: { baseMs: 1_000, capMs: 1_000, jitter: 'none' },
     logger,
     random: () => 0.5,
+    now: () => NOW,
     settlers,
     hooks: {
       onOutcome: (_job, outcome) => {
@@ -192,5 +200,75 @@ describe('decide', () => {
     expect(await later.run(job(3))).toMatchObject({ status: 'dead', reason: 'failed 3 of 3 attempts' });
     expect(order).not.toContain('never');
     expect(later.lines.some((l) => l.msg === 'settling the outcome failed')).toBe(true);
+  });
+});
+
+describe('decide with a time budget (retryFor, docs/reliability.md)', () => {
+  const budget = (elapsedMs: number, retryForMs = 10_000) => ({ retryForMs, elapsedMs });
+  const j = (attempt: number, maxAttempts = 50) => job(attempt, { maxAttempts });
+
+  it('retries after the kind’s backoff while the budget lasts; dead once it is spent, whatever the attempts', () => {
+    expect(decide(new Error('e'), j(1), backoff, () => 0.5, budget(0))).toMatchObject({ status: 'retry', delayMs: 100 });
+    expect(decide(new Error('e'), j(4), backoff, () => 0.5, budget(3_000))).toMatchObject({ status: 'retry', delayMs: 800 });
+    expect(decide(new Error('e'), j(7), backoff, () => 0.5, budget(10_000))).toMatchObject({
+      status: 'dead',
+      reason: 'retry budget of 10s spent: failed 7 attempts over 10s',
+    });
+    expect(decide(new Error('e'), j(7), backoff, () => 0.5, budget(12_500))).toMatchObject({ status: 'dead' });
+  });
+
+  it('no retry goes past the budget: the last one is clamped to its end', () => {
+    // 9.9 s gone, the backoff would say 2.5 s (cap 5 s, jitter 0.5): the retry waits the 100 ms left
+    expect(decide(new Error('e'), j(10), backoff, () => 0.5, budget(9_900))).toMatchObject({ status: 'retry', delayMs: 100 });
+    // a RetryLaterError's hint too
+    expect(decide(new RetryLaterError('later', 60_000), j(2), backoff, () => 0.5, budget(1_000))).toMatchObject({ delayMs: 9_000 });
+  });
+
+  it('the cap stretches so the attempts left span the budget; the last retry waits for the budget’s end', () => {
+    // 3 attempts over 10 s: after the 1st failure the cap is max(5 s, 10 s / 2): delay min(5 s, 200·2^0)·0.5
+    expect(decide(new Error('e'), j(1, 3), backoff, () => 0.5, budget(0))).toMatchObject({ delayMs: 100 });
+    // one retry left after the 2nd failure at 0.1 s: it runs at the budget's end
+    expect(decide(new Error('e'), j(2, 3), backoff, () => 0.5, budget(100))).toMatchObject({ status: 'retry', delayMs: 9_900 });
+    // and when that last attempt fails, attempts are exhausted
+    expect(decide(new Error('e'), j(3, 3), backoff, () => 0.5, budget(10_000))).toMatchObject({
+      status: 'dead',
+      reason: 'failed 3 of 3 attempts',
+    });
+    // a budget of 1 h over 3 attempts: the cap rises to 30 min
+    expect(
+      decide(new Error('e'), j(1, 3), { baseMs: 3_600_000, capMs: 1_000, jitter: 'none' }, Math.random, budget(0, 3_600_000)),
+    ).toMatchObject({
+      delayMs: 1_800_000,
+    });
+  });
+
+  it('a permanent error or a cancel ignores the budget', () => {
+    expect(decide(new PermanentError('x'), j(1), backoff, () => 0.5, budget(0))).toMatchObject({
+      status: 'dead',
+      reason: 'permanent error: x',
+    });
+    expect(decide(new JobCancelledError('c'), j(1), backoff, () => 0.5, budget(0))).toMatchObject({ status: 'cancelled' });
+  });
+
+  it('the executor takes the budget from the kind, or the job’s own meta, and the first failure from the engine', async () => {
+    const ex = executor(failing(new Error('down')));
+    const firstFailedAt = async () => new Date(NOW - 4_000).toISOString();
+    const kindJob = (attempt: number, over: Partial<ConsumedJob> = {}) =>
+      job(attempt, { name: 'budgeted', maxAttempts: 50, firstFailedAt, ...over });
+    // 4 s of the kind's 10 s gone at attempt 5: backoff min(5 s, 200·2^4)·0.5 = 1.6 s
+    expect(await ex.run(kindJob(5))).toMatchObject({ status: 'retry', delayMs: 1_600 });
+    // the job's own 3 s budget is spent
+    expect(await ex.run(kindJob(5, { meta: { retryForMs: 3_000 } }))).toMatchObject({
+      status: 'dead',
+      reason: expect.stringContaining('retry budget of 3s spent'),
+    });
+    // the first failure is not read on the first attempt; an unreadable history counts as no time gone
+    const unread = async () => {
+      throw new Error('must not be read');
+    };
+    expect(await ex.run(kindJob(1, { firstFailedAt: unread }))).toMatchObject({ status: 'retry', delayMs: 100 });
+    expect(await ex.run(kindJob(5, { firstFailedAt: unread, meta: { retryForMs: 3_000 } }))).toMatchObject({ status: 'retry' });
+    // without a budget, attempts alone decide (work: 3 attempts)
+    expect(await ex.run(job(3, { firstFailedAt }))).toMatchObject({ status: 'dead', reason: 'failed 3 of 3 attempts' });
   });
 });

@@ -33,6 +33,7 @@ export function kindView(name: string, def: KindDefinition) {
     description: def.description,
     attempts: def.defaults.attempts,
     timeoutMs: def.defaults.timeoutMs,
+    ...(def.defaults.retryForMs ? { retryForMs: def.defaults.retryForMs } : {}),
     priority: def.defaults.priority,
     ...(def.http
       ? { url: def.http.url, payload: def.http.schema, concurrency: def.http.concurrency, signingSecretEnv: def.http.signingSecretEnv }

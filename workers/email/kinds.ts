@@ -49,6 +49,13 @@ export const emailKinds = {
     description:
       'Renders a template (MJML, compiled at boot) with the given vars and sends it over SMTP. Sent at most once per job: a ledger records the accepted message before the job completes.',
     payload: emailSendPayload,
-    defaults: { attempts: 8, backoff: { baseMs: 2_000, capMs: 10 * 60_000, jitter: 'full' }, timeoutMs: 30_000 },
+    // survives a 6-hour SMTP outage: retried (2 s, 4 s, … then about every 5 min) until 6 h after the
+    // first failure; 100 attempts is the ceiling, the last one held back to the end of the 6 h
+    defaults: {
+      attempts: 100,
+      retryForMs: 6 * 3_600_000,
+      backoff: { baseMs: 2_000, capMs: 10 * 60_000, jitter: 'full' },
+      timeoutMs: 30_000,
+    },
   }),
 };

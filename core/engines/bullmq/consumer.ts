@@ -54,7 +54,7 @@ export async function deadLetter(deps: ConsumerDeps, job: Job, reason: string, e
   deps.log.warn({ jobId: job.id, kind: job.name, queue: job.queueName, reason }, 'job dead-lettered');
 }
 
-function consumedOf(job: Job, queue: string): ConsumedJob {
+function consumedOf(job: Job, queue: string, deps: ConsumerDeps): ConsumedJob {
   const { payload, meta } = splitData(job.data);
   return {
     id: String(job.id),
@@ -64,6 +64,8 @@ function consumedOf(job: Job, queue: string): ConsumedJob {
     attempt: job.attemptsMade + 1,
     maxAttempts: Math.max(1, job.opts.attempts ?? 1),
     meta,
+    // the latest attempt-1 record: a job run again with fresh attempts starts a new series
+    firstFailedAt: async () => (await attemptsOf(deps.queue(job.queueName), job, [])).findLast((a) => a.attempt === 1)?.at,
     updateProgress: (p) => job.updateProgress(p),
     log: async (line) => {
       await job.log(line);
@@ -118,7 +120,7 @@ export function consumeQueue(deps: ConsumerDeps, queueName: string, opts: Consum
   const delays = new Map<string, number>();
 
   const processor = async (job: Job, _token: string | undefined, signal: AbortSignal | undefined) => {
-    const consumed = consumedOf(job, queueName);
+    const consumed = consumedOf(job, queueName, deps);
     // BullMQ fires `signal` on worker.cancelJob(); a cancel that arrived before the job started is pending here
     const runSignal = deps.cancels.pending.take(consumed.id) ? AbortSignal.abort('cancelled by request') : (signal ?? neverAborted);
     running.add(consumed.id);

@@ -262,6 +262,8 @@ export class PgbossConsumer implements Consumer {
       attempt: job.retryCount + 1,
       maxAttempts: meta.maxAttempts ?? 1,
       meta,
+      firstFailedAt: async () =>
+        ((await ctx.q(ctx.sql['first-failure'], [this.queue, job.id])).rows[0] as { at: string | null } | undefined)?.at ?? undefined,
       updateProgress: async (p) => {
         progress = p;
         await setOutput('progress', p);

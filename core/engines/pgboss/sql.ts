@@ -16,6 +16,7 @@ const names = [
   'fail-cancelled',
   'fail-dead',
   'fail-retry',
+  'first-failure',
   'get-job',
   'install-lock',
   'install-unlock',
