@@ -104,6 +104,30 @@ describeEngines('bad input', (engine) => {
     }
   });
 
+  it('a NUL or an unpaired surrogate in any path id answers 400 naming the parameter (PostgreSQL refuses NUL)', async () => {
+    const t = await setup({ engine });
+    for (const id of ['a%00b', '%00', '%ED%A0%80']) {
+      for (const [method, path] of [
+        ['GET', `/v1/jobs/${id}`],
+        ['DELETE', `/v1/jobs/${id}`],
+        ['GET', `/v1/jobs/actions/${id}`],
+        ['POST', `/v1/jobs/actions/${id}/resume`],
+        ['POST', `/v1/dead-letters/${id}/replay`],
+        ['GET', `/v1/kinds/${id}`],
+        ['DELETE', `/v1/kinds/${id}`],
+        ['GET', `/v1/mail/${id}`],
+        ['GET', `/v1/schedules/${id}`],
+        ['DELETE', `/v1/schedules/${id}`],
+        ['POST', `/v1/queues/${id}/pause`],
+        ['POST', `/v1/reports/${id}/link`],
+      ] as const) {
+        const r = await raw(t, method, path);
+        expectErrorShape(r.body, r.status, `${method} ${path}`);
+        expect(r.status, `${method} ${path}`).toBe(400);
+      }
+    }
+  });
+
   it('bodies that do not decode (corrupt gzip, deflate, br, zstd; unknown encoding or charset) answer 4xx, nothing enqueued', async () => {
     const t = await setup({ engine });
     const job = JSON.stringify({ name: 'diagnostics.noop', data: {} });

@@ -9,7 +9,7 @@ import { ApiError } from './api-error.ts';
 export const MAX_JSON_DEPTH = 64;
 
 /** a NUL, or a surrogate without its pair (String.prototype.isWellFormed) */
-const badString = (s: string) => s.includes('\0') || !s.isWellFormed();
+export const badString = (s: string) => s.includes('\0') || !s.isWellFormed();
 
 /** The first problem in `value`, as an error detail (`path` like `data.list[1]`), or null. */
 export function jsonProblem(value: unknown): { path: string; message: string } | null {

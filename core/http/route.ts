@@ -15,6 +15,7 @@ import type { KernelConfig } from '../config/index.ts';
 import type { Engine } from '../engine.ts';
 import { issuesToDetails } from '../validation.ts';
 import { ApiError } from './api-error.ts';
+import { badString } from './body-guard.ts';
 
 export type Method = 'get' | 'post' | 'put' | 'delete';
 
@@ -148,6 +149,20 @@ export function auditResponse(res: Response, write: (status: number) => Promise<
   }) as Response['end'];
 }
 
+/**
+ * A path parameter with a NUL or an unpaired surrogate names nothing (no body may store one, and
+ * PostgreSQL refuses them in a query): 400 naming the parameter, before a handler sends it to a store.
+ */
+function checkParams(req: Request) {
+  for (const [name, value] of Object.entries(req.params ?? {})) {
+    if (typeof value === 'string' && badString(value)) {
+      throw new ApiError(400, 'invalid_request', 'a path parameter holds what no id or name may', [
+        { path: name, message: 'contains NUL or an unpaired UTF-16 surrogate' },
+      ]);
+    }
+  }
+}
+
 export function handlerOf(r: AnyRoute, audit?: AuditLog): RequestHandler {
   const decl = r.audit && 'action' in r.audit ? r.audit : undefined;
   return async (req, res) => {
@@ -169,6 +184,7 @@ export function handlerOf(r: AnyRoute, audit?: AuditLog): RequestHandler {
         });
       });
     }
+    checkParams(req);
     if (r.json) requireJson(req);
     await r.handle(req, res, inputOf(r, req));
   };
