@@ -82,11 +82,32 @@ export interface RecentList<T extends { id: string }> {
   clear(): Promise<void>;
 }
 
+/** What a flush adds to one queue's minute besides the count: failed runs and the summed run time. */
+export interface RunSums {
+  /** runs that threw (retried or dead-lettered; cancelled runs are not failures) */
+  failed: number;
+  /** the runs' durations, summed */
+  runMs: number;
+}
+
+/** One minute of one queue's finished runs (the dashboard's health charts). */
+export interface QueueMinute extends RunSums {
+  /** minutes since the epoch */
+  minute: number;
+  finished: number;
+}
+
 /** Finished runs per queue in time buckets, shared by every worker (core/metrics/throughput.ts). */
 export interface ThroughputStore {
-  add(bucket: number, counts: [queue: string, n: number][]): Promise<void>;
+  /** `sums` (optional per entry) also go to the queue's minute of `bucket` */
+  add(bucket: number, counts: [queue: string, n: number, sums?: RunSums][]): Promise<void>;
   /** finished runs per queue in buckets `fromBucket`..`toBucket` (every queue asked for is in the answer) */
   read(queues: string[], fromBucket: number, toBucket: number): Promise<Record<string, number>>;
+  /**
+   * Per queue one entry per minute `fromMinute`..`toMinute`, oldest first, zeros where nothing finished
+   * (every queue asked for is in the answer). Minutes are kept about an hour.
+   */
+  minutes(queues: string[], fromMinute: number, toMinute: number): Promise<Record<string, QueueMinute[]>>;
 }
 
 export interface LimiterOptions {

@@ -215,6 +215,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   mountPages(router, {
     engine: backend.engine,
     reads: queueReads(backend.jobReads),
+    throughput: backend.throughput,
     search: { search: (q) => backend.jobReads.search(q), bulk: new BulkActions(backend, log.child({ component: 'bulk-actions' })) },
     schedules: deps.schedules ?? schedulerSource(config, backend),
     email: deps.email ?? (await dashboardSources({ config, backend })).email,

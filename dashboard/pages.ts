@@ -4,17 +4,21 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import type { Engine, JobView } from '../core/engine.ts';
 import { ApiError } from '../core/http/api-error.ts';
+import type { ThroughputStore } from '../core/stores.ts';
 import { jobNames, queueNames } from '../workers/catalog.ts';
 import { type DashboardUser, requireRole } from './auth.ts';
 import type { EmailSource, ScheduleSource } from './features.ts';
 import { html, jsonText, type SafeHtml } from './html.ts';
 import { mountBulkActions, type SearchDeps, searchForm, searchResults } from './job-search.ts';
 import { layout } from './layout.ts';
+import { healthSection, readHealth } from './queue-health.ts';
 import type { QueueReads } from './queue-reads.ts';
 
 export interface PageDeps {
   engine: Engine;
   reads: QueueReads;
+  /** the per-minute finished/failed runs behind the overview's charts (the backend's throughput store) */
+  throughput: ThroughputStore;
   /** job search and bulk actions (./job-search.ts) */
   search: Omit<SearchDeps, 'jobTable'>;
   schedules?: ScheduleSource;
@@ -89,9 +93,10 @@ export function mountPages(router: Router, deps: PageDeps) {
 function overviewPage(router: Router, deps: PageDeps) {
   const { engine, reads } = deps;
   router.get('/', async (req, res) => {
-    const [infos, recent] = await Promise.all([
+    const [infos, recent, health] = await Promise.all([
       engine.queueInfo(queueNames),
       Promise.all(queueNames.map((q) => reads.finishedSince(q, HOUR_MS).catch(() => null))),
+      readHealth(deps.throughput, queueNames),
     ]);
     const rows = infos.map((q, i) => {
       const r = recent[i];
@@ -113,7 +118,7 @@ function overviewPage(router: Router, deps: PageDeps) {
       'Overview',
       html`<p class="muted">Engine ${engine.kind}. Last hour: jobs finished (completed + failed for good) and the share that failed; retried attempts are not counted.</p>
 <table id="queues"><thead><tr><th>Queue</th><th>Waiting</th><th>Delayed</th><th>Active</th><th>Failed</th><th>Dead</th><th>Oldest waiting</th><th>Finished (1 h)</th><th>Failure rate (1 h)</th><th></th></tr></thead>
-<tbody>${rows}</tbody></table>`,
+<tbody>${rows}</tbody></table>${healthSection(health)}`,
     );
   });
 }

@@ -3,10 +3,15 @@
 // last-hour charts. Screenshots go to test-artifacts/dashboard/<engine>/.
 import { existsSync, mkdirSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
+import { metricsHooks } from '../core/metrics/job-metrics.ts';
+import { ThroughputRecorder } from '../core/metrics/throughput.ts';
+import { catalogView } from '../workers/catalog.ts';
+import { handlers } from '../workers/diagnostics/handlers.ts';
+import { startWorkers } from '../workers/runtime.ts';
 import { dashboardOverrides, PASSWORDS, type TestRole } from './dashboard-users.ts';
 import { describeEngines, engineNames } from './engines.ts';
-import { type EngineName, setup, type TestPlatform } from './helpers.ts';
+import { type EngineName, quietLogger, setup, type TestPlatform, waitFor } from './helpers.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = 'test-artifacts/dashboard';
@@ -80,6 +85,76 @@ describeEngines('dashboard operator pages in a browser', { timeout: 90_000 }, (e
     await s.page.click('#audit-filter button');
     await expect.poll(() => rows.count()).toBe(1);
     expect(await rows.first().locator('td.action').textContent()).toBe('queue.pause');
+    expect(s.dialogs).toEqual([]);
+    await s.context.close();
+  });
+
+  it('the overview charts the last hour per queue: runs, failure rate and run time, with the numbers as text', async () => {
+    const t = await setup({ engine, ...(await dashboardOverrides()) });
+    // a worker as processes/worker.ts runs it: the metrics hooks feed the shared throughput store
+    const recorder = new ThroughputRecorder(t.backend.throughput, 60_000);
+    const rt = startWorkers({
+      engine: t.engine,
+      logger: quietLogger,
+      handlers,
+      queues: { default: 5 },
+      hooks: metricsHooks(catalogView, recorder),
+    });
+    onTestFinished(async () => {
+      await rt.close(1_000);
+      await recorder.close();
+    });
+    const sleep = (fail: string, n: number) =>
+      Array.from({ length: n }, () => ({ name: 'diagnostics.sleep', data: { ms: 0, fail }, options: { attempts: 1 } }));
+    const res = await t.api('POST', '/v1/jobs/bulk', { jobs: [...sleep('never', 6), ...sleep('permanent', 4)] });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const ids = (res.body.jobs as { id: string }[]).map((j) => j.id);
+    await waitFor(
+      async () => {
+        const states = await Promise.all(ids.map(async (id) => (await t.engine.getJob(id))?.state));
+        return states.filter((s) => s === 'completed').length === 6 && states.filter((s) => s === 'dead').length === 4;
+      },
+      { timeoutMs: 30_000, what: '6 completed and 4 dead' },
+    );
+    await recorder.flush(); // the once-a-second flush, now
+
+    const s = await open(t);
+    await as(s.page, 'viewer'); // read-only users see the charts too
+    await s.page.waitForURL((u) => u.pathname === '/admin');
+    const row = s.page.locator('#queue-health tr[data-queue=default]');
+    expect(await row.getAttribute('data-runs')).toBe('10');
+    expect(await row.getAttribute('data-failed')).toBe('4');
+    expect(await row.locator('.figure.failure-rate').textContent()).toBe('40.0% (4 failed)');
+    expect(await row.locator('.figure.runs').textContent()).toMatch(/^10 runs, 0\.2\/min$/);
+    expect(await row.locator('svg.chart-throughput').getAttribute('aria-label')).toMatch(
+      /^default throughput, last hour: 10 runs \(4 failed\), peak \d+ a minute$/,
+    );
+    expect(await row.locator('svg.chart-failures').getAttribute('aria-label')).toBe(
+      'default failure rate, last hour: 40.0% (4 of 10 runs)',
+    );
+    expect(await row.locator('svg.chart-latency').getAttribute('aria-label')).toMatch(/^default mean run time, last hour: \d+ ms/);
+    // the bars are drawn: non-zero throughput in at least one minute, and a failed part
+    expect(await row.locator('svg.chart-throughput rect.bar').count()).toBeGreaterThan(0);
+    expect(await row.locator('svg.chart-throughput rect.bar-failed').count()).toBeGreaterThan(0);
+    const barHeight = Number(await row.locator('svg.chart-throughput rect.bar').first().getAttribute('height'));
+    expect(barHeight).toBeGreaterThan(0);
+    // the chart is 60 minutes wide, each minute names itself
+    expect(await row.locator('svg.chart-throughput > g').count()).toBe(60);
+    expect(await row.locator('svg.chart-throughput > g > title').first().textContent()).toMatch(/^\d\d:\d\d UTC: /);
+    // a queue nothing ran on says so
+    const email = s.page.locator('#queue-health tr[data-queue=email]');
+    expect(await email.getAttribute('data-runs')).toBe('0');
+    expect(await email.locator('svg.chart-throughput rect.bar').count()).toBe(0);
+    // the text fallback: the same sums in five-minute rows
+    await s.page.click('#queue-health-table summary');
+    const cells = s.page.locator('#queue-health-table tbody tr', { hasText: 'default' });
+    const sums = await cells.evaluateAll((trs) =>
+      trs
+        .map((tr) => [...tr.querySelectorAll('td')].map((td) => Number(td.textContent)))
+        .reduce((a, c) => [(a[0] ?? 0) + (c[2] ?? 0), (a[1] ?? 0) + (c[3] ?? 0)] as [number, number], [0, 0] as [number, number]),
+    );
+    expect(sums).toEqual([10, 4]);
+    await shot(s.page, engine, '21-overview-charts');
     expect(s.dialogs).toEqual([]);
     await s.context.close();
   });

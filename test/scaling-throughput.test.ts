@@ -19,6 +19,7 @@ describe('throughput store', () => {
     const flaky: ThroughputStore = {
       add: (b, c) => (down ? Promise.reject(new Error('store down')) : real.add(b, c)),
       read: (q, f, t) => real.read(q, f, t),
+      minutes: (q, f, t) => real.minutes(q, f, t),
     };
     const now = Date.now();
     const rec = new ThroughputRecorder(flaky, 60_000, () => now);

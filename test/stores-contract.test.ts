@@ -8,7 +8,7 @@ import type { Backend } from '../core/backend.ts';
 import type { JobView } from '../core/engine.ts';
 import { createRedis } from '../core/engines/bullmq/redis.ts';
 import { createBackend, pgbossSchemaFor } from '../core/engines/factory.ts';
-import { BUCKET_SECONDS, readFinished, ThroughputRecorder } from '../core/metrics/throughput.ts';
+import { BUCKET_SECONDS, bucketOf, minuteOf, readFinished, readMinutes, ThroughputRecorder } from '../core/metrics/throughput.ts';
 import { type JobOptions, toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
 import { type JobName, type PayloadInput, queueNames } from '../workers/catalog.ts';
 import { handlers as defaultHandlers } from '../workers/diagnostics/handlers.ts';
@@ -276,6 +276,39 @@ for (const factory of backendFactories) {
         expect(await readFinished(store, ['default'], 60, now + 60_000 - BUCKET_SECONDS * 1000)).toEqual({ default: 3 });
         expect(await readFinished(store, ['default'], 60, now + 60_000)).toEqual({ default: 0 });
       });
+
+      it('keeps one-minute buckets of finished and failed runs and run time for the charts, zeros between', async () => {
+        const store = make().backend.throughput;
+        const start = Date.parse('2026-03-01T12:00:05Z');
+        let now = start;
+        const rec = new ThroughputRecorder(store, 60_000, () => now);
+        rec.record('default', { runMs: 10 });
+        rec.record('default', { failed: true, runMs: 30.4 });
+        rec.record('email', { runMs: 5 });
+        await rec.flush();
+        now += 30_000; // same minute, a later 10-second bucket
+        rec.record('default', { failed: true, runMs: 20 });
+        await rec.flush();
+        now = start + 2 * 60_000; // two minutes on; the one between stays empty
+        rec.record('default', { runMs: 1 });
+        await rec.close();
+        const m0 = minuteOf(start);
+        const got = await readMinutes(store, ['default', 'email', 'reports'], 4, now);
+        expect(got.default).toEqual([
+          { minute: m0 - 1, finished: 0, failed: 0, runMs: 0 },
+          { minute: m0, finished: 3, failed: 2, runMs: 60 },
+          { minute: m0 + 1, finished: 0, failed: 0, runMs: 0 },
+          { minute: m0 + 2, finished: 1, failed: 0, runMs: 1 },
+        ]);
+        expect(got.email?.map((m) => m.finished)).toEqual([0, 1, 0, 0]);
+        expect(got.reports?.map((m) => m.finished)).toEqual([0, 0, 0, 0]);
+        // the 10-second buckets count the same runs (the scaling signal)
+        expect(await readFinished(store, ['default'], 3600, now)).toEqual({ default: 4 });
+        // a bare count (no sums) reaches only the buckets
+        await store.add(bucketOf(now), [['email', 7]]);
+        expect((await store.minutes(['email'], m0 + 2, m0 + 2)).email).toEqual([{ minute: m0 + 2, finished: 0, failed: 0, runMs: 0 }]);
+        expect(await store.minutes([], m0, m0 + 2)).toEqual({});
+      });
     });
 
     describe('rate limiter', () => {
@@ -389,7 +422,7 @@ describe('where the stores keep their data (unchanged for existing deployments)'
     await backend.schedules<Sched>().recordFired('nightly', 1_000, 'job-1');
     await backend.ledger<Sent>('email:sent', { ttlSeconds: 3600 }).commit('job-1', { messageId: '<m@x>', at: 'a' });
     await backend.recentList<Doc>('email:caught').push({ id: 'm1', subject: 's' }, 10);
-    await backend.throughput.add(7, [['default', 1]]);
+    await backend.throughput.add(7, [['default', 1, { failed: 1, runMs: 12 }]]);
     await backend.limiter({ name: 'rl:5', points: 5, durationSeconds: 1 }).consume('key-a');
     const p = `${prefix}:_conveyor`;
     expect(await redis.hget(`${p}:schedules`, 'nightly')).toContain('0 3 * * *');
@@ -401,6 +434,8 @@ describe('where the stores keep their data (unchanged for existing deployments)'
     expect(await redis.hexists(`${p}:email:caught:data`, 'm1')).toBe(1);
     expect(await redis.get(`${p}:finished:default:7`)).toBe('1');
     expect(await redis.ttl(`${p}:finished:default:7`)).toBeGreaterThan(3600);
+    expect(await redis.hgetall(`${p}:minute:default:1`)).toEqual({ n: '1', failed: '1', runMs: '12' }); // bucket 7 = minute 1
+    expect(await redis.ttl(`${p}:minute:default:1`)).toBeGreaterThan(3600);
     expect(await redis.exists(`${p}:rl:5:key-a`)).toBe(1);
   });
 
@@ -424,7 +459,7 @@ describe('where the stores keep their data (unchanged for existing deployments)'
     await backend.schedules<Sched>().recordFired('nightly', 1_000, 'job-1');
     await backend.ledger<Sent>('email:sent', { ttlSeconds: 3600 }).commit('job-1', { messageId: '<m@x>', at: 'a' });
     await backend.recentList<Doc>('email:caught').push({ id: 'm1', subject: 's' }, 10);
-    await backend.throughput.add(7, [['default', 1]]);
+    await backend.throughput.add(7, [['default', 1, { failed: 1, runMs: 12 }]]);
     expect((await backend.limiter({ name: 'email', points: 5, durationSeconds: 1, shared: true }).consume('send')).allowed).toBe(true);
     const one = async (sql: string) => (await client.query(sql)).rows[0];
     expect(await one(`SELECT definition->>'cron' AS cron FROM ${schema}.conveyor_schedule WHERE name = 'nightly'`)).toEqual({
@@ -440,6 +475,14 @@ describe('where the stores keep their data (unchanged for existing deployments)'
     });
     expect(await one(`SELECT id, mail->>'subject' AS s FROM ${schema}.conveyor_email_caught`)).toEqual({ id: 'm1', s: 's' });
     expect(await one(`SELECT n::int AS n FROM ${schema}.conveyor_throughput WHERE queue = 'default' AND bucket = 7`)).toEqual({ n: 1 });
+    expect(
+      await one(`SELECT minute::int AS m, n::int AS n, failed::int AS f, run_ms::int AS r FROM ${schema}.conveyor_queue_minute`),
+    ).toEqual({
+      m: 1,
+      n: 1,
+      f: 1,
+      r: 12,
+    });
     expect(await one(`SELECT count(*)::int AS n FROM ${schema}.conveyor_email_rate`)).toEqual({ n: 1 });
   });
 });

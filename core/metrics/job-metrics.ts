@@ -121,7 +121,7 @@ export function metricsHooks(catalog: CatalogView, throughput?: ThroughputRecord
     onOutcome(job, outcome, durationMs) {
       const c = children(job);
       c.running.dec();
-      throughput?.record(job.queue);
+      throughput?.record(job.queue, { failed: outcome.status === 'retry' || outcome.status === 'dead', runMs: durationMs });
       if (outcome.status === 'completed') {
         c.completedIn.observe(durationMs / 1000);
         c.processed.inc();

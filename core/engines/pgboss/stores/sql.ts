@@ -38,8 +38,11 @@ const names = [
   'schedule-states',
   'schedule-sweep-claims',
   'throughput-add',
+  'throughput-add-minutes',
   'throughput-create',
   'throughput-prune',
+  'throughput-prune-minutes',
+  'throughput-minutes',
   'throughput-read',
 ] as const;
 

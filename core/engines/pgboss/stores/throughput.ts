@@ -1,9 +1,10 @@
-// ThroughputStore on Postgres: `<schema>.conveyor_throughput (queue, bucket, n)` (one upsert per flush),
+// ThroughputStore on Postgres: `<schema>.conveyor_throughput (queue, bucket, n)` and, for the dashboard's
+// charts, `<schema>.conveyor_queue_minute (queue, minute, n, failed, run_ms)` (one upsert each per flush),
 // old rows pruned; statements in sql/throughput-*.sql. Its own small pool (max 2), apart from the engine's: the table needs no pg-boss schema
 // (it creates the schema itself), so counting never waits for pg-boss to start.
 import pg from 'pg';
-import { BUCKET_SECONDS, THROUGHPUT_KEEP_SECONDS } from '../../../metrics/throughput.ts';
-import type { ThroughputStore } from '../../../stores.ts';
+import { BUCKET_SECONDS, fillMinutes, MINUTES_KEEP_SECONDS, minuteOfBucket, THROUGHPUT_KEEP_SECONDS } from '../../../metrics/throughput.ts';
+import type { QueueMinute, RunSums, ThroughputStore } from '../../../stores.ts';
 import { type StoreStatements, storeStatements } from './sql.ts';
 
 export class PostgresThroughputStore implements ThroughputStore {
@@ -34,12 +35,35 @@ export class PostgresThroughputStore implements ThroughputStore {
     return this.ready;
   }
 
-  async add(bucket: number, counts: [string, number][]) {
+  async add(bucket: number, counts: [string, number, RunSums?][]) {
     await this.ensureTable();
     await this.pool.query(this.sql['throughput-add'], [counts.map(([q]) => q), bucket, counts.map(([, n]) => n)]);
+    const detailed = counts.filter((c): c is [string, number, RunSums] => c[2] !== undefined);
+    const minute = minuteOfBucket(bucket);
+    if (detailed.length > 0) {
+      await this.pool.query(this.sql['throughput-add-minutes'], [
+        detailed.map(([q]) => q),
+        minute,
+        detailed.map(([, n]) => n),
+        detailed.map(([, , s]) => s.failed),
+        detailed.map(([, , s]) => s.runMs),
+      ]);
+    }
     if (++this.adds % 60 === 1) {
       await this.pool.query(this.sql['throughput-prune'], [bucket - Math.ceil(THROUGHPUT_KEEP_SECONDS / BUCKET_SECONDS)]);
+      await this.pool.query(this.sql['throughput-prune-minutes'], [minute - Math.ceil(MINUTES_KEEP_SECONDS / 60)]);
     }
+  }
+
+  async minutes(queues: string[], fromMinute: number, toMinute: number) {
+    await this.ensureTable();
+    type Row = { queue: string; minute: string; n: string; failed: string; run_ms: string };
+    const { rows } = await this.pool.query<Row>(this.sql['throughput-minutes'], [queues, fromMinute, toMinute]);
+    const by: Record<string, QueueMinute[]> = Object.fromEntries(queues.map((q) => [q, []]));
+    for (const r of rows) {
+      by[r.queue]?.push({ minute: Number(r.minute), finished: Number(r.n), failed: Number(r.failed), runMs: Number(r.run_ms) });
+    }
+    return Object.fromEntries(queues.map((q) => [q, fillMinutes(by[q] ?? [], fromMinute, toMinute)]));
   }
 
   async read(queues: string[], fromBucket: number, toBucket: number) {
