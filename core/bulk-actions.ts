@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Backend } from './backend.ts';
 import type { JobView } from './engine.ts';
+import { jobEventData, jobSubject, webhookEvents } from './outbound/events.ts';
 import type { JobFilter } from './search.ts';
 
 export const BULK_ACTIONS = ['retry', 'cancel', 'delete', 'replay', 'promote'] as const;
@@ -146,6 +147,9 @@ export class BulkActions {
       case 'cancel': {
         if (job.state !== 'waiting' && job.state !== 'delayed' && job.state !== 'active') return 'skipped';
         const r = await engine.cancel(job.id);
+        // removed before it ran: no worker settles it, so its event goes out here (docs/webhooks.md)
+        if (r.outcome === 'cancelled')
+          await webhookEvents(this.backend).emit('job.cancelled', jobSubject(r.job), () => jobEventData(r.job));
         return ok(r.outcome === 'cancelled' || r.outcome === 'cancelling');
       }
       case 'delete':

@@ -12,6 +12,8 @@ export interface JobMeta {
   /** the job's own time budget for retries (options.retryFor); the kind's default applies when unset */
   retryForMs?: number;
   traceparent?: string;
+  /** options.callback.url: where completion webhooks of this job go (docs/webhooks.md) */
+  callbackUrl?: string;
 }
 
 export interface EnqueueRequest {
@@ -47,6 +49,8 @@ export interface JobView {
   startedAt: string | null;
   finishedAt: string | null;
   runAt: string | null;
+  /** options.callback, when the job carries one (docs/webhooks.md) */
+  callback?: { url: string };
 }
 
 export interface EnqueueResult {

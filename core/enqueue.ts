@@ -83,6 +83,10 @@ export const jobOptionsSchema = z
       })
       .optional()
       .describe('repeats with this key collapse into one job that runs `ms` after the last, with its payload (docs/uniqueness.md)'),
+    callback: z
+      .strictObject({ url: z.url({ protocol: /^https?$/, error: 'expects an http(s) URL' }).max(2048) })
+      .optional()
+      .describe('POST job.completed / job.dead / job.cancelled here, signed (docs/webhooks.md); must match HTTP_TARGET_ALLOWLIST'),
   })
   .refine((o) => o.delay === undefined || o.runAt === undefined, {
     path: ['runAt'],
@@ -145,6 +149,7 @@ export function enqueueRequestOf(
   jobId?: string,
 ): EnqueueRequest {
   const o = job.options;
+  if (o.callback) meta = { ...meta, callbackUrl: o.callback.url };
   const delayMs = o.runAt !== undefined ? Math.max(0, Date.parse(o.runAt) - now) : (o.delay ?? 0);
   return {
     name: job.name,

@@ -11,6 +11,7 @@ import type { Backend, BackendCapabilities } from '../core/backend.ts';
 import type { Engine } from '../core/engine.ts';
 import { deleteKeysWithPrefix } from '../core/engines/bullmq/redis.ts';
 import { createBackend, pgbossSchemaFor } from '../core/engines/factory.ts';
+import type { Settler } from '../core/executor.ts';
 import type { DeclaredHandlers } from '../core/handler.ts';
 import { createDashboard } from '../dashboard/index.ts';
 import { createApp } from '../producers/app.ts';
@@ -148,7 +149,13 @@ export interface TestPlatform {
     body?: unknown,
     opts?: { key?: string | null; headers?: Record<string, string> },
   ): Promise<{ status: number; headers: Headers; body: any }>;
-  startWorker(opts?: { handlers?: HandlerMap; declared?: DeclaredHandlers; queues?: Record<string, number | undefined> }): WorkerRuntime;
+  startWorker(opts?: {
+    handlers?: HandlerMap;
+    declared?: DeclaredHandlers;
+    queues?: Record<string, number | undefined>;
+    /** the executor's settlers (processes/services/settlers.ts); none by default */
+    settlers?: Settler[];
+  }): WorkerRuntime;
 }
 
 /** `{ engine, ...settings }`: the engine to build (isolated prefix/schema, dropped afterwards) and env overrides. */
@@ -228,6 +235,7 @@ export async function setup({ engine: engineName, ...overrides }: SetupOptions):
         handlers: opts.handlers ?? defaultHandlers,
         declared: opts.declared,
         queues: opts.queues ?? config.WORKER_QUEUES,
+        settlers: opts.settlers,
       });
       runtimes.push(rt);
       return rt;

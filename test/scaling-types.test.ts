@@ -40,7 +40,7 @@ describe('process types', () => {
   it('default split: worker_email takes every queue no other type names; WORKER_PROCESS_TYPE sets the worker’s queues', () => {
     const c = loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' });
     expect(Object.fromEntries(c.WORKER_PROCESS_TYPES.map((t) => [t.name, Object.keys(t.queues).sort()]))).toEqual({
-      worker_email: ['default', 'email', 'http', 'ops'],
+      worker_email: ['default', 'email', 'http', 'ops', 'webhooks'],
       worker_reports: ['reports'],
       worker_search: ['search'],
     });
@@ -93,7 +93,7 @@ describeEngines('scaling per process type', { timeout: 60_000 }, (engine) => {
     const types = res.body.processTypes;
     expect(types.worker_reports).toMatchObject({ queues: ['reports'], depth: 40, recommendedReplicas: 20, concurrencyPerReplica: 2 });
     expect(types.worker_email).toMatchObject({ depth: 0, recommendedReplicas: 1 });
-    expect(types.worker_email.queues.sort()).toEqual(['default', 'email', 'http', 'ops']);
+    expect(types.worker_email.queues.sort()).toEqual(['default', 'email', 'http', 'ops', 'webhooks']);
     expect(types.worker_search).toMatchObject({ queues: ['search'], depth: 0, recommendedReplicas: 1 });
     expect(types.worker).toMatchObject({ depth: 40, recommendedReplicas: 10 }); // every queue; clamped to SCALING_WORKER_REPLICAS
 

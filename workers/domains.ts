@@ -14,8 +14,9 @@ import { httpDomain } from './http/index.ts';
 import { opsDomain } from './ops/index.ts';
 import { reportsDomain } from './reports/index.ts';
 import { searchDomain } from './search/index.ts';
+import { webhooksDomain } from './webhooks/index.ts';
 
-export const domains = [diagnosticsDomain, emailDomain, opsDomain, reportsDomain, searchDomain, httpDomain] as const;
+export const domains = [diagnosticsDomain, emailDomain, opsDomain, reportsDomain, searchDomain, httpDomain, webhooksDomain] as const;
 
 /** Every setting: the kernel's and each domain's section (workers/config.ts reads them). */
 export type Config = ConfigOf<typeof domains>;

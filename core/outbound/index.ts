@@ -76,3 +76,15 @@ export async function createOutbound(config: OutboundConfig): Promise<OutboundCl
     maxResponseBytes: config.HTTP_TARGET_MAX_RESPONSE_BYTES,
   });
 }
+
+const checkers = new WeakMap<object, Promise<Allowlist>>();
+
+/** The allowlist with the platform's store endpoints denied, once per config: what a declaration or a callback URL is checked against. */
+export function targetsOf(config: OutboundConfig): Promise<Allowlist> {
+  let p = checkers.get(config);
+  if (!p) {
+    p = storeEndpoints(config).then((e) => new Allowlist(config.HTTP_TARGET_ALLOWLIST.entries).denyEndpoints(e));
+    checkers.set(config, p);
+  }
+  return p;
+}

@@ -2,8 +2,9 @@
 // Settler): one entry per feature that must act on an outcome before it is stored (workflows release
 // children, webhooks record events, group limits free a slot). Order is the order of this list.
 import type { Settler } from '../../core/executor.ts';
+import { webhookSettler } from '../../workers/webhooks/settler.ts';
 import type { ProcessBackend } from './backend.ts';
 
-export async function createSettlers(_deps: ProcessBackend): Promise<Settler[]> {
-  return [];
+export async function createSettlers({ config, backend }: ProcessBackend): Promise<Settler[]> {
+  return [webhookSettler(backend, config)];
 }

@@ -8,6 +8,8 @@ import { ApiError } from '../../core/http/api-error.ts';
 import { componentRef, err, ok, ref } from '../../core/http/openapi.ts';
 import { isAdmin, mayUseKind, principalOf } from '../../core/http/principal.ts';
 import { byParam, type RouteTable, route } from '../../core/http/route.ts';
+import { jobEventData, jobSubject, webhookEvents } from '../../core/outbound/events.ts';
+import { targetsOf } from '../../core/outbound/index.ts';
 import { enqueueUnique, type UniqueBackend } from '../../core/unique.ts';
 import type { ErrorDetail } from '../../core/validation.ts';
 import { queueOfKind, toEnqueueRequest, type ValidJob, validateJob } from '../../workers/catalog.ts';
@@ -93,6 +95,8 @@ export const jobRoutes: RouteTable<Config> = ({ engine, backend, config }) => {
             res.status(202).json({ ...full(r.job), cancelRequested: true });
             return;
           case 'cancelled':
+            // removed before it ran: no worker settles it, so the event is emitted here (docs/webhooks.md)
+            await webhookEvents(backend, config).emit('job.cancelled', jobSubject(r.job), () => jobEventData(r.job));
             res.json(full(r.job));
         }
       },
@@ -127,6 +131,8 @@ function enqueueRoute(config: Config, backend: UniqueBackend) {
           { path: 'name', message: 'not in this key’s scopes' },
         ]);
       }
+      const bad = await callbackProblem(config, v.job.options, 'options.callback.url');
+      if (bad) throw new ApiError(400, 'invalid_request', 'the callback URL is not allowed', [bad]);
       const { job, created } = await enqueueUnique(backend, toEnqueueRequest(v.job, config, { requestId: req.requestId }), v.job.options);
       res
         .status(created ? 202 : 200)
@@ -172,7 +178,11 @@ function bulkRoute(config: Config, engine: Engine) {
           });
         else if (!mayEnqueue(principal, v.job.name))
           details.push({ path: `jobs[${i}].name`, message: `key "${principal.name}" may not enqueue ${v.job.name}` });
-        else valid.push(v.job);
+        else {
+          const bad = await callbackProblem(config, v.job.options, `jobs[${i}].options.callback.url`);
+          if (bad) details.push(bad);
+          else valid.push(v.job);
+        }
       }
       if (details.length > 0) {
         const forbidden = details.every((d) => d.message.includes('may not enqueue'));
@@ -188,6 +198,13 @@ function bulkRoute(config: Config, engine: Engine) {
       res.status(202).json({ jobs: results.map((r) => ({ ...summary(r.job), created: r.created })) });
     },
   });
+}
+
+/** options.callback.url outside HTTP_TARGET_ALLOWLIST (or at a store of the platform's): the detail, else undefined */
+async function callbackProblem(config: Config, o: JobOptions, path: string): Promise<ErrorDetail | undefined> {
+  if (!o.callback) return undefined;
+  const why = (await targetsOf(config)).checkUrl(o.callback.url);
+  return why ? { path, message: why } : undefined;
 }
 
 /** the uniqueness option a job carries (docs/uniqueness.md), refused in bulk */

@@ -102,7 +102,7 @@ export async function viewOf(job: Job, queue: (name: string) => Queue, knownStat
     }
     state = await mapState(job, raw, queue);
   }
-  const { payload } = splitData(job.data);
+  const { payload, meta } = splitData(job.data);
   return {
     id: String(job.id),
     name: job.name,
@@ -118,5 +118,6 @@ export async function viewOf(job: Job, queue: (name: string) => Queue, knownStat
     startedAt: iso(job.processedOn),
     finishedAt: iso(job.finishedOn),
     runAt: job.delay > 0 ? new Date(job.timestamp + job.delay).toISOString() : null,
+    ...(meta.callbackUrl ? { callback: { url: meta.callbackUrl } } : {}),
   };
 }

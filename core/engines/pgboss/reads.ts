@@ -41,6 +41,7 @@ export function viewOf(row: JobRow): JobView {
     startedAt: row.started_on?.toISOString() ?? null,
     finishedAt: row.completed_on?.toISOString() ?? null,
     runAt: row.start_after > row.created_on ? row.start_after.toISOString() : null,
+    ...(meta.callbackUrl ? { callback: { url: meta.callbackUrl } } : {}),
   };
 }
 

@@ -1,0 +1,265 @@
+// Completion webhooks (docs/webhooks.md) on both engines: options.callback and admin subscriptions, each
+// delivery a job of the `webhooks` queue, POSTed to a real HTTP server started here and verified with the
+// standardwebhooks library's own verify().
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { expect, it } from 'vitest';
+import { deliveryJobId, messageIdOf } from '../core/outbound/events.ts';
+import { createOutbound } from '../core/outbound/index.ts';
+import type { HandlerMap } from '../workers/catalog.ts';
+import { handlers as diagnostics } from '../workers/diagnostics/handlers.ts';
+import { deliverer } from '../workers/webhooks/handler.ts';
+import { webhookSettler } from '../workers/webhooks/settler.ts';
+import { describeEngines } from './engines.ts';
+import { setup, type TestPlatform, waitFor } from './helpers.ts';
+
+const secret = `whsec_${randomBytes(32).toString('base64')}`;
+
+interface Delivery {
+  id: string;
+  headers: IncomingMessage['headers'];
+  event: { type: string; timestamp: string; data: any };
+}
+
+/** A receiver on `port` (0: any): verifies each request with the library, answers `status(n)`. */
+async function receiver(port = 0, status: (n: number) => number = () => 200) {
+  const got: Delivery[] = [];
+  let n = 0;
+  const srv: Server = createServer((req, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (c) => {
+      body += c;
+    });
+    req.on('end', () => {
+      const answer = status(++n);
+      if (answer >= 200 && answer < 300) {
+        const event = new Webhook(secret).verify(body, req.headers as Record<string, string>) as Delivery['event'];
+        got.push({ id: String(req.headers['webhook-id']), headers: req.headers, event });
+      }
+      res.writeHead(answer).end();
+    });
+  });
+  await new Promise<void>((r) => srv.listen(port, '127.0.0.1', r));
+  const bound = (srv.address() as AddressInfo).port;
+  return {
+    port: bound,
+    url: `http://127.0.0.1:${bound}/hook`,
+    got,
+    requests: () => n,
+    close: () =>
+      new Promise<void>((r) => {
+        srv.closeAllConnections();
+        srv.close(() => r());
+      }),
+  };
+}
+
+async function platform(engine: 'bullmq' | 'pgboss', env: Record<string, string> = {}) {
+  const t = await setup({
+    engine,
+    HTTP_TARGET_ALLOWLIST: '127.0.0.1',
+    SIGNING_SECRET: secret,
+    WEBHOOK_RETRY_BASE_MS: '50',
+    WEBHOOK_RETRY_CAP_MS: '300',
+    WEBHOOKS_RELOAD_MS: '100',
+    ...env,
+  });
+  const out = await createOutbound(t.config);
+  const handlers = { ...diagnostics, 'webhooks.deliver': deliverer(out, t.config) } as HandlerMap;
+  t.startWorker({ handlers, queues: { default: 10, webhooks: 10 }, settlers: [webhookSettler(t.backend, t.config)] });
+  return t;
+}
+
+async function enqueue(t: TestPlatform, name: string, data: unknown, options?: unknown) {
+  const res = await t.api('POST', '/v1/jobs', { name, data, options });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  return res.body.id as string;
+}
+
+const deliveriesOf = (rx: { got: Delivery[] }, n: number, what: string) =>
+  waitFor(async () => (rx.got.length >= n ? rx.got : undefined), { what, timeoutMs: 20_000 });
+
+describeEngines('completion webhooks', { timeout: 60_000 }, (engine) => {
+  it('options.callback: job.completed, signed (verify() accepts it), data is the job as GET /v1/jobs/:id shows it', async () => {
+    const t = await platform(engine);
+    const rx = await receiver();
+    const id = await enqueue(t, 'diagnostics.noop', { note: 'hi' }, { callback: { url: rx.url } });
+    const [d] = await deliveriesOf(rx, 1, 'the completed event');
+    await rx.close();
+    expect(d?.event.type).toBe('job.completed');
+    expect(d?.id).toBe(messageIdOf(id, 'job.completed'));
+    const { body: job } = await t.api('GET', `/v1/jobs/${id}`);
+    expect(job.callback).toEqual({ url: rx.url });
+    expect(d?.event.data).toMatchObject({
+      id,
+      name: 'diagnostics.noop',
+      queue: 'default',
+      state: 'completed',
+      data: { note: 'hi' },
+      result: job.result,
+      callback: { url: rx.url },
+      links: { self: `/v1/jobs/${id}` },
+    });
+    expect(Date.parse(d?.event.timestamp ?? '')).not.toBeNaN();
+  });
+
+  it('receiver down for a while: every event is delivered once it is back, each webhook-id once', async () => {
+    const t = await platform(engine);
+    const first = await receiver();
+    const port = first.port;
+    await first.close(); // nothing listens there now: deliveries fail and are retried
+    const url = `http://127.0.0.1:${port}/hook`;
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await enqueue(t, 'diagnostics.noop', { note: `n${i}` }, { callback: { url } }));
+    const deliveryIds = ids.map((id) => deliveryJobId(messageIdOf(id, 'job.completed'), 'callback'));
+    // every delivery has failed at least once (it is retrying), and every job completed without waiting for it
+    await waitFor(
+      async () => {
+        const views = await Promise.all(deliveryIds.map((d) => t.engine.getJob(d)));
+        return views.every((v) => v && v.attempts.made >= 2) || undefined;
+      },
+      { what: 'every delivery retried', timeoutMs: 20_000 },
+    );
+    for (const id of ids) expect((await t.engine.getJob(id))?.state).toBe('completed');
+    const rx = await receiver(port);
+    const got = await deliveriesOf(rx, 5, 'all five events after the receiver came back');
+    await waitFor(
+      async () => {
+        const views = await Promise.all(deliveryIds.map((d) => t.engine.getJob(d)));
+        return views.every((v) => v?.state === 'completed') || undefined;
+      },
+      { what: 'every delivery completed' },
+    );
+    await rx.close();
+    expect(got.map((d) => d.id).sort()).toEqual(ids.map((id) => messageIdOf(id, 'job.completed')).sort());
+    expect(new Set(got.map((d) => d.event.data.id))).toEqual(new Set(ids));
+  });
+
+  it('a dead job sends job.dead with its error', async () => {
+    const t = await platform(engine);
+    const rx = await receiver();
+    const id = await enqueue(t, 'diagnostics.sleep', { ms: 0, fail: 'permanent' }, { callback: { url: rx.url } });
+    const [d] = await deliveriesOf(rx, 1, 'the dead event');
+    await rx.close();
+    expect(d?.event.type).toBe('job.dead');
+    expect(d?.event.data).toMatchObject({ id, state: 'dead' });
+    expect(d?.event.data.error.message).toBeTruthy();
+  });
+
+  it('cancel sends job.cancelled: a delayed job (cancelled by the web) and a running one (by its worker)', async () => {
+    const t = await platform(engine);
+    const rx = await receiver();
+    const delayed = await enqueue(t, 'diagnostics.noop', {}, { delay: 60_000, callback: { url: rx.url } });
+    expect((await t.api('DELETE', `/v1/jobs/${delayed}`)).status).toBe(200);
+    const [d] = await deliveriesOf(rx, 1, 'the cancelled event of the delayed job');
+    expect(d?.event).toMatchObject({ type: 'job.cancelled', data: { id: delayed, state: 'cancelled' } });
+    if (t.engine.capabilities.cancelActive) {
+      const running = await enqueue(t, 'diagnostics.sleep', { ms: 30_000 }, { callback: { url: rx.url } });
+      await waitFor(async () => (await t.engine.getJob(running))?.state === 'active' || undefined, { what: 'the sleep running' });
+      expect((await t.api('DELETE', `/v1/jobs/${running}`)).status).toBe(202);
+      const got = await deliveriesOf(rx, 2, 'the cancelled event of the running job');
+      expect(got[1]?.event).toMatchObject({ type: 'job.cancelled', data: { id: running, state: 'cancelled' } });
+    } else {
+      console.log(`[${engine}] skips cancelling a running job: the engine cannot cancel active jobs`);
+    }
+    await rx.close();
+  });
+
+  it('subscriptions: POST/GET/DELETE /v1/webhooks; each gets the events of its kinds, queues and types only', async () => {
+    const t = await platform(engine);
+    const byKind = await receiver();
+    const byQueueDead = await receiver();
+    const sub = async (body: unknown) => {
+      const res = await t.api('POST', '/v1/webhooks', body);
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      return res.body.id as string;
+    };
+    const s1 = await sub({ url: byKind.url, kinds: ['diagnostics.sleep'] });
+    const s2 = await sub({ url: byQueueDead.url, queues: ['default'], events: ['job.dead'] });
+    const list = await t.api('GET', '/v1/webhooks');
+    expect(list.body.subscriptions.map((s: { id: string }) => s.id).sort()).toEqual([s1, s2].sort());
+    expect((await t.api('GET', `/v1/webhooks/${s1}`)).body).toMatchObject({ id: s1, url: byKind.url, kinds: ['diagnostics.sleep'] });
+
+    const noop = await enqueue(t, 'diagnostics.noop', {});
+    const sleep = await enqueue(t, 'diagnostics.sleep', { ms: 0 });
+    const dead = await enqueue(t, 'diagnostics.sleep', { ms: 0, fail: 'permanent' });
+    const k = await deliveriesOf(byKind, 2, 'the sleep kind’s two events');
+    const q = await deliveriesOf(byQueueDead, 1, 'the default queue’s dead event');
+    // the noop completed too; give its (unwanted) delivery no chance to hide: both queues drained
+    await waitFor(async () => (await t.engine.getJob(noop))?.state === 'completed' || undefined, { what: 'noop done' });
+    await waitFor(
+      async () =>
+        ((await t.engine.queueInfo(['webhooks']))[0]?.counts.waiting === 0 &&
+          (await t.engine.queueInfo(['webhooks']))[0]?.counts.active === 0) ||
+        undefined,
+      { what: 'webhooks queue drained' },
+    );
+    expect(k.map((d) => [d.event.data.id, d.event.type]).sort()).toEqual(
+      [
+        [sleep, 'job.completed'],
+        [dead, 'job.dead'],
+      ].sort(),
+    );
+    expect(q.map((d) => [d.event.data.id, d.event.type])).toEqual([[dead, 'job.dead']]);
+
+    expect((await t.api('DELETE', `/v1/webhooks/${s1}`)).status).toBe(204);
+    expect((await t.api('GET', `/v1/webhooks/${s1}`)).status).toBe(404);
+    expect((await t.api('DELETE', `/v1/webhooks/${s1}`)).status).toBe(404);
+    await byKind.close();
+    await byQueueDead.close();
+  });
+
+  it('URLs outside HTTP_TARGET_ALLOWLIST: 400 naming options.callback.url (and jobs[i]…, and url)', async () => {
+    const t = await platform(engine);
+    const one = await t.api('POST', '/v1/jobs', {
+      name: 'diagnostics.noop',
+      data: {},
+      options: { callback: { url: 'http://10.1.2.3/x' } },
+    });
+    expect(one.status).toBe(400);
+    expect(one.body.error.details).toEqual([expect.objectContaining({ path: 'options.callback.url' })]);
+    const meta = await t.api('POST', '/v1/jobs', {
+      name: 'diagnostics.noop',
+      data: {},
+      options: { callback: { url: 'http://169.254.169.254/' } },
+    });
+    expect(meta.status).toBe(400);
+    const bulk = await t.api('POST', '/v1/jobs/bulk', {
+      jobs: [
+        { name: 'diagnostics.noop', data: {} },
+        { name: 'diagnostics.noop', data: {}, options: { callback: { url: 'http://example.com/x' } } },
+      ],
+    });
+    expect(bulk.status).toBe(400);
+    expect(bulk.body.error.details.map((d: { path: string }) => d.path)).toEqual(['jobs[1].options.callback.url']);
+    const notUrl = await t.api('POST', '/v1/jobs', { name: 'diagnostics.noop', data: {}, options: { callback: { url: 'ftp://x' } } });
+    expect(notUrl.status).toBe(400);
+    expect(notUrl.body.error.details[0].path).toBe('options.callback.url');
+    const sub = await t.api('POST', '/v1/webhooks', { url: 'http://example.com/hook' });
+    expect(sub.status).toBe(400);
+    expect(sub.body.error.details).toEqual([expect.objectContaining({ path: 'url' })]);
+    const noKey = await t.api('POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/x' }, { key: t.keys.noopOnly });
+    expect(noKey.status).toBe(403);
+  });
+
+  it('a delivery that keeps failing is dead-lettered, and replaying it delivers the same webhook-id', async () => {
+    const t = await platform(engine, { WEBHOOK_ATTEMPTS: '2' });
+    let up = false;
+    const rx = await receiver(0, () => (up ? 200 : 500));
+    const id = await enqueue(t, 'diagnostics.noop', {}, { callback: { url: rx.url } });
+    const delivery = deliveryJobId(messageIdOf(id, 'job.completed'), 'callback');
+    await waitFor(async () => (await t.engine.getJob(delivery))?.state === 'dead' || undefined, { what: 'the delivery dead' });
+    expect(rx.requests()).toBe(2);
+    const letters = await t.api('GET', '/v1/dead-letters?queue=webhooks');
+    expect(letters.status).toBe(200);
+    expect(letters.body.deadLetters.map((l: { id: string }) => l.id)).toContain(delivery);
+    up = true;
+    const replay = await t.api('POST', `/v1/dead-letters/${delivery}/replay`);
+    expect(replay.status, JSON.stringify(replay.body)).toBeLessThan(300);
+    const [d] = await deliveriesOf(rx, 1, 'the replayed delivery');
+    await rx.close();
+    expect(d?.id).toBe(messageIdOf(id, 'job.completed'));
+  });
+});

@@ -1,0 +1,59 @@
+// Running one delivery (a `webhooks.deliver` job): POST `{ type, timestamp, data }` to the receiver,
+// signed per Standard Webhooks with `webhook-id` = the event's message id (the same on every retry and
+// for every receiver of the event), through core/outbound (allowlist checked per request and per resolved
+// address, no redirects, timeout). What the answer means:
+//   2xx                         → delivered (the result records status and time)
+//   410 Gone                    → dead at once (the receiver says it wants no more)
+//   429 / 503 with Retry-After  → retry after the hint (capped at WEBHOOK_RETRY_CAP_MS)
+//   anything else, no answer    → retry after WEBHOOK_RETRY_BASE_MS · 2^(attempt-1), capped, half jittered;
+//                                 after WEBHOOK_ATTEMPTS runs the delivery is dead-lettered (replayable)
+//   target refused (allowlist)  → dead at once
+import { PermanentError, RetryLaterError } from '../../core/errors/index.ts';
+import type { HandlerContext } from '../../core/handler.ts';
+import type { DeliveryPayload } from '../../core/outbound/events.ts';
+import { type OutboundClient, OutboundError, retryAfterMs } from '../../core/outbound/index.ts';
+
+export interface DeliverySettings {
+  WEBHOOK_RETRY_BASE_MS: number;
+  WEBHOOK_RETRY_CAP_MS: number;
+  WEBHOOK_TIMEOUT_MS: number;
+}
+
+/** Retry number `attempt`'s delay: exponential, capped, the upper half jittered (never a hot loop). */
+export function retryDelay(s: DeliverySettings, attempt: number, random = Math.random): number {
+  const exp = Math.min(s.WEBHOOK_RETRY_CAP_MS, s.WEBHOOK_RETRY_BASE_MS * 2 ** Math.max(0, attempt - 1));
+  return Math.floor(exp / 2 + (random() * exp) / 2);
+}
+
+/** The body every receiver of one event gets. */
+export const deliveryBody = (p: DeliveryPayload) => JSON.stringify({ type: p.type, timestamp: p.timestamp, data: p.data });
+
+export function deliverer(out: OutboundClient, s: DeliverySettings) {
+  return async (p: DeliveryPayload, ctx: HandlerContext) => {
+    const retry = (why: string, hintMs?: number): never => {
+      throw new RetryLaterError(why, Math.min(hintMs ?? retryDelay(s, ctx.attempt), s.WEBHOOK_RETRY_CAP_MS));
+    };
+    let status: number;
+    let headers: Record<string, string | string[] | undefined>;
+    let body: string;
+    try {
+      ({ status, headers, body } = await out.post({
+        url: p.url,
+        id: p.messageId,
+        body: deliveryBody(p),
+        signal: ctx.signal,
+        timeoutMs: s.WEBHOOK_TIMEOUT_MS,
+      }));
+    } catch (err) {
+      if (err instanceof OutboundError && (err.code === 'refused' || err.code === 'too-large')) throw new PermanentError(err.message);
+      if (err instanceof OutboundError) return retry(err.message);
+      throw err; // the signal's reason: cancel, timeout, shutdown
+    }
+    if (status >= 200 && status < 300) return { status, deliveredAt: new Date().toISOString(), attempt: ctx.attempt };
+    const start = body.slice(0, 200).replace(/\s+/g, ' ').trim();
+    const why = `HTTP ${status}${start ? `: ${start}` : ''}`;
+    if (status === 410) throw new PermanentError(`${why} (the receiver is gone)`);
+    if (status === 429 || status === 503) return retry(why, retryAfterMs(headers['retry-after']));
+    return retry(why);
+  };
+}
