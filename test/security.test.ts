@@ -8,11 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import express from 'express';
 import { expect, it, onTestFinished } from 'vitest';
+import { createDashboard } from '../dashboard/index.ts';
 import { generateApiKey } from '../producers/auth.ts';
 import { createHttpServer } from '../producers/server.ts';
 import { DashboardClient, dashboardOverrides, PASSWORDS } from './dashboard-users.ts';
 import { describeEngines } from './engines.ts';
-import { setup, type TestPlatform, testConfig, waitFor } from './helpers.ts';
+import { quietLogger, setup, type TestPlatform, testConfig, waitFor } from './helpers.ts';
 
 const metricsKey = generateApiKey();
 
@@ -39,6 +40,36 @@ async function routeList(t: TestPlatform) {
 
 const jobCount = async (t: TestPlatform) =>
   (await t.engine.queueInfo(['default', 'email'])).reduce((n, q) => n + q.counts.waiting + q.counts.delayed + q.counts.active, 0);
+
+/** The dashboard router's own mutating routes (all but sign-in and sign-out), with sample path values. */
+async function mutatingDashboardRoutes(t: TestPlatform): Promise<string[]> {
+  const d = await createDashboard({ config: t.config, logger: quietLogger, backend: t.backend });
+  try {
+    const layers = (d.router as unknown as { stack: { route?: { path: string; methods: Record<string, boolean> } }[] }).stack;
+    const sample = (path: string) =>
+      path.replace(/:(\w+)/g, (_, name) => (name === 'name' ? (path.startsWith('/schedules') ? 'demo-report' : 'default') : 'x1'));
+    return layers
+      .flatMap((l) => (l.route && Object.keys(l.route.methods).some((m) => m !== 'get') ? [l.route.path] : []))
+      .filter((p) => !['/login', '/logout'].includes(p))
+      .map((p) => `/admin${sample(p)}`);
+  } finally {
+    await d.close();
+  }
+}
+
+/** A path as a client may spell it for the same route: case, trailing and doubled slashes, percent-escapes. */
+const pathVariants = (p: string) => [
+  p,
+  `${p}/`,
+  p.toUpperCase().replace('/ADMIN', '/admin'),
+  p.replace('/admin', '/ADMIN'),
+  p.toUpperCase(),
+  p.replace(/e/, '%65'),
+  p.replace(/a/, '%61'),
+  p.replace(/\/([^/]+)$/, '%2F$1'),
+  p.replace(/\/([^/]+)$/, '//$1'),
+  `${p}?x=1`,
+];
 
 describeEngines('security', (engine) => {
   it('every route: 401 without credentials and with an unknown key; a metrics-only key gets 403/404 (never data) but /metrics', async () => {
@@ -136,12 +167,10 @@ describeEngines('security', (engine) => {
     const t = await platform(engine);
     const viewer = new DashboardClient(t.baseUrl);
     await viewer.login('viewer', PASSWORDS.viewer);
-    const routes = [
-      '/admin/queues/default/pause',
-      '/admin/queues/default/resume',
-      '/admin/dead-letters/x1/replay',
-      '/admin/schedules/demo-report/pause',
-      '/admin/schedules/demo-report/resume',
+    const own = await mutatingDashboardRoutes(t);
+    // every POST route the dashboard router declares (a new page's forms are in this list without editing it)
+    expect(own).toEqual(expect.arrayContaining(['/admin/queues/default/pause', '/admin/dead-letters/x1/replay', '/admin/jobs/actions']));
+    const board = [
       '/admin/board/api/queues/pause',
       '/admin/board/api/queues/default/pause',
       '/admin/board/api/queues/default/clean/completed',
@@ -151,22 +180,23 @@ describeEngines('security', (engine) => {
       '/admin/board/api/queues/default/obliterate',
       '/admin/board/api/queues/default/empty',
     ];
-    const variants = (p: string) => [
-      p,
-      `${p}/`,
-      p.toUpperCase().replace('/ADMIN', '/admin'),
-      p.replace(/e/, '%65'),
-      p.replace(/\/([^/]+)$/, '//$1'),
-    ];
-    for (const base of routes) {
-      for (const path of variants(base)) {
+    let tried = 0;
+    for (const base of [...own, ...board]) {
+      for (const path of pathVariants(base)) {
         for (const method of base.includes('/board/') ? ['PUT', 'POST', 'DELETE'] : ['POST']) {
-          const r = await viewer.request(method, path, { form: { _csrf: viewer.csrf }, headers: { 'x-xsrf-token': viewer.csrf } });
+          const r = await viewer.request(method, path, {
+            form: { _csrf: viewer.csrf, action: 'delete' },
+            headers: { 'x-xsrf-token': viewer.csrf },
+          });
           expect([403, 404], `${method} ${path}: ${r.status} ${r.text.slice(0, 120)}`).toContain(r.status);
+          tried++;
         }
       }
     }
+    expect(tried).toBeGreaterThan(100);
     expect((await t.engine.queueInfo(['default']))[0]?.paused).toBe(false);
+    const schedules = (await t.api('GET', '/v1/schedules')).body.schedules as { name: string; paused?: boolean }[];
+    expect(schedules.filter((s) => s.paused).map((s) => s.name)).toEqual([]);
   });
 
   it('CSRF: no token, a foreign Origin, or X-Forwarded-Host naming that origin are refused', async () => {
