@@ -6,6 +6,7 @@
 import type { BaseAdapter } from '@bull-board/api/baseAdapter';
 import type pg from 'pg';
 import type { Engine, EngineCapabilities, EnqueueRequest, EnqueueResult } from './engine.ts';
+import type { GroupStore } from './groups/types.ts';
 import type {
   AuditStore,
   Generations,
@@ -72,6 +73,8 @@ export interface Backend {
   readonly jobReads: JobReads;
   /** the audit log's entries (core/audit.ts) */
   readonly audit: AuditStore;
+  /** per-group limits: parked jobs, slots, overrides (core/groups/, docs/groups.md) */
+  readonly groups: GroupStore;
   /** retry, remove, promote one job (bulk actions; cancel and replay are the engine's) */
   readonly jobActions: JobActions;
   /** null when the engine expires finished jobs and dead letters itself */

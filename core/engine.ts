@@ -14,6 +14,8 @@ export interface JobMeta {
   traceparent?: string;
   /** options.callback.url: where completion webhooks of this job go (docs/webhooks.md) */
   callbackUrl?: string;
+  /** options.group: the job is parked and released by its group's limits (core/groups/, docs/groups.md) */
+  group?: string;
 }
 
 export interface EnqueueRequest {

@@ -7,6 +7,7 @@ import type { KernelConfig } from './config/index.ts';
 import { parseDuration } from './duration.ts';
 import type { EnqueueRequest, JobMeta } from './engine.ts';
 import { PermanentError } from './errors/index.ts';
+import { groupOption } from './groups/option.ts';
 import type { Enqueue } from './handler.ts';
 import type { JobDefinition } from './kinds.ts';
 import { withTraceContext } from './tracing.ts';
@@ -87,6 +88,7 @@ export const jobOptionsSchema = z
       .strictObject({ url: z.url({ protocol: /^https?$/, error: 'expects an http(s) URL' }).max(2048) })
       .optional()
       .describe('POST job.completed / job.dead / job.cancelled here, signed (docs/webhooks.md); must match HTTP_TARGET_ALLOWLIST'),
+    group: groupOption,
   })
   .refine((o) => o.delay === undefined || o.runAt === undefined, {
     path: ['runAt'],
@@ -96,6 +98,9 @@ export const jobOptionsSchema = z
     const given = (['idempotencyKey', 'singletonKey', 'throttle', 'debounce'] as const).filter((k) => o[k] !== undefined);
     if (given.length > 1) {
       ctx.addIssue({ code: 'custom', path: [given[1] as string], message: `give one of ${given.join(' and ')}, not both` });
+    }
+    if (o.group !== undefined && o.debounce !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['group'], message: 'a grouped job cannot be debounced (give group or debounce, not both)' });
     }
   });
 export type JobOptions = z.infer<typeof jobOptionsSchema>;
@@ -168,7 +173,15 @@ export function enqueueRequestOf(
       completedCount: config.RETENTION_COMPLETED_COUNT,
       failedCount: config.RETENTION_FAILED_COUNT,
     },
-    meta: withTraceContext(o.retryFor === undefined ? meta : { ...meta, retryForMs: o.retryFor }, def.queue, job.name),
+    meta: withTraceContext(
+      {
+        ...meta,
+        ...(o.retryFor === undefined ? {} : { retryForMs: o.retryFor }),
+        ...(o.group === undefined ? {} : { group: o.group }),
+      },
+      def.queue,
+      job.name,
+    ),
   };
 }
 

@@ -9,6 +9,8 @@ export interface QueueDefinition {
   declaredKinds?: boolean;
   /** at most `max` jobs per `durationMs` across all workers of this queue */
   rateLimit?: { max: number; durationMs: number };
+  /** defaults for every group of this queue (options.group; docs/groups.md), under GROUP_LIMITS */
+  groups?: { concurrency?: number; ratePerSecond?: number };
 }
 
 export interface JobDefaults {

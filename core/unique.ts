@@ -10,9 +10,11 @@
 import { createHash } from 'node:crypto';
 import type { Backend } from './backend.ts';
 import { type EnqueueRequest, type EnqueueResult, FINAL_STATES } from './engine.ts';
+import { enqueueGrouped } from './groups/enqueue.ts';
+import type { GroupStore } from './groups/types.ts';
 
 /** what an enqueue with uniqueness needs of the backend */
-export type UniqueBackend = Pick<Backend, 'engine' | 'generations'>;
+export type UniqueBackend = Pick<Backend, 'engine' | 'generations'> & { groups?: GroupStore };
 
 export interface UniqueOptions {
   singletonKey?: string;
@@ -36,20 +38,24 @@ export async function enqueueUnique(
   opts: UniqueOptions,
   now = Date.now(),
 ): Promise<EnqueueResult> {
-  const { engine } = backend;
+  const { engine, groups } = backend;
+  // a grouped job (options.group) is created parked and released by its group's limits (core/groups/)
+  const group = req.meta?.group;
+  const put = (r: EnqueueRequest) =>
+    group === undefined || !groups ? engine.enqueue(r) : enqueueGrouped(groups, (x) => engine.enqueue(x), r, group);
   if (opts.throttle) {
     const { key, ms } = opts.throttle;
-    return engine.enqueue({ ...req, jobId: throttleJobId(req.name, key, now - (now % ms)) });
+    return put({ ...req, jobId: throttleJobId(req.name, key, now - (now % ms)) });
   }
   if (opts.debounce) return debounced(backend, req, opts.debounce);
-  if (opts.singletonKey === undefined) return engine.enqueue(req);
+  if (opts.singletonKey === undefined) return put(req);
   const key = opts.singletonKey;
   return generational(backend, req.name, key, async (gen) => {
     const id = singletonJobId(req.name, key, gen);
     const current = await engine.getJob(id);
     if (current && FINAL_STATES.has(current.state)) return undefined;
     // not there yet (another enqueue is making it, or one died before it could): this makes it or joins it
-    return engine.enqueue({ ...req, jobId: id });
+    return put({ ...req, jobId: id });
   });
 }
 

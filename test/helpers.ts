@@ -12,6 +12,7 @@ import type { Engine } from '../core/engine.ts';
 import { deleteKeysWithPrefix } from '../core/engines/bullmq/redis.ts';
 import { createBackend, pgbossSchemaFor } from '../core/engines/factory.ts';
 import type { Settler } from '../core/executor.ts';
+import { groupSettler } from '../core/groups/settle.ts';
 import type { DeclaredHandlers } from '../core/handler.ts';
 import { createDashboard } from '../dashboard/index.ts';
 import { createApp } from '../producers/app.ts';
@@ -235,7 +236,8 @@ export async function setup({ engine: engineName, ...overrides }: SetupOptions):
         handlers: opts.handlers ?? defaultHandlers,
         declared: opts.declared,
         queues: opts.queues ?? config.WORKER_QUEUES,
-        settlers: opts.settlers,
+        // as a worker process runs them (processes/services/settlers.ts): the group settler last
+        settlers: [...(opts.settlers ?? []), groupSettler(backend.groups)],
       });
       runtimes.push(rt);
       return rt;

@@ -1,5 +1,6 @@
 // The kernel's configuration: the sections core/ and the process types read. Each job domain adds its
 // own section (workers/<domain>/config.ts); workers/config.ts assembles the full schema and loadConfig.
+import { groupsSection } from '../groups/config.ts';
 import { dashboardSection } from './dashboard.ts';
 import { engineSection } from './engine.ts';
 import { operationsSection } from './operations.ts';
@@ -33,6 +34,7 @@ export const kernelSections = [
   dashboardSection,
   schedulerSection,
   outboundSection,
+  groupsSection,
 ] as const;
 
 export const kernelShape = {
@@ -44,6 +46,7 @@ export const kernelShape = {
   ...dashboardSection.shape,
   ...schedulerSection.shape,
   ...outboundSection.shape,
+  ...groupsSection.shape,
 };
 
 /** What kernel code reads; QUEUE_ENGINE is always resolved (REDIS_URL set → bullmq, else pgboss). */

@@ -3,6 +3,8 @@
 import type { Logger } from 'pino';
 import type { Backend } from '../backend.ts';
 import type { KernelConfig } from '../config/index.ts';
+import { groupDefaultsFor } from '../groups/config.ts';
+import type { GroupDefaults } from '../groups/types.ts';
 import { BullmqBackend } from './bullmq/backend.ts';
 import { BullmqEngine } from './bullmq/engine.ts';
 import { ensureLocalRedis, LocalRedisError } from './bullmq/local-redis.ts';
@@ -23,12 +25,15 @@ export interface BackendOptions {
   prefix?: string;
   /** default DATABASE_URL (the embedded PostgreSQL's URL under `npm start`) */
   databaseUrl?: string;
+  /** the catalog's group defaults of a queue (QueueDefinition.groups), under GROUP_LIMITS */
+  groupCatalog?: (queue: string) => Partial<GroupDefaults> | undefined;
 }
 
 /** The configured backend. A pgboss backend without any database URL is a configuration error. */
 export function createBackend(config: KernelConfig, logger: Logger, opts: BackendOptions): Backend {
   const prefix = opts.prefix ?? config.QUEUE_PREFIX;
   const databaseUrl = opts.databaseUrl ?? config.DATABASE_URL;
+  const groupDefaults = groupDefaultsFor(config, opts.groupCatalog);
   if (config.QUEUE_ENGINE === 'pgboss') {
     if (!databaseUrl) throw new Error('QUEUE_ENGINE=pgboss needs DATABASE_URL (only `npm start` runs an embedded PostgreSQL)');
     const engine = new PgbossEngine({
@@ -48,7 +53,7 @@ export function createBackend(config: KernelConfig, logger: Logger, opts: Backen
         priorityAgingMs: config.PRIORITY_AGING_SECONDS * 1000,
       },
     });
-    return new PgbossBackend(engine, { databaseUrl, prefix, queues: opts.queues });
+    return new PgbossBackend(engine, { databaseUrl, prefix, queues: opts.queues, groupDefaults });
   }
   const engine = new BullmqEngine({
     redisUrl: config.REDIS_URL,
@@ -64,7 +69,7 @@ export function createBackend(config: KernelConfig, logger: Logger, opts: Backen
       priorityAgingMs: config.PRIORITY_AGING_SECONDS * 1000,
     },
   });
-  return new BullmqBackend(engine, { redisUrl: config.REDIS_URL, prefix, queues: opts.queues, logger });
+  return new BullmqBackend(engine, { redisUrl: config.REDIS_URL, prefix, queues: opts.queues, logger, groupDefaults });
 }
 
 /** Why a process cannot have its store: `exitCode` 78 (EX_CONFIG, a configuration to fix) or 69 (EX_UNAVAILABLE). */

@@ -4,7 +4,7 @@ import type { Backend } from '../../core/backend.ts';
 import { createBackend } from '../../core/engines/factory.ts';
 import { resource } from '../../core/lifecycle.ts';
 import { startTracing } from '../../core/tracing.ts';
-import { queueNames } from '../../workers/catalog.ts';
+import { type QueueDefinition, queueNames, queues } from '../../workers/catalog.ts';
 import type { Config } from '../../workers/config.ts';
 import { startDeclaredKinds } from '../../workers/declared-kinds.ts';
 import type { EntryContext } from '../run.ts';
@@ -30,7 +30,11 @@ export async function startBackend(ctx: EntryContext): Promise<ProcessBackend> {
   const backend = await life.start(
     resource(
       'backend',
-      async () => createBackend(config, logger, { queues: queueNames }),
+      async () =>
+        createBackend(config, logger, {
+          queues: queueNames,
+          groupCatalog: (q) => (queues[q as keyof typeof queues] as QueueDefinition | undefined)?.groups,
+        }),
       (b) => b.close(),
     ),
   );

@@ -1,9 +1,10 @@
 // The worker process's services: job handlers (and their connections), instrumentation (metrics port,
 // throughput, tracing hooks), the runtime that consumes the queues; or, with WORKER_AUTOSCALE, the
 // supervisor that runs worker children instead (workers/supervisor.ts).
+import { startGroupSweeper } from '../../core/groups/sweeper.ts';
 import { resource, service } from '../../core/lifecycle.ts';
 import { startWorkerInstrumentation } from '../../core/metrics/worker-server.ts';
-import { catalogView } from '../../workers/catalog.ts';
+import { catalogView, queueNames } from '../../workers/catalog.ts';
 import { queueRateLimits, readinessChecks } from '../../workers/domains.ts';
 import { createHandlers } from '../../workers/handlers.ts';
 import { startWorkers } from '../../workers/runtime.ts';
@@ -32,6 +33,22 @@ export async function startWorker(ctx: EntryContext, { config, backend }: Proces
     ),
   );
   const settlers = await createSettlers({ config, backend });
+  // repairs group slots leaked by crashes and cancels, releases grouped jobs that came due (docs/groups.md)
+  await life.start(
+    resource(
+      'group sweeper',
+      async () =>
+        startGroupSweeper({
+          groups: backend.groups,
+          engine,
+          queues: queueNames,
+          everyMs: config.GROUP_SWEEP_MS,
+          reapAfterMs: config.GROUP_REAP_AFTER_MS,
+          logger,
+        }),
+      async (s) => s.close(),
+    ),
+  );
   await life.start(
     resource(
       'worker runtime',

@@ -4,6 +4,7 @@ import type { RouteTable } from '../../core/http/route.ts';
 import { scheduleRoutes } from '../../scheduler/routes.ts';
 import type { Config } from '../../workers/config.ts';
 import { auditRoutes } from './audit.ts';
+import { groupRoutes } from './groups.ts';
 import { healthRoutes } from './health.ts';
 import { jobSearchRoutes } from './job-search.ts';
 import { jobRoutes } from './jobs.ts';
@@ -17,6 +18,7 @@ export const coreRouteTables: RouteTable<Config>[] = [
   jobRoutes,
   kindRoutes,
   queueRoutes,
+  groupRoutes,
   scalingRoutes,
   scheduleRoutes,
   auditRoutes,

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { type Engine, FINAL_STATES, type JobView } from '../../core/engine.ts';
 import type { JobOptions } from '../../core/enqueue.ts';
 import { withStoreDeadline } from '../../core/errors/store-unavailable.ts';
+import { enqueueManyGrouped } from '../../core/groups/enqueue.ts';
+import type { GroupStore } from '../../core/groups/types.ts';
 import { ApiError } from '../../core/http/api-error.ts';
 import { componentRef, err, ok, ref } from '../../core/http/openapi.ts';
 import { isAdmin, mayUseKind, principalOf } from '../../core/http/principal.ts';
@@ -41,8 +43,9 @@ export const jobRoutes: RouteTable<Config> = ({ engine, backend, config }) => {
     enqueueRoute(config, {
       engine,
       generations: (name, opts) => withStoreDeadline(backend.generations(name, opts), config.STORE_TIMEOUT_MS, 'generations'),
+      groups: withStoreDeadline(backend.groups, config.STORE_TIMEOUT_MS, 'groups'),
     }),
-    bulkRoute(config, engine),
+    bulkRoute(config, engine, withStoreDeadline(backend.groups, config.STORE_TIMEOUT_MS, 'groups')),
     route({
       method: 'get',
       path: '/v1/jobs/:id',
@@ -142,7 +145,7 @@ function enqueueRoute(config: Config, backend: UniqueBackend) {
   });
 }
 
-function bulkRoute(config: Config, engine: Engine) {
+function bulkRoute(config: Config, engine: Engine, groups: GroupStore) {
   return route({
     method: 'post',
     path: '/v1/jobs/bulk',
@@ -194,7 +197,9 @@ function bulkRoute(config: Config, engine: Engine) {
         );
       }
       const now = Date.now();
-      const results = await engine.enqueueMany(valid.map((j) => toEnqueueRequest(j, config, { requestId: req.requestId }, now)));
+      const reqs = valid.map((j) => toEnqueueRequest(j, config, { requestId: req.requestId }, now));
+      // grouped jobs are created parked and released by their groups' limits (docs/groups.md)
+      const results = await enqueueManyGrouped(groups, (r) => engine.enqueueMany(r), reqs);
       res.status(202).json({ jobs: results.map((r) => ({ ...summary(r.job), created: r.created })) });
     },
   });

@@ -12,6 +12,7 @@ export async function noop(_payload: PayloadOf<Kinds['diagnostics.noop']>, _ctx:
 }
 
 export async function sleepJob(payload: PayloadOf<Kinds['diagnostics.sleep']>, ctx: HandlerContext) {
+  const startedMs = Date.now();
   await ctx.progress(0);
   await sleep(payload.ms, undefined, { signal: ctx.signal });
   if (payload.fail === 'permanent') throw new PermanentError(`told to fail permanently (${payload.tag ?? 'no tag'})`);
@@ -19,7 +20,8 @@ export async function sleepJob(payload: PayloadOf<Kinds['diagnostics.sleep']>, c
     throw new Error(`told to fail attempt ${ctx.attempt} of the first ${payload.failAttempts}`);
   }
   await ctx.progress(100);
-  return { sleptMs: payload.ms, attempt: ctx.attempt, tag: payload.tag ?? null, pid: process.pid };
+  // startedMs / endedMs: when the handler itself ran (tests check overlaps of runs across processes)
+  return { sleptMs: payload.ms, attempt: ctx.attempt, tag: payload.tag ?? null, pid: process.pid, startedMs, endedMs: Date.now() };
 }
 
 /** They need nothing from the process: tests use them as the default handlers. */

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Backend, BackendCapabilities, BoardSource } from '../../backend.ts';
+import { FALLBACK_GROUP_DEFAULTS, type GroupDefaults, type GroupStore } from '../../groups/types.ts';
 import type {
   AuditStore,
   Generations,
@@ -27,6 +28,7 @@ import { createRedis, type RedisRole } from './redis.ts';
 import { RedisAuditStore } from './stores/audit.ts';
 import { bullmqBoardSource } from './stores/board-source.ts';
 import { RedisGenerations } from './stores/generations.ts';
+import { RedisGroupStore } from './stores/groups.ts';
 import { bullmqJobActions } from './stores/job-actions.ts';
 import { bullmqJobReads } from './stores/job-reads.ts';
 import { RedisOnceLedger } from './stores/once-ledger.ts';
@@ -42,6 +44,8 @@ export interface BullmqBackendOptions {
   /** the catalog's queues (Bull Board shows each and its dead-letter queue) */
   queues: readonly string[];
   logger: Logger;
+  /** each queue's group defaults (core/groups/config.ts) */
+  groupDefaults?: (queue: string) => GroupDefaults;
 }
 
 export class BullmqBackend implements Backend {
@@ -57,6 +61,7 @@ export class BullmqBackend implements Backend {
   private throughput_: ThroughputStore | undefined;
   private jobReads_: JobReads | undefined;
   private audit_: AuditStore | undefined;
+  private groups_: GroupStore | undefined;
   /** the base of the side stores' keys (`<prefix>:_conveyor`, hash-tagged on a cluster) */
   private readonly side: string;
 
@@ -126,6 +131,11 @@ export class BullmqBackend implements Backend {
   get audit(): AuditStore {
     this.audit_ ??= new RedisAuditStore(this.redis('stores'), this.side);
     return this.audit_;
+  }
+
+  get groups(): GroupStore {
+    this.groups_ ??= new RedisGroupStore(this.redis('stores'), this.engine, this.opts.groupDefaults ?? FALLBACK_GROUP_DEFAULTS);
+    return this.groups_;
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@
 // the throughput counters' own small pool), so one database holds the whole deployment. Rate limits (API keys,
 // dashboard sign-in) are shared through Postgres tables like the queues' own (capabilities.sharedRateLimits).
 import type { Backend, BackendCapabilities, BoardSource, ReleaseStep } from '../../backend.ts';
+import { FALLBACK_GROUP_DEFAULTS, type GroupDefaults } from '../../groups/types.ts';
 import type {
   AuditStore,
   Generations,
@@ -18,6 +19,7 @@ import { pgbossBoardSource } from './bull-board-adapter.ts';
 import type { PgbossEngine } from './engine.ts';
 import { PostgresAuditStore } from './stores/audit.ts';
 import { PostgresGenerations } from './stores/generations.ts';
+import { PostgresGroupStore } from './stores/groups.ts';
 import { pgbossJobReads } from './stores/job-reads.ts';
 import { pgbossLimiter } from './stores/limiter.ts';
 import { PostgresOnceLedger } from './stores/once-ledger.ts';
@@ -32,6 +34,8 @@ export interface PgbossBackendOptions {
   prefix: string;
   /** the catalog's queues (Bull Board shows each and its dead-letter queue) */
   queues: readonly string[];
+  /** each queue's group defaults (core/groups/config.ts) */
+  groupDefaults?: (queue: string) => GroupDefaults;
 }
 
 export class PgbossBackend implements Backend {
@@ -43,6 +47,7 @@ export class PgbossBackend implements Backend {
   readonly jobActions: JobActions;
   readonly release: ReleaseStep;
   readonly audit: AuditStore;
+  readonly groups: PostgresGroupStore;
   private throughput_: PostgresThroughputStore | undefined;
 
   constructor(
@@ -53,6 +58,7 @@ export class PgbossBackend implements Backend {
     this.storeUrl = opts.databaseUrl;
     this.jobReads = pgbossJobReads(engine);
     this.audit = new PostgresAuditStore(engine);
+    this.groups = new PostgresGroupStore(engine, opts.groupDefaults ?? FALLBACK_GROUP_DEFAULTS);
     this.jobActions = engine.jobActions();
     // install or migrate pg-boss's schema (its own versioned migrations under an advisory lock), our
     // tables and every queue with its dead-letter queue; idempotent

@@ -332,6 +332,16 @@ export class PgbossEngine implements Engine {
     return deadLetters.replayDeadLetter(this.ctx, id, queues);
   }
 
+  /** pg-boss's job-created channel (payload: the queue); the group store NOTIFYs it for released jobs */
+  get bossChannel(): string {
+    return channel('pgboss', this.schema);
+  }
+
+  /** Wake this process's consumers of `queue` after `ms` (a job made due later than now, e.g. a group's rate slot). */
+  wakeAfter(queue: string, ms: number): void {
+    setTimeout(() => this.listener.wake(queue), ms).unref();
+  }
+
   /** Row ids are UUIDs: a watch on any id is a watch on its row's uuid. */
   watchJob(id: string, fn: (e: JobEvent) => void): Promise<() => void> {
     return this.listener.watch(toUuid(id), fn);

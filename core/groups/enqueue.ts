@@ -1,0 +1,52 @@
+// A grouped enqueue (options.group; docs/groups.md): the job is created parked (delayed by PARK_DELAY_MS, so it
+// can be read and cancelled but never runs by itself), then the group store records it and releases what the
+// group's limits allow, this job included when a slot is free. A repeat (idempotency key, job id) that found
+// an existing job parks nothing: that job was parked when it was created.
+import type { EnqueueRequest, EnqueueResult } from '../engine.ts';
+import { type GroupStore, PARK_DELAY_MS } from './types.ts';
+
+export async function enqueueGrouped(
+  groups: GroupStore,
+  enqueue: (req: EnqueueRequest) => Promise<EnqueueResult>,
+  req: EnqueueRequest,
+  group: string,
+): Promise<EnqueueResult> {
+  const now = Date.now();
+  const result = await enqueue({ ...req, delayMs: PARK_DELAY_MS });
+  if (!result.created) return result;
+  await groups.park(req.queue, group, [{ id: result.job.id, delayMs: req.delayMs }]);
+  // the caller sees the job as it asked for it: waiting (or delayed until its own time), not parked
+  const runAt = req.delayMs > 0 ? new Date(now + req.delayMs).toISOString() : null;
+  return { ...result, job: { ...result.job, state: req.delayMs > 0 ? 'delayed' : 'waiting', runAt } };
+}
+
+/** A bulk enqueue: grouped requests are created parked, then parked in one store step per group. */
+export async function enqueueManyGrouped(
+  groups: GroupStore,
+  enqueueMany: (reqs: EnqueueRequest[]) => Promise<EnqueueResult[]>,
+  reqs: EnqueueRequest[],
+): Promise<EnqueueResult[]> {
+  if (!reqs.some((r) => r.meta?.group !== undefined)) return enqueueMany(reqs);
+  const now = Date.now();
+  const results = await enqueueMany(reqs.map((r) => (r.meta?.group === undefined ? r : { ...r, delayMs: PARK_DELAY_MS })));
+  const byGroup = new Map<string, { queue: string; group: string; jobs: { id: string; delayMs: number }[] }>();
+  results.forEach((res, i) => {
+    const req = reqs[i] as EnqueueRequest;
+    const group = req.meta?.group;
+    if (group === undefined || !res.created) return;
+    const key = `${req.queue}\0${group}`;
+    const entry = byGroup.get(key) ?? { queue: req.queue, group, jobs: [] };
+    entry.jobs.push({ id: res.job.id, delayMs: req.delayMs });
+    byGroup.set(key, entry);
+    results[i] = {
+      ...res,
+      job: {
+        ...res.job,
+        state: req.delayMs > 0 ? 'delayed' : 'waiting',
+        runAt: req.delayMs > 0 ? new Date(now + req.delayMs).toISOString() : null,
+      },
+    };
+  });
+  for (const { queue, group, jobs } of byGroup.values()) await groups.park(queue, group, jobs);
+  return results;
+}

@@ -1,0 +1,109 @@
+// Groups through the API on both engines (docs/groups.md): options.group validation, the counts route, runtime
+// overrides (pause, concurrency) and their permissions, bulk enqueue of grouped jobs, and the reaper freeing a
+// slot whose job was cancelled while it held it.
+import { expect, it } from 'vitest';
+import { sweepQueue } from '../core/groups/sweeper.ts';
+import { describeEngines } from './engines.ts';
+import { setup, type TestPlatform, waitFor } from './helpers.ts';
+
+const sleepJob = (group: string, ms = 10) => ({ name: 'diagnostics.sleep', data: { ms, tag: group }, options: { group } });
+
+const stateOf = async (t: TestPlatform, id: string) => (await t.api('GET', `/v1/jobs/${id}`)).body.state as string;
+const completed = (t: TestPlatform, ids: string[], what: string) =>
+  waitFor(async () => (await Promise.all(ids.map((id) => stateOf(t, id)))).every((s) => s === 'completed'), { what, timeoutMs: 30_000 });
+const groupOf = async (t: TestPlatform, group: string) =>
+  (await t.api('GET', `/v1/queues/default/groups/${encodeURIComponent(group)}`)).body;
+
+describeEngines('groups: API', { timeout: 60_000 }, (engine) => {
+  it('options.group is validated: 400 naming options.group', async () => {
+    const t = await setup({ engine });
+    for (const group of ['', 'x'.repeat(129), 'bad\u0001name', 7]) {
+      const r = await t.api('POST', '/v1/jobs', { name: 'diagnostics.noop', data: {}, options: { group } });
+      expect(r.status).toBe(400);
+      expect(r.body.error.details.map((d: { path: string }) => d.path)).toContain('options.group');
+    }
+    const deb = await t.api('POST', '/v1/jobs', {
+      name: 'diagnostics.noop',
+      data: {},
+      options: { group: 'a', debounce: { key: 'k', ms: 500 } },
+    });
+    expect(deb.status).toBe(400);
+    expect(deb.body.error.details.map((d: { path: string }) => d.path)).toContain('options.group');
+    const ok = await t.api('POST', '/v1/jobs', { name: 'diagnostics.noop', data: {}, options: { group: 'tenant-ä 1' } });
+    expect(ok.status).toBe(202);
+    expect(ok.body.state).toBe('waiting');
+  });
+
+  it('pause parks a group; an override releases it; counts show waiting and active', async () => {
+    const t = await setup({ engine, GROUP_CONCURRENCY: '1' });
+    const paused = await t.api('PUT', '/v1/queues/default/groups/p', { paused: true });
+    expect(paused.status).toBe(200);
+    expect(paused.body).toMatchObject({ group: 'p', override: { paused: true }, limits: { concurrency: 1, paused: true } });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await t.api('POST', '/v1/jobs', sleepJob('p'))).body.id);
+    t.startWorker({ queues: { default: 4 } });
+    // another group runs meanwhile: the worker is serving the queue
+    const other = (await t.api('POST', '/v1/jobs', sleepJob('q'))).body.id;
+    await completed(t, [other], 'the other group ran');
+    expect(await groupOf(t, 'p')).toMatchObject({ waiting: 3, active: 0 });
+    const list = (await t.api('GET', '/v1/queues/default/groups')).body;
+    expect(list.defaults).toEqual({ concurrency: 1, ratePerSecond: 0 });
+    expect(list.groups[0]).toMatchObject({ group: 'p', waiting: 3 });
+    for (const id of ids) expect(await stateOf(t, id)).toBe('delayed');
+
+    const resumed = await t.api('PUT', '/v1/queues/default/groups/p', { paused: false, concurrency: 3 });
+    expect(resumed.body.limits).toEqual({ concurrency: 3, ratePerSecond: 0, paused: false });
+    await completed(t, ids, 'the resumed group ran');
+    expect(await groupOf(t, 'p')).toMatchObject({ waiting: 0, active: 0 });
+
+    expect((await t.api('DELETE', '/v1/queues/default/groups/p')).status).toBe(204);
+    expect((await t.api('DELETE', '/v1/queues/default/groups/p')).status).toBe(404);
+    expect((await groupOf(t, 'p')).override).toBeNull();
+  });
+
+  it('routes: 404 unknown queue, 400 naming the field, 403 without the queue scope', async () => {
+    const t = await setup({ engine });
+    expect((await t.api('GET', '/v1/queues/nope/groups')).status).toBe(404);
+    const badGroup = await t.api('GET', '/v1/queues/default/groups/a%01b');
+    expect(badGroup.status).toBe(400);
+    expect(badGroup.body.error.details[0].path).toBe('group');
+    for (const body of [{ concurrency: 0 }, { ratePerSecond: -1 }, { paused: 'yes' }, { extra: 1 }]) {
+      const r = await t.api('PUT', '/v1/queues/default/groups/a', body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.body.error.details.length).toBeGreaterThan(0);
+    }
+    expect((await t.api('PUT', '/v1/queues/default/groups/a', {})).status).toBe(400);
+    expect((await t.api('GET', '/v1/queues/default/groups', undefined, { key: t.keys.noopOnly })).status).toBe(403);
+    expect((await t.api('PUT', '/v1/queues/default/groups/a', { paused: true }, { key: t.keys.noopOnly })).status).toBe(403);
+    expect((await t.api('GET', '/v1/queues/default/groups', undefined, { key: null })).status).toBe(401);
+  });
+
+  it('bulk: grouped jobs are parked and released like single ones', async () => {
+    const t = await setup({ engine, GROUP_CONCURRENCY: '1' });
+    const r = await t.api('POST', '/v1/jobs/bulk', {
+      jobs: [sleepJob('b'), sleepJob('b'), sleepJob('c'), { name: 'diagnostics.noop', data: {} }],
+    });
+    expect(r.status).toBe(202);
+    expect((await groupOf(t, 'b')).waiting + (await groupOf(t, 'b')).active).toBe(2);
+    t.startWorker({ queues: { default: 4 } });
+    await completed(
+      t,
+      r.body.jobs.map((j: { id: string }) => j.id),
+      'bulk jobs ran',
+    );
+  });
+
+  it('the reaper frees a slot whose job was cancelled while it held it', async () => {
+    const t = await setup({ engine, GROUP_CONCURRENCY: '1' });
+    const a = (await t.api('POST', '/v1/jobs', sleepJob('r'))).body.id;
+    const b = (await t.api('POST', '/v1/jobs', sleepJob('r'))).body.id;
+    expect(await groupOf(t, 'r')).toMatchObject({ waiting: 1, active: 1 });
+    expect((await t.api('DELETE', `/v1/jobs/${a}`)).status).toBeLessThan(300);
+    // nobody ran a, so nobody settled it: its slot is held until the reaper looks
+    const repaired = await sweepQueue({ groups: t.backend.groups, engine: t.engine, reapAfterMs: 0 }, 'default');
+    expect(repaired).toBe(1);
+    expect(await groupOf(t, 'r')).toMatchObject({ waiting: 0, active: 1 });
+    t.startWorker({ queues: { default: 2 } });
+    await completed(t, [b], 'b ran after the repair');
+  });
+});
