@@ -108,7 +108,11 @@ export class Proc {
 }
 
 /** The command a Procfile line runs (`web: node --import tsx …`), `node` being this Node. */
-export function procfileCommand(type: string): { command: string; args: string[] } {
+/**
+ * The Procfile's command for `type`; `fromSource` runs the TypeScript entry under tsx instead of the
+ * compiled one (`node dist/processes/web.js` → `node --import tsx processes/web.ts`): no build needed.
+ */
+export function procfileCommand(type: string, fromSource = false): { command: string; args: string[] } {
   const line = readFileSync(join(repoRoot, 'Procfile'), 'utf8')
     .split('\n')
     .find((l) => l.startsWith(`${type}:`));
@@ -117,7 +121,8 @@ export function procfileCommand(type: string): { command: string; args: string[]
     .slice(type.length + 1)
     .trim()
     .split(/\s+/);
-  return { command: command === 'node' ? process.execPath : (command as string), args };
+  const source = (a: string) => (/^dist\/processes\/[\w-]+\.js$/.test(a) ? ['--import', 'tsx', `${a.slice('dist/'.length, -3)}.ts`] : [a]);
+  return { command: command === 'node' ? process.execPath : (command as string), args: fromSource ? args.flatMap(source) : args };
 }
 
 export async function freePort(): Promise<number> {
@@ -137,8 +142,10 @@ export class Harness {
   private readonly dirs: string[] = [];
   private readonly closers: (() => Promise<void>)[] = [];
 
-  constructor() {
+  /** `signals: false` inside a test runner, which has its own teardown */
+  constructor(opts: { signals?: boolean } = {}) {
     process.once('exit', () => this.closeNow());
+    if (opts.signals === false) return;
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       process.once(sig, () => {
         console.error(`\n${sig}: tearing down`);

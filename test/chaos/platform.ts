@@ -47,6 +47,8 @@ export class Platform {
   readonly env: NodeJS.ProcessEnv;
   readonly prefix: string;
   private readonly queues = new Map<string, Queue>();
+  /** run processes/<type>.ts under tsx instead of the Procfile's dist/ build (npm test: no build step) */
+  private fromSource = false;
   private pool: pg.Pool | undefined;
 
   private constructor(
@@ -100,9 +102,11 @@ export class Platform {
     services: Services,
     port: number,
     env: Record<string, string> = {},
+    opts: { fromSource?: boolean } = {},
   ): Promise<Platform> {
     const p = new Platform(h, engine, services, port, join(h.tempDir(`data-${engine}`), 'data'));
     Object.assign(p.env, env);
+    p.fromSource = opts.fromSource ?? false;
     h.onClose(() => p.closeClients());
     // as a deploy does: the release step (schema, search templates) first, then the processes
     const release = p.spawn('release');
@@ -120,7 +124,7 @@ export class Platform {
   }
 
   private spawn(type: 'web' | 'worker' | 'release', name: string = type): Proc {
-    const { command, args } = procfileCommand(type);
+    const { command, args } = procfileCommand(type, this.fromSource);
     return this.h.spawn(`${this.engine}/${name}`, command, args, { env: this.env });
   }
 

@@ -5,25 +5,11 @@
 //   CHAOS_ONLY=a,b          only these scenarios
 //   CHAOS_ENGINES=pgboss    only these engines (default bullmq,pgboss)
 import { loadavg } from 'node:os';
-import { freePort, Harness } from './harness.ts';
-import { type EngineName, Platform, type Services } from './platform.ts';
+import { log, runEngine, scenarios } from './engine-run.ts';
+import { Harness } from './harness.ts';
+import type { EngineName } from './platform.ts';
 import { failed, printReport, type Row } from './report.ts';
-import type { Scenario } from './scenario.ts';
-import { esFaults, smtpOutage } from './scenarios/dependencies.ts';
-import { postgresRestartFast, postgresRestartImmediate, redisRestart, webKillBulk } from './scenarios/stores.ts';
-import { workerKillStorm, workerSigtermLong } from './scenarios/workers.ts';
-import { ChaosSmtp, PrivatePostgres, PrivateRedis, startEsStandin } from './services.ts';
-
-const scenarios: Scenario[] = [
-  workerKillStorm,
-  workerSigtermLong,
-  webKillBulk,
-  redisRestart,
-  postgresRestartFast,
-  postgresRestartImmediate,
-  smtpOutage,
-  esFaults,
-];
+import { ChaosSmtp, startEsStandin } from './services.ts';
 
 function settings() {
   const scale = Number(process.env.CHAOS_SCALE ?? '1');
@@ -35,73 +21,6 @@ function settings() {
   const engines = (process.env.CHAOS_ENGINES ?? 'bullmq,pgboss').split(',').filter(Boolean) as EngineName[];
   for (const e of engines) if (e !== 'bullmq' && e !== 'pgboss') throw new Error(`CHAOS_ENGINES: unknown engine "${e}" (bullmq, pgboss)`);
   return { scale, engines, selected: scenarios.filter((s) => only.length === 0 || only.includes(s.name)) };
-}
-
-const log = (line: string) => console.error(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`);
-
-/** After a scenario: every process it did not mean to leave dead is a failure; bring them back for the next one. */
-async function restoreHealth(platform: Platform): Promise<string[]> {
-  const problems: string[] = [];
-  if (!platform.web.alive) {
-    problems.push(`web exited by itself (${platform.web.exit?.code ?? platform.web.exit?.signal})`);
-    await platform.restartWeb();
-  }
-  for (const [i, w] of platform.workers.entries()) {
-    if (w.alive) continue;
-    problems.push(`worker ${i + 1} exited by itself (${w.exit?.code ?? w.exit?.signal})`);
-    await platform.respawnWorker(i);
-  }
-  return problems;
-}
-
-async function runEngine(
-  h: Harness,
-  engine: EngineName,
-  selected: Scenario[],
-  scale: number,
-  shared: Omit<Services, 'redis' | 'postgres'>,
-) {
-  const rows: Row[] = [];
-  const todo = selected.filter((s) => !s.skip(engine));
-  for (const s of selected) {
-    const why = s.skip(engine);
-    if (why) rows.push({ engine, scenario: s.name, skipped: why, ms: 0 });
-  }
-  if (todo.length === 0) return rows;
-  const t0 = Date.now();
-  const services: Services = { ...shared };
-  if (engine === 'bullmq') services.redis = await PrivateRedis.start(h);
-  else services.postgres = await PrivatePostgres.start(h);
-  const platform = await Platform.start(h, engine, services, await freePort());
-  log(`${engine}: web and two workers up in ${Date.now() - t0} ms (prefix ${platform.prefix})`);
-  for (const s of todo) {
-    const started = Date.now();
-    const mark = platform.api.answers.length;
-    log(`${engine} ${s.name}: start`);
-    const row: Row = { engine, scenario: s.name, ms: 0 };
-    try {
-      row.result = await s.run({
-        h,
-        platform,
-        services,
-        engine,
-        scale,
-        log: (l) => log(`${engine} ${s.name}: ${l}`),
-        answers: () => platform.api.answers.slice(mark),
-      });
-      row.result.failures.push(...(await restoreHealth(platform)));
-    } catch (err) {
-      row.error = (err as Error).stack ?? String(err);
-      await restoreHealth(platform).catch((e) => log(`could not restore the platform: ${(e as Error).message}`));
-    }
-    row.ms = Date.now() - started;
-    log(`${engine} ${s.name}: ${row.error ? 'ERROR' : failed(row) ? 'FAIL' : 'pass'} in ${Math.round(row.ms / 1000)} s`);
-    rows.push(row);
-  }
-  await platform.stop();
-  await services.redis?.proc?.kill();
-  await services.postgres?.proc?.kill();
-  return rows.sort((a, b) => selected.findIndex((s) => s.name === a.scenario) - selected.findIndex((s) => s.name === b.scenario));
 }
 
 const started = Date.now();

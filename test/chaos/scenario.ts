@@ -2,7 +2,7 @@
 // logical jobs it sent (a unique key per job, carried in the payload), asks the inventory what the store
 // really holds for those keys once things settle, and turns the two into the printed numbers.
 import { randomBytes } from 'node:crypto';
-import type { Harness } from './harness.ts';
+import { type Harness, sleep } from './harness.ts';
 import type { EngineName, InventoryResult, Platform, Services } from './platform.ts';
 import { type Answer, bad5xx, ok, type WindowStats, windowStats } from './traffic.ts';
 
@@ -105,15 +105,42 @@ export function account(ledger: Ledger, inv: InventoryResult) {
   };
 }
 
-/** Resend every unacknowledged key (as a client with a retry loop would) until acknowledged or the deadline. */
+/** at most this many resend rounds, whatever the deadline */
+const MAX_ROUNDS = 200;
+
+/** ms a refusal asks the client to wait (Retry-After, seconds or a date), 0 when it says nothing */
+export function retryAfterMs(a: Answer, now = Date.now()): number {
+  if (!a.retryAfter) return 0;
+  const s = Number(a.retryAfter);
+  const ms = Number.isFinite(s) ? s * 1000 : Date.parse(a.retryAfter) - now;
+  return Number.isFinite(ms) ? Math.max(0, Math.min(ms, 10_000)) : 0;
+}
+
+/**
+ * How long a client waits before its next resend round: what the server asked (Retry-After), else a
+ * backoff of 100 ms doubling to 2 s; never past the deadline.
+ */
+export function nextPause(round: number, hintMs: number, deadline: number): number {
+  const backoff = Math.min(2_000, 100 * 2 ** Math.min(round, 5));
+  return Math.max(0, Math.min(Math.max(hintMs, backoff), deadline - Date.now()));
+}
+
+/**
+ * Resend every unacknowledged key (as a client with a retry loop would) until acknowledged, the deadline
+ * or MAX_ROUNDS; between rounds it waits as told by the refusals (nextPause), not a fixed interval.
+ */
 export async function retryUnacked(ledger: Ledger, send: (key: string) => Promise<Answer>, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   let rounds = 0;
-  while (ledger.unacked().length > 0 && Date.now() < deadline) {
-    rounds++;
+  while (ledger.unacked().length > 0 && Date.now() < deadline && rounds < MAX_ROUNDS) {
     const keys = ledger.unacked();
-    for (let i = 0; i < keys.length; i += 20) await Promise.all(keys.slice(i, i + 20).map((k) => send(k).then((a) => ledger.take(a))));
-    if (ledger.unacked().length > 0) await new Promise((r) => setTimeout(r, 500));
+    let hint = 0;
+    for (let i = 0; i < keys.length; i += 20) {
+      const answers = await Promise.all(keys.slice(i, i + 20).map((k) => send(k).then((a) => ledger.take(a))));
+      for (const a of answers) hint = Math.max(hint, retryAfterMs(a));
+    }
+    if (ledger.unacked().length > 0) await sleep(nextPause(rounds, hint, deadline));
+    rounds++;
   }
   return { rounds, stillUnacked: ledger.unacked().length };
 }

@@ -4,7 +4,7 @@
 // whose job was stored anyway shows up as a duplicate.
 import { sleep } from '../harness.ts';
 import type { EngineName, Platform } from '../platform.ts';
-import { Ledger, resultOf, retryUnacked, type Scenario, type ScenarioContext } from '../scenario.ts';
+import { Ledger, nextPause, resultOf, retryAfterMs, retryUnacked, type Scenario, type ScenarioContext } from '../scenario.ts';
 import { type Answer, bad5xx, ok, Stream, windowStats } from '../traffic.ts';
 
 const noop = (key: string) => ({ name: 'diagnostics.noop', data: { note: key } });
@@ -117,8 +117,8 @@ export const webKillBulk: Scenario = {
     for (const b of unanswered) {
       const keys = batches.get(b)!;
       let a: Answer | undefined;
-      while (Date.now() < deadline && !(a && ok(a))) {
-        if (a) await sleep(500);
+      for (let round = 0; Date.now() < deadline && !(a && ok(a)); round++) {
+        if (a) await sleep(nextPause(round, retryAfterMs(a), deadline));
         a = L.take(await platform.api.request('POST', '/v1/jobs/bulk', { jobs: keys.map(keyed) }, `retry-${b}`), keys);
       }
       if (a && ok(a)) {
