@@ -5,7 +5,7 @@
 //   CHAOS_ONLY=a,b          only these scenarios
 //   CHAOS_ENGINES=pgboss    only these engines (default bullmq,pgboss)
 import { loadavg } from 'node:os';
-import { log, runEngine, scenarios } from './engine-run.ts';
+import { runEngine, scenarios } from './engine-run.ts';
 import { Harness } from './harness.ts';
 import type { EngineName } from './platform.ts';
 import { failed, printReport, type Row } from './report.ts';
