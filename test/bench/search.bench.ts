@@ -39,7 +39,7 @@ const doc = (i: number) => ({
 });
 
 /** The stand-in in a child process, answering after `latencyMs`. */
-async function startStandinProcess(latencyMs: number) {
+export async function startStandinProcess(latencyMs: number) {
   const script = fileURLToPath(new URL('../es-standin/main.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     env: { ...process.env, ES_STANDIN_LATENCY_MS: String(latencyMs) },

@@ -1,18 +1,16 @@
 // Completed runs are written in batches behind the runs: a run's slot frees when its handler returns,
-// and one pg-boss `complete` call marks every plain completion of the batch (one more per completion
-// that carries a result or progress). A lost write means a re-run, never a lost job.
-import type { PgBoss } from 'pg-boss';
-import type { Logger } from 'pino';
-import type { Output } from './context.ts';
+// and one pg-boss `complete` call marks every plain completion of the batch, one statement every completion
+// that carries a result or progress (sql/complete-with-outputs.sql). A lost write means a re-run, never a
+// lost job.
+import type { Output, PgbossContext } from './context.ts';
 
 export class Completions {
   private readonly pending: { id: string; output: Output | null }[] = [];
   private flushing: Promise<void> | undefined;
 
   constructor(
-    private readonly boss: PgBoss,
+    private readonly ctx: PgbossContext,
     private readonly queue: string,
-    private readonly log: Logger,
     /** beyond this many unwritten completions, a run waits for the write (back-pressure) */
     private readonly highWater: number,
     /** after a batch is written: these rows are completed now */
@@ -40,12 +38,14 @@ export class Completions {
       const batch = this.pending.splice(0, this.pending.length);
       const plain = batch.filter((c) => c.output === null).map((c) => c.id);
       const rich = batch.filter((c) => c.output !== null);
+      const { boss, q, sql } = this.ctx;
       await Promise.all([
-        plain.length ? this.boss.complete(this.queue, plain) : undefined,
-        ...rich.map((c) => this.boss.complete(this.queue, c.id, c.output as object)),
+        plain.length ? boss.complete(this.queue, plain) : undefined,
+        rich.length ? q(sql['complete-with-outputs'], [this.queue, JSON.stringify(rich)]) : undefined,
       ]).then(
         () => this.onWritten(batch.map((c) => c.id)),
-        (err) => this.log.error({ queue: this.queue, err: (err as Error).message }, 'could not mark jobs completed; they will run again'),
+        (err) =>
+          this.ctx.log.error({ queue: this.queue, err: (err as Error).message }, 'could not mark jobs completed; they will run again'),
       );
     }
   }

@@ -70,9 +70,7 @@ export class PgbossConsumer implements Consumer {
     const { ctx } = deps;
     this.rate = opts.rateLimit ? new RateWindow(ctx, queue, opts.rateLimit) : undefined;
     this.starts = new StartMarks(ctx, queue, (id) => this.running.has(id));
-    this.completions = new Completions(ctx.boss, queue, ctx.log, Math.max(opts.concurrency * 4, 2 * MAX_PREFETCH), (ids) =>
-      ctx.emitEvents(ids, 'state'),
-    );
+    this.completions = new Completions(ctx, queue, Math.max(opts.concurrency * 4, 2 * MAX_PREFETCH), (ids) => ctx.emitEvents(ids, 'state'));
     this.unsubscribe = deps.listener.onWake(queue, () => this.nudge());
     this.heartbeat = setInterval(() => this.touch(), (ctx.heartbeatSeconds * 1000) / 3);
     this.heartbeat.unref();

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 const names = [
   'age-priorities',
   'cancel-job',
+  'complete-with-outputs',
   'create-paused-table',
   'create-rate-table',
   'create-schedule-lock-table',
