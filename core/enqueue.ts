@@ -156,6 +156,8 @@ export function enqueueRequestOf(
   const o = job.options;
   if (o.callback) meta = { ...meta, callbackUrl: o.callback.url };
   const delayMs = o.runAt !== undefined ? Math.max(0, Date.parse(o.runAt) - now) : (o.delay ?? 0);
+  // the caller's group, else the kind's own choice (email: the recipient's domain); none with debounce
+  const group = o.group ?? (o.debounce === undefined ? def.group?.(job.data, config as unknown as Record<string, unknown>) : undefined);
   return {
     name: job.name,
     queue: def.queue,
@@ -177,7 +179,7 @@ export function enqueueRequestOf(
       {
         ...meta,
         ...(o.retryFor === undefined ? {} : { retryForMs: o.retryFor }),
-        ...(o.group === undefined ? {} : { group: o.group }),
+        ...(group === undefined ? {} : { group }),
       },
       def.queue,
       job.name,

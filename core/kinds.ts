@@ -35,6 +35,11 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   description: string;
   payload: S;
   defaults: JobDefaults;
+  /**
+   * The group (docs/groups.md) a job of this kind gets when the caller names none (email: the recipient's domain).
+   * `config` is the process's config (the kind reads its own section's variables).
+   */
+  group?: (payload: unknown, config: Readonly<Record<string, unknown>>) => string | undefined;
 }
 
 const baseDefaults: JobDefaults = {
@@ -141,6 +146,10 @@ export function job<S extends z.ZodType, Q extends string>(def: {
   description: string;
   payload: S;
   defaults?: Partial<JobDefaults>;
+  group?: (payload: z.output<S>, config: Readonly<Record<string, unknown>>) => string | undefined;
 }): JobDefinition<S> & { queue: Q } {
-  return { ...def, defaults: { ...baseDefaults, ...def.defaults } };
+  const { group, ...rest } = def;
+  const out: JobDefinition<S> & { queue: Q } = { ...rest, defaults: { ...baseDefaults, ...def.defaults } };
+  if (group) out.group = (payload, config) => group(payload as z.output<S>, config);
+  return out;
 }

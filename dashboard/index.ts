@@ -20,6 +20,7 @@ import { COOKIE_PATH, DashboardAuth, LOGIN_CSRF_COOKIE, requireCsrf, sameOrigin,
 import { BOARD_PATH, createBoard } from './board.ts';
 import { schedulerSource } from './feature-sources.ts';
 import type { EmailSource, ScheduleSource } from './features.ts';
+import { groupsPage } from './groups.ts';
 import { html } from './html.ts';
 import { layout, PAGE_CSP } from './layout.ts';
 import { formBody, mountPages } from './pages.ts';
@@ -212,6 +213,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
 
   router.use('/board', board.handler);
   auditPage(router, audit);
+  groupsPage(router, backend.groups);
   mountPages(router, {
     engine: backend.engine,
     reads: queueReads(backend.jobReads),

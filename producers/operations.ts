@@ -5,6 +5,7 @@
 import type express from 'express';
 import type { Request } from 'express';
 import { Gauge, Histogram, Registry } from 'prom-client';
+import { groupGauges } from '../core/groups/metrics.ts';
 import { ApiError } from '../core/http/api-error.ts';
 import { err } from '../core/http/openapi.ts';
 import { type AnyRoute, type RouteDeps, route } from '../core/http/route.ts';
@@ -59,6 +60,7 @@ function storeGauges(registry: Registry) {
     ]),
     recommended: g('conveyor_scaling_recommended_replicas', 'Replicas GET /v1/scaling recommends, per process type', ['process_type']),
     storeUp: g('conveyor_store_up', '1 when the queue store answered this scrape', []),
+    groups: groupGauges(registry),
   };
 }
 
@@ -132,6 +134,7 @@ function metricsRoute(deps: OperationsDeps, registry: Registry, gauges: ReturnTy
           queueThroughput.set({ queue: q.name }, (finishedInWindow[q.name] ?? 0) / config.SCALING_WINDOW_SECONDS);
         }
         for (const [type, s] of Object.entries(signal.processTypes)) recommended.set({ process_type: type }, s.recommendedReplicas);
+        await gauges.groups.update(deps.backend.groups, queueNames, config.GROUP_METRICS_TOP);
         storeUp.set(1);
       } catch (err) {
         deps.logger.warn({ err: (err as Error).message }, 'metrics: queue store unavailable; serving process metrics only');

@@ -1,5 +1,6 @@
 // email.send end to end on each engine: HTTP enqueue → worker → a real SMTP server (smtp-server) → parsed with mailparser.
 import { expect, it } from 'vitest';
+import { groupSettler } from '../core/groups/settle.ts';
 import { handlers as defaultHandlers } from '../workers/diagnostics/handlers.ts';
 import { createEmailHandlers } from '../workers/email/handlers.ts';
 import { startWorkers } from '../workers/runtime.ts';
@@ -205,6 +206,8 @@ describeEngines('email.send over real SMTP', (engine) => {
       handlers: set.handlers,
       queues: { email: 10 },
       rateLimits: { email: { max: 2, durationMs: 1000 } },
+      // email is grouped by recipient domain: a worker frees group slots through this settler (docs/groups.md)
+      settlers: [groupSettler(t.backend.groups)],
     });
     try {
       const ids: string[] = [];

@@ -106,4 +106,41 @@ describeEngines('groups: API', { timeout: 60_000 }, (engine) => {
     t.startWorker({ queues: { default: 2 } });
     await completed(t, [b], 'b ran after the repair');
   });
+
+  it('metrics: the top GROUP_METRICS_TOP groups by name, the rest as group="other"', async () => {
+    const token = 'groups-metrics-token-0123456789';
+    const t = await setup({ engine, GROUP_CONCURRENCY: '1', GROUP_METRICS_TOP: '3', METRICS_TOKEN: token });
+    for (let i = 0; i < 3; i++) await t.api('POST', '/v1/jobs', sleepJob('big'));
+    for (let i = 0; i < 8; i++) await t.api('POST', '/v1/jobs', sleepJob(`g${i}`));
+    const text = await (await fetch(`${t.baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+    const lines = text.split('\n').filter((l) => l.startsWith('conveyor_group_jobs{') && l.includes('queue="default"'));
+    const names = new Set(lines.map((l) => /group="([^"]*)"/.exec(l)?.[1]));
+    expect(names.size).toBe(4);
+    expect(names).toContain('big');
+    expect(names).toContain('other');
+    expect(lines).toContain('conveyor_group_jobs{queue="default",group="big",state="waiting"} 2');
+    expect(lines).toContain('conveyor_group_jobs{queue="default",group="other",state="active"} 6');
+  });
+
+  it("email.send is grouped by the recipient's domain, or the provider EMAIL_GROUP_PROVIDERS names", async () => {
+    const t = await setup({ engine, EMAIL_GROUP_PROVIDERS: JSON.stringify({ 'googlemail.com': 'google', 'gmail.com': 'google' }) });
+    const mail = (to: string | string[], options?: object) => ({
+      name: 'email.send',
+      data: { to, template: 'welcome', vars: { name: 'A', loginUrl: 'https://app.test/login' } },
+      options,
+    });
+    for (const to of ['a@Example.COM', ['b@gmail.com', 'c@other.test'], 'd@googlemail.com']) {
+      expect((await t.api('POST', '/v1/jobs', mail(to))).status).toBe(202);
+    }
+    expect((await t.api('POST', '/v1/jobs', mail('e@example.com', { group: 'tenant-7' }))).status).toBe(202);
+    const groups = (await t.api('GET', '/v1/queues/email/groups')).body;
+    expect(
+      Object.fromEntries(groups.groups.map((g: { group: string; active: number; waiting: number }) => [g.group, g.waiting + g.active])),
+    ).toEqual({
+      'example.com': 1,
+      google: 2,
+      'tenant-7': 1,
+    });
+    expect(groups.defaults.concurrency).toBe(5);
+  });
 });

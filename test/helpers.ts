@@ -17,7 +17,7 @@ import type { DeclaredHandlers } from '../core/handler.ts';
 import { createDashboard } from '../dashboard/index.ts';
 import { createApp } from '../producers/app.ts';
 import { generateApiKey } from '../producers/auth.ts';
-import { type HandlerMap, queueNames } from '../workers/catalog.ts';
+import { type HandlerMap, type QueueDefinition, queueNames, queues } from '../workers/catalog.ts';
 import { type Config, loadConfig } from '../workers/config.ts';
 import { startDeclaredKinds } from '../workers/declared-kinds.ts';
 import { handlers as defaultHandlers } from '../workers/diagnostics/handlers.ts';
@@ -175,7 +175,11 @@ export async function setup({ engine: engineName, ...overrides }: SetupOptions):
     ...engineEnv(engineName),
     ...overrides,
   });
-  const backend = createBackend(config, quietLogger, { queues: queueNames });
+  const backend = createBackend(config, quietLogger, {
+    queues: queueNames,
+    // as processes/services/backend.ts: the catalog's group defaults per queue
+    groupCatalog: (q) => (queues[q as keyof typeof queues] as QueueDefinition | undefined)?.groups,
+  });
   const engine = backend.engine;
   // the store is installed before the web serves, as the release step does in a deployment: the first
   // request's store deadline (STORE_TIMEOUT_MS) is not spent on pg-boss's schema install

@@ -20,6 +20,21 @@ export const emailSection = defineSection('email', {
   EMAIL_LEDGER_TTL_SECONDS: int(3600).default(604_800),
   EMAIL_CATCHER_PORT: int(0, 65535).default(1025),
   EMAIL_CATCHER_MAX: int(1, 100_000).default(200),
+  /** the group of an email.send job the caller gave none (docs/groups.md): the first recipient's domain, or none */
+  EMAIL_GROUP_BY: z.enum(['domain', 'none'], { error: 'expects domain or none' }).default('domain'),
+  /** JSON {"<domain>": "<provider>"}: domains that share one provider's limits, e.g. {"gmail.com": "google", "googlemail.com": "google"} */
+  EMAIL_GROUP_PROVIDERS: z
+    .string()
+    .transform((raw, ctx) => {
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'expects JSON {"<domain>": "<provider>"}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string().min(1).max(253), z.string().min(1).max(128)))
+    .optional(),
 });
 
 /** What the email domain reads: the kernel's settings and its own. */

@@ -4,10 +4,12 @@
 import { z } from 'zod';
 import { job } from '../../core/kinds.ts';
 import { type TemplateName, templateDefinitions, templateNames } from '../../templates/index.ts';
+import { type EmailGroupConfig, emailGroup } from './group.ts';
 
 export const emailQueues = {
   // The per-second limit is EMAIL_RATE_PER_SECOND (config), passed to the worker runtime; this is the fallback.
-  email: { concurrency: 10, rateLimit: { max: 10, durationMs: 1000 } },
+  // grouped by recipient domain (./group.ts): at most 5 sends to one provider at once unless GROUP_LIMITS says otherwise
+  email: { concurrency: 10, rateLimit: { max: 10, durationMs: 1000 }, groups: { concurrency: 5 } },
 } as const;
 
 /** `transactional` mail is sent without List-Unsubscribe; every other category carries it. */
@@ -49,6 +51,8 @@ export const emailKinds = {
     description:
       'Renders a template (MJML, compiled at boot) with the given vars and sends it over SMTP. Sent at most once per job: a ledger records the accepted message before the job completes.',
     payload: emailSendPayload,
+    // served per recipient domain (or provider), so one provider's limits hold (docs/groups.md)
+    group: (p, config) => emailGroup(p.to, config as EmailGroupConfig),
     // survives a 6-hour SMTP outage: retried (2 s, 4 s, … then about every 5 min) until 6 h after the
     // first failure; 100 attempts is the ceiling, the last one held back to the end of the 6 h
     defaults: {
