@@ -6,6 +6,7 @@
 import type { BaseAdapter } from '@bull-board/api/baseAdapter';
 import type pg from 'pg';
 import type { Engine, EngineCapabilities, EnqueueRequest, EnqueueResult } from './engine.ts';
+import type { FlowStore } from './flows/types.ts';
 import type { GroupStore } from './groups/types.ts';
 import type {
   AuditStore,
@@ -75,6 +76,8 @@ export interface Backend {
   readonly audit: AuditStore;
   /** per-group limits: parked jobs, slots, overrides (core/groups/, docs/groups.md) */
   readonly groups: GroupStore;
+  /** workflows: each flow's jobs, counts and results (core/flows/, docs/flows.md) */
+  readonly flows: FlowStore;
   /** retry, remove, promote one job (bulk actions; cancel and replay are the engine's) */
   readonly jobActions: JobActions;
   /** null when the engine expires finished jobs and dead letters itself */

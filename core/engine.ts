@@ -2,6 +2,7 @@
 // core/engines/bullmq/ implements it on Redis, core/engines/pgboss/ on Postgres. Engines store and hand out
 // jobs and persist the outcome the executor decided for each run; they decide nothing about retries.
 import type { BackoffPolicy } from './backoff.ts';
+import type { ParentOutcome } from './flows/parent-outcome.ts';
 
 export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'dead' | 'cancelled';
 
@@ -16,6 +17,10 @@ export interface JobMeta {
   callbackUrl?: string;
   /** options.group: the job is parked and released by its group's limits (core/groups/, docs/groups.md) */
   group?: string;
+  /** the flow this job belongs to and its key there (core/flows/) */
+  flow?: { id: string; key: string };
+  /** a flow job's parents' outcomes by key, fixed when it was released (HandlerContext.parents) */
+  parents?: Record<string, ParentOutcome>;
 }
 
 export interface EnqueueRequest {

@@ -191,6 +191,7 @@ export class Executor {
         return log;
       },
       progress: (p) => job.updateProgress(p),
+      parents: job.meta.parents ?? {},
     };
   }
 

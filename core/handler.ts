@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { Backend } from './backend.ts';
 import type { KernelConfig } from './config/index.ts';
 import type { ConsumedJob, Engine, EnqueueResult, Outcome } from './engine.ts';
+import type { ParentOutcome } from './flows/parent-outcome.ts';
 import type { JobDefinition, KindDefinition } from './kinds.ts';
 
 export interface HandlerContext {
@@ -18,6 +19,11 @@ export interface HandlerContext {
   signal: AbortSignal;
   log: Logger;
   progress(p: number | object): Promise<void>;
+  /**
+   * In a flow (docs/flows.md): each parent's outcome by its key (`{ state: 'completed', result }`, or with
+   * `onParentFailure: continue` `{ state: 'dead' | 'cancelled', error }`); `{}` for a job outside a flow.
+   */
+  parents?: Readonly<Record<string, ParentOutcome>>;
 }
 
 export interface RuntimeHooks {

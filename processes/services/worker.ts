@@ -1,6 +1,7 @@
 // The worker process's services: job handlers (and their connections), instrumentation (metrics port,
 // throughput, tracing hooks), the runtime that consumes the queues; or, with WORKER_AUTOSCALE, the
 // supervisor that runs worker children instead (workers/supervisor.ts).
+import { startFlowMaintenance } from '../../core/flows/run.ts';
 import { startGroupSweeper } from '../../core/groups/sweeper.ts';
 import { resource, service } from '../../core/lifecycle.ts';
 import { startWorkerInstrumentation } from '../../core/metrics/worker-server.ts';
@@ -12,7 +13,7 @@ import { startSupervisor } from '../../workers/supervisor.ts';
 import { apiKeysOf } from '../api-keys.ts';
 import type { EntryContext } from '../run.ts';
 import type { ProcessBackend } from './backend.ts';
-import { createSettlers } from './settlers.ts';
+import { createSettlers, flowDeps } from './settlers.ts';
 
 export async function startWorker(ctx: EntryContext, { config, backend }: ProcessBackend): Promise<void> {
   const { life, logger } = ctx;
@@ -32,7 +33,7 @@ export async function startWorker(ctx: EntryContext, { config, backend }: Proces
       (i) => i.close(),
     ),
   );
-  const settlers = await createSettlers({ config, backend });
+  const settlers = await createSettlers({ config, backend }, logger);
   // repairs group slots leaked by crashes and cancels, releases grouped jobs that came due (docs/groups.md)
   await life.start(
     resource(
@@ -47,6 +48,14 @@ export async function startWorker(ctx: EntryContext, { config, backend }: Proces
           logger,
         }),
       async (s) => s.close(),
+    ),
+  );
+  // workflows: start flows a crashed creation left unstarted, drop ended ones past retention
+  await life.start(
+    resource(
+      'flow maintenance',
+      async () => startFlowMaintenance(flowDeps({ config, backend }, logger)),
+      async (m) => m.stop(),
     ),
   );
   await life.start(

@@ -4,6 +4,7 @@ import type { RouteTable } from '../../core/http/route.ts';
 import { scheduleRoutes } from '../../scheduler/routes.ts';
 import type { Config } from '../../workers/config.ts';
 import { auditRoutes } from './audit.ts';
+import { flowRoutes } from './flows.ts';
 import { groupRoutes } from './groups.ts';
 import { healthRoutes } from './health.ts';
 import { jobSearchRoutes } from './job-search.ts';
@@ -22,4 +23,5 @@ export const coreRouteTables: RouteTable<Config>[] = [
   scalingRoutes,
   scheduleRoutes,
   auditRoutes,
+  flowRoutes,
 ];

@@ -1,4 +1,5 @@
 // Running an HTTP-target kind's job: one signed POST of `{ id, name, attempt, data }` to the kind's URL
+// (plus `parents`, each parent's outcome by key, when the job runs in a flow with parents: docs/flows.md)
 // (core/outbound/), and the answer turned into what the executor decides on (core/executor.ts decide()):
 //   2xx                               → the result: the JSON body (capped), or { status, body } if not JSON
 //   429 / 503 with Retry-After        → RetryLaterError: retry after the hint (capped at an hour)
@@ -92,7 +93,8 @@ export function httpHandlers(out: OutboundClient, env: NodeJS.ProcessEnv = proce
       const limit = gate(target.concurrency);
       handler = (payload, ctx) =>
         limit(async () => {
-          const body = JSON.stringify({ id: ctx.jobId, name, attempt: ctx.attempt, data: payload });
+          const parents = ctx.parents && Object.keys(ctx.parents).length > 0 ? ctx.parents : undefined;
+          const body = JSON.stringify({ id: ctx.jobId, name, attempt: ctx.attempt, data: payload, parents });
           let res: PostResponse;
           try {
             res = await out.post({

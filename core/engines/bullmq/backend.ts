@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Backend, BackendCapabilities, BoardSource } from '../../backend.ts';
+import type { FlowStore } from '../../flows/types.ts';
 import { FALLBACK_GROUP_DEFAULTS, type GroupDefaults, type GroupStore } from '../../groups/types.ts';
 import type {
   AuditStore,
@@ -27,6 +28,7 @@ import { sideBase } from './keys.ts';
 import { createRedis, type RedisRole } from './redis.ts';
 import { RedisAuditStore } from './stores/audit.ts';
 import { bullmqBoardSource } from './stores/board-source.ts';
+import { RedisFlowStore } from './stores/flows.ts';
 import { RedisGenerations } from './stores/generations.ts';
 import { RedisGroupStore } from './stores/groups.ts';
 import { bullmqJobActions } from './stores/job-actions.ts';
@@ -62,6 +64,7 @@ export class BullmqBackend implements Backend {
   private jobReads_: JobReads | undefined;
   private audit_: AuditStore | undefined;
   private groups_: GroupStore | undefined;
+  private flows_: FlowStore | undefined;
   /** the base of the side stores' keys (`<prefix>:_conveyor`, hash-tagged on a cluster) */
   private readonly side: string;
 
@@ -136,6 +139,11 @@ export class BullmqBackend implements Backend {
   get groups(): GroupStore {
     this.groups_ ??= new RedisGroupStore(this.redis('stores'), this.engine, this.opts.groupDefaults ?? FALLBACK_GROUP_DEFAULTS);
     return this.groups_;
+  }
+
+  get flows(): FlowStore {
+    this.flows_ ??= new RedisFlowStore(this.redis('stores'), this.side);
+    return this.flows_;
   }
 
   async close(): Promise<void> {

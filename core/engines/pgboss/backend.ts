@@ -18,6 +18,7 @@ import type {
 import { pgbossBoardSource } from './bull-board-adapter.ts';
 import type { PgbossEngine } from './engine.ts';
 import { PostgresAuditStore } from './stores/audit.ts';
+import { PostgresFlowStore } from './stores/flows/store.ts';
 import { PostgresGenerations } from './stores/generations.ts';
 import { PostgresGroupStore } from './stores/groups.ts';
 import { pgbossJobReads } from './stores/job-reads.ts';
@@ -48,6 +49,7 @@ export class PgbossBackend implements Backend {
   readonly release: ReleaseStep;
   readonly audit: AuditStore;
   readonly groups: PostgresGroupStore;
+  readonly flows: PostgresFlowStore;
   private throughput_: PostgresThroughputStore | undefined;
 
   constructor(
@@ -59,6 +61,7 @@ export class PgbossBackend implements Backend {
     this.jobReads = pgbossJobReads(engine);
     this.audit = new PostgresAuditStore(engine);
     this.groups = new PostgresGroupStore(engine, opts.groupDefaults ?? FALLBACK_GROUP_DEFAULTS);
+    this.flows = new PostgresFlowStore(engine);
     this.jobActions = engine.jobActions();
     // install or migrate pg-boss's schema (its own versioned migrations under an advisory lock), our
     // tables and every queue with its dead-letter queue; idempotent
