@@ -43,6 +43,7 @@ export function createBackend(config: KernelConfig, logger: Logger, opts: Backen
       queues: opts.queues,
       retentionCounts: { completed: config.RETENTION_COMPLETED_COUNT, failed: config.RETENTION_FAILED_COUNT },
       deadLetterRetentionSeconds: config.DEAD_LETTER_RETENTION_SECONDS,
+      idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
       // per process: 5 for pg-boss, 5 for ours, 1 LISTEN (docs/engines.md)
       maxConnections: 5,
       worker: {

@@ -1,7 +1,12 @@
 // The queue store cannot be reached (down, restarting, too slow): the web answers 503 + Retry-After, never
 // 500, and never waits longer than its deadline (STORE_TIMEOUT_MS). `isStoreUnavailable` recognises the
 // errors Redis (ioredis) and PostgreSQL (pg, pg-boss) give for that; `withStoreDeadline` bounds every
-// store call of an engine.
+// store call of an engine. `assertWithinDeadline` lets an engine refuse to commit a write once the caller's
+// deadline passed (the caller has answered 503 by then: nothing may be stored after that).
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** the deadline (epoch ms) of the store call running in this async context, when it has one */
+const deadlines = new AsyncLocalStorage<number>();
 
 /** A store call that failed because the store is unreachable or did not answer within the deadline. */
 export class StoreUnavailableError extends Error {
@@ -61,9 +66,23 @@ export function withStoreDeadline<T extends object>(target: T, ms: number, label
       const value = Reflect.get(obj, prop, receiver);
       if (typeof value !== 'function' || prop === 'close' || prop === 'consume') return value;
       return (...args: unknown[]) => {
-        const out = (value as (...a: unknown[]) => unknown).apply(obj, args);
+        const out = deadlines.run(Date.now() + ms, () => (value as (...a: unknown[]) => unknown).apply(obj, args));
         return out instanceof Promise ? deadline(out, ms, `${label}.${String(prop)}`) : out;
       };
     },
   });
+}
+
+/** Milliseconds left of the current store call's deadline (Infinity without one). */
+export function deadlineLeftMs(): number {
+  const at = deadlines.getStore();
+  return at === undefined ? Number.POSITIVE_INFINITY : at - Date.now();
+}
+
+/**
+ * Throws StoreUnavailableError when the store call running here is past its deadline: an engine calls it
+ * just before its one atomic write, so a request answered 503 never stores anything afterwards.
+ */
+export function assertWithinDeadline(what: string): void {
+  if (deadlineLeftMs() <= 0) throw new StoreUnavailableError(`${what}: past the store deadline, nothing written`);
 }

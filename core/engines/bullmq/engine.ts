@@ -1,6 +1,6 @@
 // The BullMQ engine: standard BullMQ queues under `<prefix>:<queue>`, a dead-letter queue `<queue>-dlq`
-// beside each, and a few keys of our own under `<prefix>:_conveyor:` (idempotency records, cancel
-// tombstones, the cancel channel). See docs/bullmq-layout.md.
+// beside each, and a few keys of our own under `<prefix>:_conveyor:` (cancel tombstones, the cancel
+// channel). Enqueue writes are atomic (add.ts). See docs/bullmq-layout.md.
 import { randomUUID } from 'node:crypto';
 import { type Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -19,11 +19,12 @@ import type {
   JobView,
   QueueInfo,
 } from '../../engine.ts';
-import { dlqName, enqueueInBulk, joinEnvelope } from '../shared.ts';
+import { dlqName, joinEnvelope } from '../shared.ts';
+import { type Added, addAtomically, findExisting, type Planned, type Writer } from './add.ts';
 import { CancelRelay } from './cancels.ts';
 import { type ConsumerDeps, consumeQueue, type StoredLetter } from './consumer.ts';
 import { EventRelay } from './events.ts';
-import { dlqId, idempotencyHash, isJobId, toJobOptions, viewOf } from './jobs.ts';
+import { dlqId, idempotencyJobId, isJobId, toJobOptions, viewOf } from './jobs.ts';
 import { type KeyLayout, queuePrefix, sideBase } from './keys.ts';
 import { createRedis, type RedisTarget } from './redis.ts';
 import { SearchIndex } from './search.ts';
@@ -50,14 +51,14 @@ export interface BullmqEngineOptions {
   };
 }
 
-/** how long the maker's claim on a deterministic job id lasts (racing adds arrive within it) */
-const JOB_ID_CLAIM_MS = 60_000;
-
 export class BullmqEngine implements Engine {
   readonly kind = 'bullmq' as const;
   readonly capabilities = { priority: true, delay: true, cancelActive: true, pause: true, rateLimit: true, progress: true };
 
   private readonly producer: Redis;
+  /** the enqueue writes (add.ts): fails fast, never queues or re-sends a command */
+  private readonly writer: Writer;
+  private readonly writerQueues = new Map<string, Queue>();
   private readonly queues = new Map<string, Queue>();
   private readonly cancels: CancelRelay;
   private readonly consumerDeps: ConsumerDeps;
@@ -76,6 +77,8 @@ export class BullmqEngine implements Engine {
     this.target = { url: opts.redisUrl, cluster: this.layout.cluster };
     this.producer = createRedis(this.target, 'producer');
     this.producer.on('error', (err) => this.log.warn({ err: err.message }, 'redis (producer) error'));
+    const writer = createRedis(this.target, 'writer');
+    writer.on('error', (err) => this.log.debug({ err: err.message }, 'redis (writer) error'));
     this.cancels = new CancelRelay(this.target, this.key('cancel'), this.log);
     this.consumerDeps = {
       ...opts,
@@ -87,6 +90,13 @@ export class BullmqEngine implements Engine {
       commands: this.producer,
     };
     this.searchIndex = new SearchIndex(this.producer, (queue) => this.queuePrefix(queue));
+    this.writer = {
+      connection: writer,
+      queue: (name) => this.writerQueue(name),
+      prefixOf: (q) => this.queuePrefix(q),
+      search: this.searchIndex,
+      cluster: this.layout.cluster,
+    };
     this.events = new EventRelay(
       { target: this.target, prefixOf: (q) => this.queuePrefix(q), queues: opts.queues, log: this.log },
       this.producer,
@@ -113,6 +123,16 @@ export class BullmqEngine implements Engine {
     return q;
   }
 
+  private writerQueue(name: string): Queue {
+    let q = this.writerQueues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.writer.connection, prefix: this.queuePrefix(name) });
+      q.on('error', (err) => this.log.debug({ queue: name, err: err.message }, 'queue (writer) error'));
+      this.writerQueues.set(name, q);
+    }
+    return q;
+  }
+
   // ── enqueue ─────────────────────────────────────────────────────────────────────────────────
 
   private envelope(req: EnqueueRequest) {
@@ -126,53 +146,58 @@ export class BullmqEngine implements Engine {
   }
 
   async enqueue(req: EnqueueRequest): Promise<EnqueueResult> {
-    const q = this.queue(req.queue);
-    if (req.idempotencyKey !== undefined) {
-      const hash = idempotencyHash(req.name, req.idempotencyKey);
-      const jobId = `idem-${hash}`; // = idempotencyJobId(name, key)
-      const claimed = await this.producer.set(this.key('idem', hash), jobId, 'EX', this.opts.idempotencyTtlSeconds, 'NX');
-      if (claimed === null) {
-        // Someone enqueued this key before. Return their job; re-add only if it never got written
-        // (the first request died between the claim and the add).
-        const existing = await this.getJob(jobId, [req.queue]);
-        if (existing) return { job: existing, created: false };
-      }
-      const job = await q.add(req.name, this.envelope(req), toJobOptions(req, jobId));
-      await this.searchIndex.add([job]);
-      return { job: await this.viewOf(job, req.delayMs > 0 ? 'delayed' : 'waiting'), created: claimed !== null };
-    }
-    const jobId = req.jobId ?? randomUUID();
-    let created = true;
-    if (req.jobId !== undefined) {
-      const existing = await q.getJob(req.jobId);
-      if (existing) return { job: await this.viewOf(existing), created: false };
-      // Racing adds of one id all reach BullMQ (which keeps the first) and cannot tell who made it: a
-      // short claim names the maker. The others add too (a no-op, or a remake if the maker died) and
-      // answer created: false.
-      created = (await this.producer.set(this.key('jid', req.queue, req.jobId), '1', 'PX', JOB_ID_CLAIM_MS, 'NX')) !== null;
-    }
-    const job = await q.add(req.name, this.envelope(req), toJobOptions(req, jobId));
-    await this.searchIndex.add([job]);
-    return { job: await this.viewOf(job, req.delayMs > 0 ? 'delayed' : 'waiting'), created };
+    return (await this.enqueueMany([req]))[0] as EnqueueResult;
   }
 
+  /**
+   * One request's jobs, all or nothing (add.ts): jobs whose id is the caller's (idempotency key, deterministic
+   * id) that exist already are answered as they are, the rest go to Redis in one MULTI (per queue on a cluster).
+   */
   async enqueueMany(reqs: EnqueueRequest[]): Promise<EnqueueResult[]> {
-    return enqueueInBulk(
-      reqs,
-      async (queue, plain) => {
-        const jobs = await this.queue(queue).addBulk(
-          plain.map((r) => ({ name: r.name, data: this.envelope(r), opts: toJobOptions(r, randomUUID()) })),
-        );
-        await this.searchIndex.add(jobs);
-        return Promise.all(
-          jobs.map(async (job, k) => ({
-            job: await this.viewOf(job, (plain[k] as EnqueueRequest).delayMs > 0 ? 'delayed' : 'waiting'),
-            created: true,
-          })),
-        );
+    const planned = reqs.map((req) => this.plan(req));
+    // a key or id repeated within the request: its first occurrence makes the job, the others answer it
+    const firstOf = new Map<string, number>();
+    const repeatOf = planned.map((p, i) => {
+      const k = `${p.req.queue}\0${p.id}`;
+      const first = firstOf.get(k);
+      if (first === undefined) firstOf.set(k, i);
+      return first;
+    });
+    const unique = planned.filter((_, i) => repeatOf[i] === undefined);
+    const found = await findExisting(
+      {
+        commands: this.producer,
+        prefixOf: (q) => this.queuePrefix(q),
+        tombstoneKey: (id) => this.key('cancelled', id),
+        getJob: (id, q) => this.getJob(id, [q]),
       },
-      (req) => this.enqueue(req),
+      unique.filter((p) => p.fixed),
     );
+    const toAdd = unique.filter((p) => !found.has(p));
+    const added = await addAtomically(this.writer, toAdd);
+    const byPlan = new Map<Planned, EnqueueResult>();
+    for (const [p, job] of found) byPlan.set(p, { job, created: false });
+    await Promise.all(
+      toAdd.map(async (p, k) => {
+        const a = added[k] as Added;
+        const job = a.created
+          ? await this.viewOf(a.job, p.req.delayMs > 0 ? 'delayed' : 'waiting')
+          : await this.getJob(p.id, [p.req.queue]);
+        if (!job) throw new Error(`job ${p.id} was neither created nor found`);
+        byPlan.set(p, { job, created: a.created });
+      }),
+    );
+    return planned.map((p, i) => {
+      const first = repeatOf[i];
+      if (first === undefined) return byPlan.get(p) as EnqueueResult;
+      return { job: (byPlan.get(planned[first] as Planned) as EnqueueResult).job, created: false };
+    });
+  }
+
+  private plan(req: EnqueueRequest): Planned {
+    const fixed = req.idempotencyKey !== undefined || req.jobId !== undefined;
+    const id = req.idempotencyKey !== undefined ? idempotencyJobId(req.name, req.idempotencyKey) : (req.jobId ?? randomUUID());
+    return { req, id, fixed, data: this.envelope(req), opts: toJobOptions(req, id, this.opts.idempotencyTtlSeconds) };
   }
 
   // ── read ────────────────────────────────────────────────────────────────────────────────────
@@ -354,8 +379,9 @@ export class BullmqEngine implements Engine {
   async close() {
     await this.events.close();
     await Promise.all([...this.cancels.workers].map((w) => w.close(true).catch(() => {})));
-    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => {})));
+    await Promise.all([...this.queues.values(), ...this.writerQueues.values()].map((q) => q.close().catch(() => {})));
     this.cancels.close();
     this.producer.disconnect();
+    this.writer.connection.disconnect();
   }
 }

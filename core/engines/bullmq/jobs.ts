@@ -49,7 +49,13 @@ export const isJobId = (id: string) => id.length > 0 && id.length <= 512 && !id.
 /** Payload and meta of a BullMQ job's data (a plain BullMQ producer's job has no meta). */
 export const splitData = (data: unknown) => splitEnvelope<JobMeta>(data, () => ({}));
 
-export function toJobOptions(req: EnqueueRequest, jobId: string): JobsOptions {
+/**
+ * `idempotencyTtlSeconds`: a job with an idempotency key is kept at least that long whatever its kind's
+ * retention, so a repeat within IDEMPOTENCY_TTL_SECONDS always finds it (docs/uniqueness.md).
+ */
+export function toJobOptions(req: EnqueueRequest, jobId: string, idempotencyTtlSeconds = 0): JobsOptions {
+  const keyed = req.idempotencyKey !== undefined;
+  const keep = (s: number) => (keyed ? Math.max(s, idempotencyTtlSeconds) : s);
   return {
     jobId,
     priority: req.priority,
@@ -58,8 +64,8 @@ export function toJobOptions(req: EnqueueRequest, jobId: string): JobsOptions {
     backoff: { type: BACKOFF_TYPE, delay: req.backoff.baseMs },
     // Jobs with an idempotency key are only trimmed by age (≥ IDEMPOTENCY_TTL_SECONDS, checked at boot), so a
     // repeated key always finds its job; a count trim could drop it early and let the repeat run it again.
-    removeOnComplete: { age: req.retention.completedSeconds, count: req.idempotencyKey ? undefined : req.retention.completedCount },
-    removeOnFail: { age: req.retention.failedSeconds, count: req.idempotencyKey ? undefined : req.retention.failedCount },
+    removeOnComplete: { age: keep(req.retention.completedSeconds), count: keyed ? undefined : req.retention.completedCount },
+    removeOnFail: { age: keep(req.retention.failedSeconds), count: keyed ? undefined : req.retention.failedCount },
     stackTraceLimit: 5,
   };
 }

@@ -2,7 +2,7 @@
 // the dashboard and pub/sub never share one (a blocking worker call must not stall an HTTP request).
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
-export type RedisRole = 'producer' | 'worker' | 'subscriber' | 'web' | 'dashboard' | 'scheduler' | 'stores' | 'probe';
+export type RedisRole = 'producer' | 'writer' | 'worker' | 'subscriber' | 'web' | 'dashboard' | 'scheduler' | 'stores' | 'probe';
 
 /** REDIS_URL, and REDIS_CLUSTER: the URL then names one node of a Redis Cluster (the rest are discovered). */
 export interface RedisTarget {
@@ -30,13 +30,19 @@ export function createRedis(target: string | RedisTarget, role: RedisRole, extra
     redisOptions,
     enableReadyCheck: true,
     lazyConnect: extra.lazyConnect ?? false,
+    // the writer queues nothing while the cluster is away either (nodeOptions)
+    enableOfflineQueue: options.enableOfflineQueue ?? true,
     clusterRetryStrategy: options.retryStrategy,
   }) as unknown as Redis;
 }
 
 function nodeOptions(role: RedisRole, extra: RedisOptions): RedisOptions {
   const blocking = role === 'worker' || role === 'subscriber';
+  // The enqueue writer fails fast: a command is sent now or refused now, never queued while Redis is away
+  // and never re-sent after a reconnect, so an enqueue answered 503 cannot be stored later (docs/reliability.md).
+  const writer: RedisOptions = role === 'writer' ? { enableOfflineQueue: false, autoResendUnfulfilledCommands: false } : {};
   return {
+    ...writer,
     connectionName: `conveyor:${role}`,
     // BullMQ workers need null (blocking commands); producers fail fast instead of queueing forever.
     maxRetriesPerRequest: blocking ? null : 3,

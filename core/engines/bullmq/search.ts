@@ -58,6 +58,17 @@ export class SearchIndex {
     );
   }
 
+  /** The index entries of `jobs` (all of `queue`) as commands of `tx`: the enqueue's own MULTI (add.ts). */
+  queueInto(
+    tx: { zadd(key: string, score: number, member: string): unknown; zremrangebyrank(key: string, a: number, b: number): unknown },
+    queue: string,
+    jobs: Job[],
+  ) {
+    if (jobs.length === 0) return;
+    for (const j of jobs) tx.zadd(this.key(queue), 0, memberOf(j.timestamp, String(j.id)));
+    tx.zremrangebyrank(this.key(queue), 0, -(INDEX_MAX_PER_QUEUE + 1));
+  }
+
   private args(queue: string, filter: JobFilter, upper: string, budget: number, limit: number) {
     const conds = filter.data.map((m) => {
       const number = !m.prefix && JSON_NUMBER.test(m.value);

@@ -78,6 +78,8 @@ export interface PgbossContext {
   readonly priorityAgingMs: number;
   /** how long a dead letter is kept (DEAD_LETTER_RETENTION_SECONDS) */
   readonly deadLetterRetentionSeconds: number;
+  /** IDEMPOTENCY_TTL_SECONDS: keyed jobs are kept at least this long, whatever their kind's retention */
+  readonly idempotencyTtlSeconds: number;
   /** our NOTIFY channel for cancel / pause / resume */
   readonly controlChannel: string;
   /** tell watchers (any process's) that these rows changed state or reported progress; never throws */

@@ -79,6 +79,8 @@ export interface PgbossEngineOptions {
   deadLetterRetentionSeconds?: number;
   /** install/migrate the schema on first use (the release step does it explicitly) */
   migrate?: boolean;
+  /** IDEMPOTENCY_TTL_SECONDS: a job with an idempotency key is kept at least this long (enqueue.ts) */
+  idempotencyTtlSeconds?: number;
 }
 
 const channel = (prefix: string, schema: string) => `${prefix}_${createHash('sha224').update(schema).digest('hex').slice(0, 24)}`;
@@ -138,6 +140,7 @@ export class PgbossEngine implements Engine {
       pollIntervalMs: opts.worker?.pollIntervalMs ?? 2_000,
       priorityAgingMs: opts.worker?.priorityAgingMs ?? 0,
       deadLetterRetentionSeconds: opts.deadLetterRetentionSeconds ?? 30 * 86_400,
+      idempotencyTtlSeconds: opts.idempotencyTtlSeconds ?? 0,
       controlChannel: channel('conveyor', this.schema),
       emitEvents: eventSender(() => this.ctx, eventsChannel),
       start: () => this.start(),

@@ -4,10 +4,11 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { SendOptions } from 'pg-boss';
 import type { EnqueueRequest, EnqueueResult, JobView } from '../../engine.ts';
-import { enqueueInBulk, joinEnvelope } from '../shared.ts';
-import { asBossDb, type PgbossContext, type StoredMeta, toBossPriority } from './context.ts';
+import { assertWithinDeadline } from '../../errors/store-unavailable.ts';
+import { joinEnvelope } from '../shared.ts';
+import { asBossDb, type PgbossContext, type StoredMeta, toBossPriority, transaction } from './context.ts';
 import { idempotencyUuid, toUuid } from './ids.ts';
-import { getJob } from './reads.ts';
+import { getJob, getJobsByUuid } from './reads.ts';
 
 const MAX_EXPIRE_SECONDS = 24 * 3600;
 /** pg-boss deletes jobs not started within `retentionSeconds` (14 days by default): ours wait until they run (~63 years) */
@@ -23,7 +24,7 @@ export function sendOptions(ctx: PgbossContext, req: EnqueueRequest, id: string,
     retryDelay: 0,
     // our runtime enforces the timeout; expiry is only the backstop for a run nobody settles
     expireInSeconds: Math.min(MAX_EXPIRE_SECONDS, Math.ceil(req.timeoutMs / 1000) + 60),
-    deleteAfterSeconds: Math.max(1, req.retention.completedSeconds),
+    deleteAfterSeconds: Math.max(1, retentionOf(ctx, req).completedSeconds),
     retentionSeconds: KEEP_WAITING_SECONDS,
     heartbeatSeconds: ctx.bossHeartbeatSeconds,
   };
@@ -39,12 +40,22 @@ export function idsFor(req: EnqueueRequest): { id: string; external?: string } {
   return { id: randomUUID() };
 }
 
-export function envelope(req: EnqueueRequest, external?: string): Record<string, unknown> {
-  // idempotent jobs are never trimmed by count: a repeated key must find its job for the whole TTL
-  const retention =
-    req.idempotencyKey === undefined
-      ? req.retention
-      : { completedSeconds: req.retention.completedSeconds, failedSeconds: req.retention.failedSeconds };
+/**
+ * The retention a job is stored with. A job with an idempotency key is never trimmed by count and kept at
+ * least IDEMPOTENCY_TTL_SECONDS whatever its kind's retention: a repeated key finds it for the whole TTL.
+ */
+export function retentionOf(ctx: Pick<PgbossContext, 'idempotencyTtlSeconds'>, req: EnqueueRequest): EnqueueRequest['retention'] {
+  if (req.idempotencyKey === undefined) return req.retention;
+  const ttl = ctx.idempotencyTtlSeconds;
+  return { completedSeconds: Math.max(req.retention.completedSeconds, ttl), failedSeconds: Math.max(req.retention.failedSeconds, ttl) };
+}
+
+export function envelope(
+  ctx: Pick<PgbossContext, 'idempotencyTtlSeconds'>,
+  req: EnqueueRequest,
+  external?: string,
+): Record<string, unknown> {
+  const retention = retentionOf(ctx, req);
   const meta: StoredMeta = {
     ...req.meta,
     timeoutMs: req.timeoutMs,
@@ -85,7 +96,8 @@ export async function enqueueWith(ctx: PgbossContext, req: EnqueueRequest, clien
   await ctx.start();
   const { id, external } = idsFor(req);
   const now = Date.now();
-  const created = await ctx.boss.send(req.queue, envelope(req, external), {
+  if (!client) assertWithinDeadline('enqueue');
+  const created = await ctx.boss.send(req.queue, envelope(ctx, req, external), {
     ...sendOptions(ctx, req, id, now),
     ...(client ? { db: asBossDb(client) } : {}),
   });
@@ -98,27 +110,60 @@ export async function enqueueWith(ctx: PgbossContext, req: EnqueueRequest, clien
   return { job: freshView(req, now, id, external), created: true };
 }
 
+/**
+ * Many jobs in one transaction: one INSERT per queue (pg-boss's insert, ON CONFLICT DO NOTHING, through the
+ * transaction's client), committed together or not at all, so a crash or a 503 mid-request stores nothing.
+ * A key or id that exists already is skipped by the insert and answered with its job (created: false).
+ */
 export async function enqueueMany(ctx: PgbossContext, reqs: EnqueueRequest[]): Promise<EnqueueResult[]> {
   await ctx.start();
-  return enqueueInBulk(
-    reqs,
-    async (queue, plain) => {
-      const ids = plain.map(() => randomUUID());
-      const now = Date.now();
-      await ctx.boss.insert(
+  const planned = reqs.map((req) => ({ req, ...idsFor(req) }));
+  const firstOf = new Map<string, number>();
+  const byQueue = new Map<string, typeof planned>();
+  planned.forEach((p, i) => {
+    const k = `${p.req.queue}\0${p.id}`;
+    if (firstOf.has(k)) return; // repeated within the request: answered by its first occurrence
+    firstOf.set(k, i);
+    byQueue.set(p.req.queue, [...(byQueue.get(p.req.queue) ?? []), p]);
+  });
+  const now = Date.now();
+  const inserted = (await transaction(ctx.pool, async (client) => {
+    const ids = new Set<string>();
+    for (const [queue, ps] of byQueue) {
+      const rows = await ctx.boss.insert(
         queue,
-        plain.map((r, k) => ({ ...sendOptions(ctx, r, ids[k] as string, now), data: envelope(r) })),
-        { returnId: false },
+        ps.map((p) => ({ ...sendOptions(ctx, p.req, p.id, now), data: envelope(ctx, p.req, p.external) })),
+        { db: asBossDb(client), returnId: true },
       );
-      return plain.map((r, k) => ({ job: freshView(r, now, ids[k] as string), created: true }));
-    },
-    (req) => enqueueWith(ctx, req, undefined),
+      for (const id of rows ?? []) ids.add(id);
+    }
+    assertWithinDeadline('enqueue'); // answered 503 already: roll back
+    return ids;
+  })) as Set<string>;
+  const isFirst = (p: (typeof planned)[number], i: number) => firstOf.get(`${p.req.queue}\0${p.id}`) === i;
+  const skipped = planned.filter((p, i) => isFirst(p, i) && !inserted.has(p.id));
+  const found = await getJobsByUuid(
+    ctx,
+    skipped.map((p) => p.id),
+    [...new Set(skipped.map((p) => p.req.queue))],
   );
+  const results = planned.map((p, i): EnqueueResult | undefined => {
+    if (!isFirst(p, i)) return undefined;
+    if (inserted.has(p.id)) return { job: freshView(p.req, now, p.id, p.external), created: true };
+    const existing = found.get(p.id);
+    if (!existing) throw new Error(`job ${p.external ?? p.id} was neither created nor found`);
+    return { job: existing, created: false };
+  });
+  return planned.map((p, i) => {
+    const r = results[i];
+    if (r) return r;
+    return { job: (results[firstOf.get(`${p.req.queue}\0${p.id}`) as number] as EnqueueResult).job, created: false };
+  });
 }
 
 /** A debounced repeat: the still-delayed job `req.jobId` takes `req`'s data and runs `req.delayMs` from now. */
 export async function replaceDelayed(ctx: PgbossContext, req: EnqueueRequest): Promise<JobView | null> {
   const { id, external } = idsFor(req);
-  const { rows } = await ctx.q(ctx.sql['replace-delayed'], [req.queue, id, JSON.stringify(envelope(req, external)), req.delayMs]);
+  const { rows } = await ctx.q(ctx.sql['replace-delayed'], [req.queue, id, JSON.stringify(envelope(ctx, req, external)), req.delayMs]);
   return rows.length === 0 ? null : getJob(ctx, id, [req.queue]);
 }

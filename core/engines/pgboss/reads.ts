@@ -52,6 +52,14 @@ export async function getJob(ctx: PgbossContext, id: string, queues?: string[], 
   return rows[0] ? viewOf(rows[0] as JobRow) : null;
 }
 
+/** Many jobs by row uuid (one query), keyed by that uuid. */
+export async function getJobsByUuid(ctx: PgbossContext, uuids: string[], queues: string[]): Promise<Map<string, JobView>> {
+  await ctx.start();
+  if (uuids.length === 0) return new Map();
+  const { rows } = await ctx.q(ctx.sql['get-jobs'], [queues, uuids]);
+  return new Map((rows as JobRow[]).map((r) => [r.id, viewOf(r)]));
+}
+
 /** Jobs of one queue in some states, newest first; `future` narrows to jobs due later (true) or now (false). */
 export async function listJobs(
   ctx: PgbossContext,

@@ -19,6 +19,7 @@ const names = [
   'fail-retry',
   'first-failure',
   'get-job',
+  'get-jobs',
   'install-lock',
   'install-unlock',
   'list-dead-letters',

@@ -1,0 +1,84 @@
+// Bulk enqueue is all or nothing under a crash (issue 12): a real web process (processes/web.ts) is SIGKILLed
+// while three clients send keyed bulk batches of 500 jobs over two queues, several times over; every batch the
+// dead web never answered is then looked up in the store job by job: each is stored whole or not at all
+// (BullMQ: one MULTI per request; pg-boss: one transaction). Batches it answered 202 are whole by their answer.
+import { expect, it } from 'vitest';
+import type { Engine } from '../core/engine.ts';
+import { idempotencyJobId } from '../core/engines/bullmq/jobs.ts';
+import { idempotencyUuid } from '../core/engines/pgboss/ids.ts';
+import { describeEngines } from './engines.ts';
+import { type EngineName, setup } from './helpers.ts';
+import { spawnConveyor } from './processes.ts';
+
+const BATCH = 500;
+const ROUNDS = 3;
+
+/** job i of batch b: mostly `default` queue jobs, every 50th on the `ops` queue (a bulk over two queues) */
+function jobOf(b: number, i: number) {
+  const key = `crash-${b}-${i}`;
+  return i % 50 === 7
+    ? { name: 'ops.retention-cleanup', data: { deadLetterMaxAgeSeconds: 3600 }, options: { idempotencyKey: key } }
+    : { name: 'diagnostics.noop', data: { note: key }, options: { idempotencyKey: key } };
+}
+
+const storedId = (engine: EngineName, name: string, key: string) =>
+  engine === 'bullmq' ? idempotencyJobId(name, key) : idempotencyUuid(name, key);
+
+async function storedCount(engine: EngineName, store: Engine, b: number): Promise<number> {
+  const found = await Promise.all(
+    Array.from({ length: BATCH }, (_, i) => {
+      const j = jobOf(b, i);
+      return store.getJob(storedId(engine, j.name, j.options.idempotencyKey));
+    }),
+  );
+  return found.filter(Boolean).length;
+}
+
+describeEngines('bulk under a web crash', (engine) => {
+  it('a web SIGKILLed mid-bulk leaves every batch stored whole or not at all', async () => {
+    const t = await setup({ engine });
+    const env = { ...t.env, API_KEYS: JSON.stringify(t.config.API_KEYS), PORT: '0', HOST: '127.0.0.1' };
+    const headers = { authorization: `Bearer ${t.keys.admin}`, 'content-type': 'application/json' };
+    const unanswered: number[] = [];
+    let answered = 0;
+    let next = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const web = spawnConveyor('web', env);
+      const listening = await web.waitForLog((l) => String(l.msg).startsWith('web listening'), 'web listening', 40_000);
+      const base = `http://127.0.0.1:${listening.port}`;
+      let dead = false;
+      const client = async () => {
+        while (!dead) {
+          const b = next++;
+          const body = JSON.stringify({ jobs: Array.from({ length: BATCH }, (_, i) => jobOf(b, i)) });
+          const status = await fetch(`${base}/v1/jobs/bulk`, { method: 'POST', headers, body })
+            .then(async (res) => (await res.json(), res.status))
+            .catch(() => 0);
+          if (status === 0) {
+            unanswered.push(b); // the connection died with the web
+            return;
+          }
+          expect(status).toBe(202);
+          answered++;
+        }
+      };
+      const clients = [client(), client(), client()];
+      // kill once a few batches went through, at a moment that varies with the round
+      const target = answered + 2 + round;
+      while (answered < target) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 20 * round));
+      web.child.kill('SIGKILL');
+      dead = true;
+      await web.exited;
+      await Promise.all(clients);
+    }
+    const partial: string[] = [];
+    for (const b of unanswered) {
+      const n = await storedCount(engine, t.engine, b);
+      if (n !== 0 && n !== BATCH) partial.push(`batch ${b}: ${n} of ${BATCH}`);
+    }
+    console.log(`[${engine}] ${answered} batches answered, ${unanswered.length} unanswered, partial: ${partial.length}`);
+    expect(unanswered.length).toBeGreaterThan(0);
+    expect(partial).toEqual([]);
+  }, 180_000);
+});
