@@ -26,6 +26,7 @@ import { layout, PAGE_CSP } from './layout.ts';
 import { formBody, mountPages } from './pages.ts';
 import { generatePassword, hashPassword } from './password.ts';
 import { queueReads } from './queue-reads.ts';
+import { webhookPages } from './webhooks.ts';
 
 export const DASHBOARD_PATH = '/admin';
 
@@ -213,6 +214,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
 
   router.use('/board', board.handler);
   auditPage(router, audit);
+  webhookPages(router, backend);
   groupsPage(router, backend.groups);
   mountPages(router, {
     engine: backend.engine,

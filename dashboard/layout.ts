@@ -26,7 +26,7 @@ label{display:block;margin:.4rem 0}input,select,textarea{font:inherit}
 export function layout(title: string, user: DashboardUser | undefined, body: SafeHtml, flash?: string): string {
   const nav = user
     ? html`<a href="/admin">Overview</a><a href="/admin/board">Queues (Bull Board)</a><a href="/admin/dead-letters">Dead letters</a>
-<a href="/admin/jobs">Job lookup</a><a href="/admin/groups">Groups</a><a href="/admin/schedules">Schedules</a><a href="/admin/email">Email</a>${user.role === 'admin' ? html`<a href="/admin/audit">Audit log</a>` : ''}
+<a href="/admin/jobs">Job lookup</a><a href="/admin/groups">Groups</a><a href="/admin/schedules">Schedules</a><a href="/admin/email">Email</a><a href="/admin/webhooks">Webhooks</a><a href="/admin/kinds">HTTP kinds</a>${user.role === 'admin' ? html`<a href="/admin/audit">Audit log</a>` : ''}
 <span class="who">${user.user} (${user.role})</span>
 <form class="inline" method="post" action="/admin/logout"><input type="hidden" name="_csrf" value="${user.csrf}"><button type="submit" id="logout">Log out</button></form>`
     : html``;
