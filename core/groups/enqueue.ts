@@ -29,15 +29,14 @@ export async function enqueueManyGrouped(
   if (!reqs.some((r) => r.meta?.group !== undefined)) return enqueueMany(reqs);
   const now = Date.now();
   const results = await enqueueMany(reqs.map((r) => (r.meta?.group === undefined ? r : { ...r, delayMs: PARK_DELAY_MS })));
-  const byGroup = new Map<string, { queue: string; group: string; jobs: { id: string; delayMs: number }[] }>();
+  const byQueue = new Map<string, { group: string; id: string; delayMs: number }[]>();
   results.forEach((res, i) => {
     const req = reqs[i] as EnqueueRequest;
     const group = req.meta?.group;
     if (group === undefined || !res.created) return;
-    const key = `${req.queue}\0${group}`;
-    const entry = byGroup.get(key) ?? { queue: req.queue, group, jobs: [] };
-    entry.jobs.push({ id: res.job.id, delayMs: req.delayMs });
-    byGroup.set(key, entry);
+    const parked = byQueue.get(req.queue) ?? [];
+    parked.push({ group, id: res.job.id, delayMs: req.delayMs });
+    byQueue.set(req.queue, parked);
     results[i] = {
       ...res,
       job: {
@@ -47,6 +46,6 @@ export async function enqueueManyGrouped(
       },
     };
   });
-  for (const { queue, group, jobs } of byGroup.values()) await groups.park(queue, group, jobs);
+  for (const [queue, jobs] of byQueue) await groups.parkMany(queue, jobs);
   return results;
 }

@@ -56,7 +56,10 @@ export interface GroupStore {
   defaults(queue: string): GroupDefaults;
   /** jobs just created parked: record them (ready `delayMs` from now) and release what the limits allow */
   park(queue: string, group: string, jobs: { id: string; delayMs: number }[]): Promise<void>;
-  /** `id` reached a final outcome: free its slot and release the next; false when it held none (already freed) */
+  /** jobs of many groups just created parked (a bulk enqueue): one round trip */
+  parkMany(queue: string, jobs: { group: string; id: string; delayMs: number }[]): Promise<void>;
+  /** `id` reached a final outcome: free its slot and release the next; false when it held none (already freed).
+   * Concurrent frees are batched into one round trip (core/groups/batch.ts). */
   free(queue: string, group: string, id: string): Promise<boolean>;
   /** release whatever fits now (after an override, a resume, a delayed job coming due, a repair) */
   fill(queue: string, group: string): Promise<void>;

@@ -7,16 +7,20 @@
 // parked job: the reaper (core/groups/sweeper.ts) finds it by age and parks the job again.
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import { FreeBatcher, type Slot } from '../../../groups/batch.ts';
 import type { GroupCounts, GroupDefaults, GroupOverride, GroupStore, HeldSlot } from '../../../groups/types.ts';
 import type { BullmqEngine } from '../engine.ts';
 import { queuePrefix } from '../keys.ts';
 
 const STEP = readFileSync(new URL('./groups.lua', import.meta.url), 'utf8');
 
-type StepRedis = Redis & { conveyorGroupStep(...args: (string | number)[]): Promise<(string | number)[]> };
+type StepArgs = (string | number)[];
+type StepRedis = Redis & { conveyorGroupStep(...args: StepArgs): Promise<(string | number)[]> };
+type StepCall = { group: string; mode: 'park' | 'free'; extra: StepArgs };
 
 export class RedisGroupStore implements GroupStore {
   private readonly redis: StepRedis;
+  private readonly frees = new FreeBatcher((queue, slots) => this.freeMany(queue, slots));
 
   /** `redis` is borrowed: the backend owns it */
   constructor(
@@ -72,7 +76,48 @@ export class RedisGroupStore implements GroupStore {
   }
 
   free(queue: string, group: string, id: string) {
-    return this.step(queue, group, 'free', [id]);
+    return this.frees.free({ queue, group, id });
+  }
+
+  /** Many steps in one pipeline (one round trip), then their releases, group by group in parallel. */
+  private async pipelined(queue: string, calls: StepCall[]): Promise<number[]> {
+    const d = this.defaults(queue);
+    const pipe = this.redis.pipeline() as unknown as {
+      conveyorGroupStep(...args: StepArgs): void;
+      exec(): Promise<[Error | null, unknown][]>;
+    };
+    for (const c of calls)
+      pipe.conveyorGroupStep(...this.keys(queue, c.group), c.mode, c.group, d.concurrency, d.ratePerSecond, ...c.extra);
+    const res = (await pipe.exec()) ?? [];
+    const outs = calls.map((_, i) => {
+      const [err, out] = res[i] ?? [new Error('no reply'), null];
+      if (err) throw err;
+      return out as (string | number)[];
+    });
+    const byGroup = new Map<string, string[]>();
+    calls.forEach((c, i) =>
+      byGroup.set(c.group, [...(byGroup.get(c.group) ?? []), ...(outs[i] as (string | number)[]).slice(1).map(String)]),
+    );
+    await Promise.all([...byGroup].map(([group, flat]) => this.release(queue, group, flat)));
+    return outs.map((o) => Number(o[0]));
+  }
+
+  private async freeMany(queue: string, slots: Slot[]): Promise<boolean[]> {
+    const freed = await this.pipelined(
+      queue,
+      slots.map((s) => ({ group: s.group, mode: 'free' as const, extra: [s.id] })),
+    );
+    return freed.map((f) => f === 1);
+  }
+
+  async parkMany(queue: string, jobs: { group: string; id: string; delayMs: number }[]) {
+    const byGroup = new Map<string, StepArgs>();
+    for (const j of jobs) byGroup.set(j.group, [...(byGroup.get(j.group) ?? []), j.id, Math.max(0, Math.round(j.delayMs))]);
+    if (byGroup.size > 0)
+      await this.pipelined(
+        queue,
+        [...byGroup].map(([group, extra]) => ({ group, mode: 'park' as const, extra })),
+      );
   }
 
   async fill(queue: string, group: string) {

@@ -3,6 +3,7 @@
 // and released jobs). Each step is one call of conveyor_group_step (sql/groups-create.sql), one transaction:
 // park or free, then release what fits by making parked job rows due (at their rate slot, by the database
 // clock) and NOTIFYing the consumers, so a slot and its job's release cannot be split by a crash.
+import { FreeBatcher, type Slot } from '../../../groups/batch.ts';
 import type { GroupCounts, GroupDefaults, GroupOverride, GroupStore, HeldSlot } from '../../../groups/types.ts';
 import { toUuid } from '../ids.ts';
 import { type StoreStatements, storeStatements } from './sql.ts';
@@ -17,6 +18,7 @@ export interface PgGroupDeps extends PgStore {
 
 export class PostgresGroupStore implements GroupStore {
   private readonly sql: StoreStatements;
+  private readonly frees = new FreeBatcher((queue, slots) => this.freeMany(queue, slots));
 
   constructor(
     private readonly store: PgGroupDeps,
@@ -43,10 +45,50 @@ export class PostgresGroupStore implements GroupStore {
       this.store.bossChannel,
     ]);
     const r = rows[0]?.r ?? { freed: false, delays: [] };
-    // NOTIFY wakes every consumer for jobs due now; one released to a later slot is picked up by a timer here
-    const later = r.delays.filter((ms) => ms > 0);
-    if (later.length > 0) for (const ms of new Set(later.map((ms) => Math.ceil(ms)))) this.store.wakeAfter(queue, ms + 5);
+    this.wakeLater(queue, r.delays);
     return r.freed;
+  }
+
+  /** NOTIFY wakes every consumer for jobs due now; one released to a later rate slot is picked up by a timer here */
+  private wakeLater(queue: string, delays: number[]) {
+    const later = new Set(delays.filter((ms) => ms > 0).map((ms) => Math.ceil(ms)));
+    for (const ms of later) this.store.wakeAfter(queue, ms + 5);
+  }
+
+  async parkMany(queue: string, jobs: { group: string; id: string; delayMs: number }[]) {
+    if (jobs.length === 0) return;
+    const d = this.defaults(queue);
+    const { rows } = await this.q<{ r: { delays: number[] } }>(this.sql['groups-park-many'], [
+      queue,
+      d.concurrency,
+      d.ratePerSecond,
+      jobs.map((j) => j.group),
+      jobs.map((j) => toUuid(j.id)),
+      jobs.map((j) => Math.max(0, j.delayMs)),
+      this.store.bossChannel,
+    ]);
+    this.wakeLater(
+      queue,
+      rows.flatMap((row) => row.r.delays),
+    );
+  }
+
+  private async freeMany(queue: string, slots: Slot[]): Promise<boolean[]> {
+    const d = this.defaults(queue);
+    const { rows } = await this.q<{ k: string; r: { freed: boolean; delays: number[] } }>(this.sql['groups-free-many'], [
+      queue,
+      d.concurrency,
+      d.ratePerSecond,
+      slots.map((s) => s.group),
+      slots.map((s) => toUuid(s.id)),
+      this.store.bossChannel,
+    ]);
+    const freed = slots.map(() => false);
+    for (const row of rows) {
+      freed[Number(row.k) - 1] = row.r.freed;
+      this.wakeLater(queue, row.r.delays);
+    }
+    return freed;
   }
 
   async park(queue: string, group: string, jobs: { id: string; delayMs: number }[]) {
@@ -61,7 +103,7 @@ export class PostgresGroupStore implements GroupStore {
   }
 
   free(queue: string, group: string, id: string) {
-    return this.step(queue, group, 'free', [id]);
+    return this.frees.free({ queue, group, id });
   }
 
   async fill(queue: string, group: string) {

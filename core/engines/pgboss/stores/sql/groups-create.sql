@@ -1,7 +1,8 @@
 -- Group limits (core/groups/, docs/groups.md): conveyor_group (one row per queue and group: its override and
 -- the next start its rate allows; the row lock orders every step of the group), conveyor_group_job (parked
 -- jobs: held_since null; slots: held_since set), and conveyor_group_step, one step of a group: park ids or free a
--- slot, then release what fits (make parked jobs due, at their rate slot, and NOTIFY the consumers).
+-- slot, then release what fits (make parked jobs due, at their rate slot, and NOTIFY the consumers). A free commits
+-- asynchronously (no WAL flush wait): one lost to a database crash leaves a slot the reaper repairs.
 -- Under an advisory lock: processes starting together do not race on CREATE OR REPLACE FUNCTION.
 -- no parameters; returns nothing
 DO $do$
@@ -27,6 +28,7 @@ BEGIN
         SELECT q, g, u.i, now() + make_interval(secs => u.d / 1000) FROM unnest(ids, delays) AS u(i, d)
         ON CONFLICT DO NOTHING;
     ELSIF mode = 'free' THEN
+      PERFORM set_config('synchronous_commit', 'off', true);
       DELETE FROM {schema}.conveyor_group_job WHERE queue = q AND job_id = ids[1] AND held_since IS NOT NULL;
       GET DIAGNOSTICS n = ROW_COUNT;
       IF n = 0 THEN RETURN jsonb_build_object('freed', false, 'delays', '[]'::jsonb); END IF;
