@@ -36,7 +36,7 @@ export class FreeBatcher {
               queue,
               items.map((i) => i.slot),
             );
-            items.forEach((i, k) => i.resolve(freed[k] ?? false));
+            for (const [k, i] of items.entries()) i.resolve(freed[k] ?? false);
           } catch (err) {
             for (const i of items) i.reject(err);
           }

@@ -95,9 +95,9 @@ export class RedisGroupStore implements GroupStore {
       return out as (string | number)[];
     });
     const byGroup = new Map<string, string[]>();
-    calls.forEach((c, i) =>
-      byGroup.set(c.group, [...(byGroup.get(c.group) ?? []), ...(outs[i] as (string | number)[]).slice(1).map(String)]),
-    );
+    for (const [i, c] of calls.entries()) {
+      byGroup.set(c.group, [...(byGroup.get(c.group) ?? []), ...(outs[i] as (string | number)[]).slice(1).map(String)]);
+    }
     await Promise.all([...byGroup].map(([group, flat]) => this.release(queue, group, flat)));
     return outs.map((o) => Number(o[0]));
   }
