@@ -4,7 +4,12 @@ import { ApiFailureError } from './api-failure-error.ts';
 
 export interface ApiClient {
   /** `extraMs`: on top of the client's timeout (a long-poll's wait) */
-  request<T = unknown>(method: string, path: string, body?: unknown, extraMs?: number): Promise<T>;
+  request<T = unknown>(method: string, path: string, body?: unknown, extraMs?: number, headers?: Record<string, string>): Promise<T>;
+  /**
+   * POST that creates something, with `key` as its Idempotency-Key: sent again (same key, so never twice
+   * stored) when answered 503 or not at all, up to `retries` times (after 0.2 s, doubling, ≤ 5 s).
+   */
+  create<T = unknown>(path: string, body: unknown, key: string, retries?: number): Promise<T>;
   /** the Server-Sent Events of `path` for up to `ms` (then it simply ends) */
   events(path: string, ms: number): AsyncGenerator<ServerEvent>;
 }
@@ -39,8 +44,19 @@ export function createClient(baseUrl: string, apiKey: string | undefined, timeou
         if (!signal.aborted) throw err;
       }
     },
-    async request<T>(method: string, path: string, body?: unknown, extraMs = 0): Promise<T> {
-      const headers = headersFor('application/json');
+    async create<T>(path: string, body: unknown, key: string, retries = 3): Promise<T> {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.request<T>('POST', path, body, 0, { 'idempotency-key': key });
+        } catch (err) {
+          const status = err instanceof ApiFailureError ? err.status : -1;
+          if (attempt >= retries || (status !== 503 && status !== 0)) throw err;
+          await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt)));
+        }
+      }
+    },
+    async request<T>(method: string, path: string, body?: unknown, extraMs = 0, extra: Record<string, string> = {}): Promise<T> {
+      const headers = { ...headersFor('application/json'), ...extra };
       if (body !== undefined) headers['content-type'] = 'application/json';
       let res: Response;
       try {

@@ -1,6 +1,7 @@
 // `conveyor`: a small CLI over the HTTP API for ops habits. CONVEYOR_URL + CONVEYOR_API_KEY (or --url,
 // --api-key). `--json` prints the API's JSON for scripts. Exit codes: 0 ok, 1 API or network error,
 // 2 bad usage, 3 a waited-for job ended failed/dead/cancelled, 4 --wait timed out.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ApiFailureError } from './api-failure-error.ts';
@@ -187,7 +188,9 @@ function jobCommands(program: Command) {
         timeout: o.timeout,
       }).filter(([, v]) => v !== undefined),
     );
-    const job = await client.request<Job>('POST', '/v1/jobs', { name: kind, data: parseData(o), options });
+    // always keyed (yours, or a fresh one): the client's retries after a 503 or a lost answer make one job
+    const key = o.idempotencyKey ?? randomUUID();
+    const job = await client.create<Job>('/v1/jobs', { name: kind, data: parseData(o), options }, key);
     if (o.wait) return finishWait(globals, client, job.id, o);
     print(globals, job, () => `enqueued ${job.id} (${job.name} on ${job.queue}, ${job.state})`);
   });

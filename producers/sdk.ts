@@ -4,6 +4,7 @@
 //   const conveyor = new ConveyorClient({ baseUrl: 'http://jobs.internal:3000', apiKey: process.env.CONVEYOR_API_KEY });
 //   const job = await conveyor.enqueue('diagnostics.noop', {}, { idempotencyKey: 'order-42' });
 
+import { randomUUID } from 'node:crypto';
 import type { DeadLetter, JobView, QueueInfo } from '../core/engine.ts';
 import { readEvents } from '../core/http/sse.ts';
 import type { ErrorDetail } from '../core/validation.ts';
@@ -49,8 +50,17 @@ export interface ClientOptions {
   /** sent as X-Request-Id so the worker's logs carry it */
   requestId?: () => string;
   timeoutMs?: number;
+  /**
+   * enqueues answered 503 (store unavailable) or that got no answer (connection error, timeout) are sent
+   * again this many times, after Retry-After (or 0.2 s doubling, at most 5 s), with the same Idempotency-Key:
+   * a retry never makes a second job. Default 3; 0 turns retries off.
+   */
+  retries?: number;
   fetch?: typeof fetch;
 }
+
+/** the uniqueness options that give the job a deterministic id of their own (no idempotency key beside them) */
+const UNIQUE_OPTIONS = ['singletonKey', 'throttle', 'debounce'] as const;
 
 export class ConveyorClient {
   private readonly base: string;
@@ -69,8 +79,14 @@ export class ConveyorClient {
   }
 
   /** `extraMs`: on top of the client's timeout (a long-poll's wait) */
-  private async call<T>(method: string, path: string, body?: unknown, extraMs = 0): Promise<{ status: number; body: T }> {
-    const headers = this.headers('application/json');
+  private async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extraMs = 0,
+    extra: Record<string, string> = {},
+  ): Promise<{ status: number; body: T }> {
+    const headers = { ...this.headers('application/json'), ...extra };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await this.fetch(this.base + path, {
       method,
@@ -99,15 +115,36 @@ export class ConveyorClient {
     return { status: res.status, body: parsed as T };
   }
 
-  /** Enqueue one job. A repeated idempotency key returns the existing job with `created: false`. */
+  /** POST `body` with `key` as Idempotency-Key, again on a 503 or a lost answer (ClientOptions.retries). */
+  private async post<T>(path: string, body: unknown, key: string | undefined): Promise<{ status: number; body: T }> {
+    const retries = this.opts.retries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.call<T>('POST', path, body, 0, key === undefined ? {} : { 'idempotency-key': key });
+      } catch (err) {
+        const api = err instanceof ConveyorApiError;
+        if (attempt >= retries || (api && err.status !== 503)) throw err;
+        const waitS = api && err.retryAfter !== undefined ? err.retryAfter : 0.2 * 2 ** attempt;
+        await new Promise((r) => setTimeout(r, Math.min(5_000, waitS * 1000)));
+      }
+    }
+  }
+
+  /**
+   * Enqueue one job. It always carries an idempotency key (yours, or a fresh one sent as the Idempotency-Key
+   * header), so the retries after a 503 or a lost answer never make two jobs. A repeated key returns the
+   * existing job with `created: false`.
+   */
   async enqueue<N extends JobName>(name: N, data: PayloadInput<N>, options?: JobOptions): Promise<EnqueueOutcome> {
-    const r = await this.call<JobSummary>('POST', '/v1/jobs', { name, data, options });
+    const own = UNIQUE_OPTIONS.some((k) => options?.[k] !== undefined); // a deterministic id already: safe to retry
+    const key = options?.idempotencyKey ?? (own ? undefined : randomUUID());
+    const r = await this.post<JobSummary>('/v1/jobs', { name, data, options }, key);
     return { ...r.body, created: r.status === 202 };
   }
 
-  /** Enqueue many jobs, all or nothing. */
+  /** Enqueue many jobs, all or nothing; one Idempotency-Key for the request, so its retries are safe. */
   async enqueueMany(jobs: JobRequest[]): Promise<EnqueueOutcome[]> {
-    const r = await this.call<{ jobs: EnqueueOutcome[] }>('POST', '/v1/jobs/bulk', { jobs });
+    const r = await this.post<{ jobs: EnqueueOutcome[] }>('/v1/jobs/bulk', { jobs }, randomUUID());
     return r.body.jobs;
   }
 

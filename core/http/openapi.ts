@@ -33,7 +33,7 @@ export function jsonSchema(s: z.ZodType): Record<string, unknown> {
 const common = { '401': err('missing or unknown API key'), '429': err('rate limited; see Retry-After') };
 const jsonBody = { '413': err('body too large'), '415': err('the body is not application/json') };
 
-function parameters(where: 'path' | 'query', schema: z.ZodType | undefined) {
+function parameters(where: 'path' | 'query' | 'header', schema: z.ZodType | undefined) {
   if (!schema) return [];
   const s = jsonSchema(schema) as { properties?: Record<string, object>; required?: string[] };
   return Object.entries(s.properties ?? {}).map(([name, property]) => ({
@@ -49,7 +49,7 @@ function response({ description, schema, contentType }: ResponseDoc) {
 }
 
 export function operationOf(r: AnyRoute) {
-  const params = [...parameters('path', r.params), ...parameters('query', r.query)];
+  const params = [...parameters('path', r.params), ...parameters('query', r.query), ...parameters('header', r.headers)];
   const responses = { ...(r.json ? jsonBody : {}), ...(r.auth === 'key' ? common : {}), ...r.responses };
   return {
     summary: r.summary,

@@ -73,6 +73,8 @@ export interface Route<Q = unknown, B = unknown> {
   /** path parameters (documented; checked by the handler) */
   params?: z.ZodObject;
   query?: z.ZodType<Q>;
+  /** request headers the route reads (documented; checked by the handler) */
+  headers?: z.ZodObject;
   body?: z.ZodType<B>;
   /** the body must be application/json: 415 before the handler runs otherwise */
   json?: boolean;

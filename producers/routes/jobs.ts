@@ -7,6 +7,7 @@ import { withStoreDeadline } from '../../core/errors/store-unavailable.ts';
 import { enqueueManyGrouped } from '../../core/groups/enqueue.ts';
 import type { GroupStore } from '../../core/groups/types.ts';
 import { ApiError } from '../../core/http/api-error.ts';
+import { idempotencyHeaders, idempotencyKeyOf, withBulkIdempotencyKey, withIdempotencyKey } from '../../core/http/idempotency.ts';
 import { componentRef, err, ok, ref } from '../../core/http/openapi.ts';
 import { isAdmin, mayUseKind, principalOf } from '../../core/http/principal.ts';
 import { byParam, type RouteTable, route } from '../../core/http/route.ts';
@@ -111,6 +112,7 @@ function enqueueRoute(config: Config, backend: UniqueBackend) {
   return route({
     method: 'post',
     path: '/v1/jobs',
+    headers: idempotencyHeaders,
     auth: 'key',
     summary: 'Enqueue one job',
     json: true,
@@ -127,7 +129,7 @@ function enqueueRoute(config: Config, backend: UniqueBackend) {
     },
     handle: async (req, res) => {
       const principal = principalOf(req);
-      const v = validateJob(req.body);
+      const v = validateJob(withIdempotencyKey(req.body, idempotencyKeyOf(req)));
       if (!v.ok) throw new ApiError(400, 'invalid_request', 'the job request is invalid', v.details);
       if (!mayEnqueue(principal, v.job.name)) {
         throw new ApiError(403, 'forbidden', `key "${principal.name}" may not enqueue ${v.job.name}`, [
@@ -149,6 +151,7 @@ function bulkRoute(config: Config, engine: Engine, groups: GroupStore) {
   return route({
     method: 'post',
     path: '/v1/jobs/bulk',
+    headers: idempotencyHeaders,
     auth: 'key',
     summary: `Enqueue up to ${config.BULK_MAX_JOBS} jobs, all or nothing`,
     json: true,
@@ -168,7 +171,7 @@ function bulkRoute(config: Config, engine: Engine, groups: GroupStore) {
     },
     handle: async (req, res, input) => {
       const principal = principalOf(req);
-      const { jobs } = input.body();
+      const jobs = withBulkIdempotencyKey(input.body().jobs, idempotencyKeyOf(req));
       const details: ErrorDetail[] = [];
       const valid: ValidJob[] = [];
       for (const [i, item] of jobs.entries()) {
