@@ -1,7 +1,8 @@
 // Wires the scheduler into the dashboard's ScheduleSource seam. What the domains show (template previews,
 // caught mail) comes from their manifests: workers/domains.ts dashboardSources.
 import type { Backend } from '../core/backend.ts';
-import { listSchedules, setScheduleEnabled } from '../scheduler/admin.ts';
+import { ApiError } from '../core/http/api-error.ts';
+import { listSchedules, ScheduleAdminError, setScheduleEnabled } from '../scheduler/admin.ts';
 import { scheduleAdminDeps } from '../scheduler/index.ts';
 import type { Config } from '../workers/config.ts';
 import type { ScheduleSource } from './features.ts';
@@ -21,11 +22,18 @@ export function schedulerSource(config: Config, backend: Backend): ScheduleSourc
         lastRun: s.lastSlot ? { at: s.lastSlot, jobId: s.lastJob?.id, state: s.lastJob?.state } : null,
       }));
     },
-    async pause(name) {
-      await setScheduleEnabled(deps, name, false);
-    },
-    async resume(name) {
-      await setScheduleEnabled(deps, name, true);
-    },
+    pause: (name) => asHttp(setScheduleEnabled(deps, name, false)),
+    resume: (name) => asHttp(setScheduleEnabled(deps, name, true)),
   };
+}
+
+/** The scheduler's refusals as the dashboard's 4xx (an unknown schedule is a 404, not a 500). */
+async function asHttp(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (!(err instanceof ScheduleAdminError)) throw err;
+    const status = { not_found: 404, invalid: 400, conflict: 409 }[err.kind];
+    throw new ApiError(status, err.kind === 'invalid' ? 'invalid_request' : err.kind, err.message, err.details);
+  }
 }

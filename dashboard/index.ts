@@ -10,7 +10,7 @@ import type { Backend } from '../core/backend.ts';
 import { BulkActions } from '../core/bulk-actions.ts';
 import { devSecret } from '../core/dev-secrets.ts';
 import { ApiError } from '../core/http/api-error.ts';
-import { guardJsonBody } from '../core/http/body-guard.ts';
+import { badString, guardJsonBody } from '../core/http/body-guard.ts';
 import { requestError } from '../core/http/request-errors.ts';
 import type { RateLimiter } from '../core/stores.ts';
 import type { Config, DashboardUserConfig } from '../workers/config.ts';
@@ -59,6 +59,27 @@ function sessionSecret(config: Config): string {
   return devSecret(config, 'dashboard-session-secret').value;
 }
 
+/**
+ * A path segment with a NUL or an unpaired surrogate names no job, schedule or template (PostgreSQL refuses
+ * NUL in a query): 400 before a page sends it to a store. A malformed escape is left to the router (400).
+ */
+function refuseBadPathSegments(req: Request, _res: Response, next: NextFunction) {
+  for (const segment of req.path.split('/')) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      continue;
+    }
+    if (badString(decoded)) {
+      throw new ApiError(400, 'invalid_request', 'a path segment holds what no id or name may', [
+        { path: '(path)', message: 'contains NUL or an unpaired UTF-16 surrogate' },
+      ]);
+    }
+  }
+  next();
+}
+
 /** API callers (Bull Board's client, scripts) get JSON errors; browsers navigating or posting forms get pages. */
 const wantsJson = (req: Request) =>
   req.path.startsWith('/board/api') ||
@@ -95,7 +116,8 @@ function mountSignIn(
   });
 
   router.post('/login', formBody, async (req, res) => {
-    const body = req.body as Record<string, unknown>;
+    // a body in another content type than the form's is not parsed: read as an empty form
+    const body = (req.body ?? {}) as Record<string, unknown>;
     const next = safeNext(body.next);
     const cookieToken = (req.cookies as Record<string, string | undefined>)[LOGIN_CSRF_COOKIE];
     const retry = (status: number, error: string) => {
@@ -204,7 +226,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     if (wantsJson(req) || req.method !== 'GET') throw new ApiError(401, 'unauthorized', 'sign in at /admin/login');
     res.redirect(303, `${DASHBOARD_PATH}/login?next=${encodeURIComponent(req.originalUrl)}`);
   });
-  router.use(formBody, guardJsonBody, requireCsrf(config.TRUST_FORWARDED_HOST));
+  router.use(formBody, guardJsonBody, requireCsrf(config.TRUST_FORWARDED_HOST), refuseBadPathSegments);
 
   router.post('/logout', async (req, res) => {
     log.info({ user: req.dashboardUser?.user }, 'dashboard sign-out');

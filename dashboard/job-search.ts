@@ -23,6 +23,9 @@ type Form = Record<(typeof FIELDS)[number], string>;
 const everything = { queue: () => true, kind: () => true };
 const userOf = (req: Request) => req.dashboardUser as DashboardUser;
 
+/** the posted form; a body in another content type than the form's is not parsed (undefined): an empty form */
+const bodyOf = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
+
 function formOf(source: Record<string, unknown>): Form {
   const v = (k: string) => (typeof source[k] === 'string' ? (source[k] as string).slice(0, 2_000) : '');
   return Object.fromEntries(FIELDS.map((k) => [k, v(k).trim()])) as Form;
@@ -99,8 +102,8 @@ export async function searchResults(req: Request, deps: SearchDeps): Promise<{ b
 export function mountBulkActions(router: Router, deps: SearchDeps) {
   // step 1: count what matches and ask to confirm
   router.post('/jobs/actions', requireRole('operator'), async (req, res) => {
-    const form = formOf(req.body as Record<string, unknown>);
-    const action = String((req.body as Record<string, unknown>).action) as BulkActionName;
+    const form = formOf(bodyOf(req));
+    const action = String(bodyOf(req).action) as BulkActionName;
     if (!BULK_ACTIONS.includes(action)) throw new ApiError(400, 'invalid_request', `no bulk action "${action}"`);
     const matched = await deps.bulk.count(filterOf(form));
     send(
@@ -114,8 +117,8 @@ export function mountBulkActions(router: Router, deps: SearchDeps) {
   });
   // step 2: run it and show its progress
   router.post('/jobs/actions/confirm', requireRole('operator'), async (req, res) => {
-    const form = formOf(req.body as Record<string, unknown>);
-    const action = String((req.body as Record<string, unknown>).action) as BulkActionName;
+    const form = formOf(bodyOf(req));
+    const action = String(bodyOf(req).action) as BulkActionName;
     if (!BULK_ACTIONS.includes(action)) throw new ApiError(400, 'invalid_request', `no bulk action "${action}"`);
     const a = await deps.bulk.start(action, filterOf(form), `dashboard:${userOf(req).user}`, req.requestId);
     res.redirect(303, `/admin/jobs/actions/${encodeURIComponent(a.id)}`);

@@ -128,6 +128,33 @@ describeEngines('bad input', (engine) => {
     }
   });
 
+  it('dashboard: a JSON body to a form route, an unknown schedule, a NUL in a path segment answer 4xx (found by the fuzz)', async () => {
+    const t = await setup({ engine, ...(await dashboardOverrides()) });
+    const dash = new DashboardClient(t.baseUrl);
+    await dash.login('admin', 'admin-pass-1');
+    const headers = { 'x-xsrf-token': dash.csrf, accept: 'application/json' };
+    for (const path of ['/admin/jobs/actions', '/admin/jobs/actions/confirm', '/admin/login']) {
+      const r = await dash.request('POST', path, { json: { _csrf: dash.csrf }, headers });
+      expect(r.status, `${path}: ${r.text.slice(0, 200)}`).toBeGreaterThanOrEqual(400);
+      expect(r.status, path).toBeLessThan(500);
+    }
+    for (const action of ['pause', 'resume']) {
+      const r = await dash.request('POST', `/admin/schedules/no-such-schedule/${action}`, { form: { _csrf: dash.csrf }, headers });
+      expect(r.status, r.text.slice(0, 200)).toBe(404);
+    }
+    for (const [method, path] of [
+      ['GET', '/admin/jobs/actions/a%00b'],
+      ['POST', '/admin/schedules/a%00b/pause'],
+      ['POST', '/admin/dead-letters/a%00b/replay'],
+      ['GET', '/admin/email/templates/a%00b'],
+      ['GET', '/admin/jobs/%ED%A0%80'],
+    ] as const) {
+      const r = await dash.request(method, path, method === 'GET' ? { headers } : { form: { _csrf: dash.csrf }, headers });
+      expect(r.status, `${method} ${path}: ${r.text.slice(0, 200)}`).toBeGreaterThanOrEqual(400);
+      expect(r.status, `${method} ${path}`).toBeLessThan(500);
+    }
+  });
+
   it('bodies that do not decode (corrupt gzip, deflate, br, zstd; unknown encoding or charset) answer 4xx, nothing enqueued', async () => {
     const t = await setup({ engine });
     const job = JSON.stringify({ name: 'diagnostics.noop', data: {} });

@@ -285,3 +285,74 @@ export function requestsFor(op: Operation, ctx: RequestContext): fc.Arbitrary<Fu
       return { method: op.method, url, headers, body: buf, what: `${op.method} ${url.slice(0, 300)} [${h.key}]${shown}` };
     });
 }
+
+/** query parameters the dashboard's pages read (any others are sent too) */
+const DASHBOARD_QUERY = [
+  'q',
+  'id',
+  'kind',
+  'queue',
+  'state',
+  'cursor',
+  'limit',
+  'msg',
+  'next',
+  'format',
+  'since',
+  'until',
+  'actor',
+  'action',
+];
+
+/**
+ * Requests for a dashboard route (express path under /admin) as a signed-in user: odd ids and queries, and
+ * for a POST a JSON or form body with the CSRF token at most nodes and odd values elsewhere.
+ */
+export function dashboardRequestsFor(method: string, path: string, session: { cookie: string; csrf: string }): fc.Arbitrary<FuzzRequest> {
+  const op: Operation = {
+    method,
+    path: `/admin${path}`.replace(/:(\w+)/g, '{$1}').replace(/\/$/, '') || '/admin',
+    parameters: DASHBOARD_QUERY.map((name) => ({ name, in: 'query' as const })),
+    ...(method === 'POST'
+      ? {
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['_csrf'],
+                  properties: {
+                    _csrf: { const: session.csrf },
+                    action: { enum: ['retry', 'cancel', 'delete', 'replay', 'promote'] },
+                    filter: { type: 'string' },
+                    token: { type: 'string' },
+                    user: { type: 'string' },
+                    password: { type: 'string' },
+                  },
+                },
+              },
+            },
+          },
+        }
+      : {}),
+  };
+  return fc.tuple(requestsFor(op, { resolve: () => ({}), keys: { admin: '', scoped: '' } }), fc.boolean()).map(([r, asForm]) => {
+    const headers: Record<string, string> = { ...r.headers, cookie: session.cookie, 'x-xsrf-token': session.csrf };
+    delete headers.authorization;
+    let body = r.body;
+    if (asForm && body && !headers['content-encoding']) {
+      try {
+        const v = JSON.parse(body.toString());
+        if (v && typeof v === 'object' && !Array.isArray(v)) {
+          body = Buffer.from(
+            new URLSearchParams(
+              Object.entries(v).map(([k, x]): [string, string] => [k, typeof x === 'string' ? x : JSON.stringify(x)]),
+            ).toString(),
+          );
+          headers['content-type'] = 'application/x-www-form-urlencoded';
+        }
+      } catch {}
+    }
+    return { ...r, headers, body, what: `${r.what}${body !== r.body ? ' (as a form)' : ''}` };
+  });
+}

@@ -8,10 +8,12 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
+import { createDashboard } from '../dashboard/index.ts';
 import { queueNames } from '../workers/catalog.ts';
+import { DashboardClient, dashboardOverrides, PASSWORDS } from './dashboard-users.ts';
 import { describeEngines } from './engines.ts';
-import { type FuzzRequest, type Operation, requestsFor } from './fuzz-requests.ts';
-import { setup, type TestPlatform, waitFor } from './helpers.ts';
+import { dashboardRequestsFor, type FuzzRequest, type Operation, requestsFor } from './fuzz-requests.ts';
+import { quietLogger, setup, type TestPlatform, waitFor } from './helpers.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 50);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -58,6 +60,19 @@ async function settle(t: TestPlatform, res: { status: number; body: any }) {
   const self = res.body?.links?.self;
   if (res.status !== 202 || typeof self !== 'string' || !self.startsWith('/v1/jobs/actions/')) return;
   await waitFor(async () => (await t.api('GET', self)).body?.status !== 'running', { what: `bulk action ${self} done` });
+}
+
+/** The dashboard router's routes, [METHOD, path under /admin] (a new page is fuzzed without editing this file). */
+async function dashboardRoutes(t: TestPlatform): Promise<[string, string][]> {
+  const d = await createDashboard({ config: t.config, logger: quietLogger, backend: t.backend });
+  try {
+    const layers = (d.router as unknown as { stack: { route?: { path: string; methods: Record<string, boolean> } }[] }).stack;
+    return layers.flatMap((l) =>
+      Object.keys(l.route?.methods ?? {}).map((m): [string, string] => [m.toUpperCase(), l.route?.path as string]),
+    );
+  } finally {
+    await d.close();
+  }
 }
 
 /** The documented operations, with their parameters, as fuzz targets. */
@@ -122,5 +137,40 @@ describeEngines('fuzz', { timeout: 240_000 }, (engine) => {
     );
     expect(failures, `FUZZ_SEED=${SEED}\n${failures.join('\n\n')}`).toEqual([]);
     expect(growth, `heap grew ${(growth / 1048576).toFixed(1)} MB over the fuzz`).toBeLessThan(HEAP_BOUND);
+  });
+
+  it(`every dashboard route, signed in as admin, answers odd ids, queries and forms below 500; heap flat (seed ${SEED}, ${RUNS} runs a route)`, async () => {
+    const t = await setup({ engine, ...(await dashboardOverrides()), API_AUTH_FAILURES_PER_MINUTE: '100000' });
+    const admin = new DashboardClient(t.baseUrl);
+    await admin.login('admin', PASSWORDS.admin);
+    const session = { cookie: [...admin.cookies].map(([k, v]) => `${k}=${v}`).join('; '), csrf: admin.csrf };
+    const routes = await dashboardRoutes(t);
+    expect(routes.length).toBeGreaterThan(10);
+    const heapBefore = heapAfterGc();
+    const failures: string[] = [];
+    for (const [method, path] of routes) {
+      // signing out would end the session the other routes use
+      if (path === '/logout') continue;
+      try {
+        await fc.assert(
+          fc.asyncProperty(dashboardRequestsFor(method, path, session), async (r) => {
+            const before = await jobTotal(t);
+            const res = await send(t, r);
+            expect(res.status, `${res.status} ${res.text.slice(0, 300)}\n  for ${r.what}`).toBeLessThan(500);
+            if (res.status >= 400) expect(await jobTotal(t), `enqueued by a rejected request: ${r.what}`).toBeLessThanOrEqual(before);
+          }),
+          { numRuns: RUNS, seed: SEED, endOnFailure: process.env.FUZZ_SHRINK !== '1' },
+        );
+      } catch (err) {
+        const cause = (err as Error & { cause?: Error }).cause;
+        failures.push(`${method} /admin${path}: ${cause?.message ?? (err as Error).message.split('\n')[0]}`);
+      }
+    }
+    const growth = heapAfterGc() - heapBefore;
+    console.log(
+      `[${engine}] dashboard fuzz: ${routes.length} routes × ${RUNS} runs, seed ${SEED}, ${failures.length} failing, heap ${(growth / 1048576).toFixed(1)} MB`,
+    );
+    expect(failures, `FUZZ_SEED=${SEED}\n${failures.join('\n\n')}`).toEqual([]);
+    expect(growth).toBeLessThan(HEAP_BOUND);
   });
 });
