@@ -45,7 +45,13 @@ async function target() {
   });
   srv.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/run`, close: () => (srv.closeAllConnections(), srv.close()) };
+  return {
+    url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/run`,
+    close: () => {
+      srv.closeAllConnections();
+      srv.close();
+    },
+  };
 }
 
 async function platform(engine: 'bullmq' | 'pgboss') {
