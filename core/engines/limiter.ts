@@ -22,13 +22,16 @@ export function flexibleLimiter(limiter: RateLimiterAbstract | (() => Promise<Ra
   };
 }
 
-/** rate-limiter-flexible's options for `opts` under `prefix` (keys `<prefix>:_conveyor:<name>:<key>`). */
-export const flexibleOptions = (prefix: string, opts: LimiterOptions) => ({
+/**
+ * rate-limiter-flexible's options for `opts` under the side-store base (keys `<base>:<name>:<key>`; the base
+ * is `<prefix>:_conveyor`, or `<prefix>:{_conveyor}` on a Redis Cluster so every key has a hash tag).
+ */
+export const flexibleOptions = (base: string, opts: LimiterOptions) => ({
   points: opts.points,
   duration: opts.durationSeconds,
-  keyPrefix: `${prefix}:_conveyor:${opts.name}`,
+  keyPrefix: `${base}:${opts.name}`,
 });
 
 /** Counts in this process's memory only. */
 export const memoryLimiter = (prefix: string, opts: LimiterOptions) =>
-  flexibleLimiter(new RateLimiterMemory(flexibleOptions(prefix, opts)));
+  flexibleLimiter(new RateLimiterMemory(flexibleOptions(`${prefix}:_conveyor`, opts)));

@@ -84,7 +84,8 @@ export class BullmqBackend implements Backend {
     if (this.closed) throw new Error('the bullmq backend is closed');
     let r = this.connections.get(role);
     if (!r) {
-      r = createRedis(this.opts.redisUrl, role);
+      // the engine's target: on REDIS_CLUSTER a Cluster client, which follows MOVED to the owning node
+      r = createRedis({ url: this.opts.redisUrl, cluster: this.engine.layout.cluster }, role);
       r.on('error', (err) => this.opts.logger.warn({ err: err.message }, `redis (${role}) error`));
       this.connections.set(role, r);
     }
@@ -100,7 +101,7 @@ export class BullmqBackend implements Backend {
   }
 
   records<T extends Named>(name: string): RecordStore<T> {
-    return new RedisRecordStore<T>(this.redis('stores'), this.opts.prefix, name);
+    return new RedisRecordStore<T>(this.redis('stores'), this.side, name);
   }
 
   generations(name: string, opts: { ttlSeconds: number }): Generations {
@@ -118,7 +119,7 @@ export class BullmqBackend implements Backend {
 
   /** Shared in Redis; while Redis hiccups each process limits on its own rather than reject every request. */
   limiter(opts: LimiterOptions): RateLimiter {
-    const o = flexibleOptions(this.opts.prefix, opts);
+    const o = flexibleOptions(this.side, opts);
     return flexibleLimiter(new RateLimiterRedis({ ...o, storeClient: this.redis('stores'), insuranceLimiter: new RateLimiterMemory(o) }));
   }
 

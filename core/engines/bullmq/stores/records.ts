@@ -1,5 +1,6 @@
 // RecordStore on Redis, beside the BullMQ keys:
-//   <prefix>:_conveyor:records:<name>   hash   record name → record JSON
+//   <side base>:records:<name>   hash   record name → record JSON (side base: <prefix>:_conveyor, or
+//   <prefix>:{_conveyor} on a Redis Cluster)
 import type { Redis } from 'ioredis';
 import type { Named, RecordStore } from '../../../stores.ts';
 
@@ -9,10 +10,10 @@ export class RedisRecordStore<T extends Named> implements RecordStore<T> {
   /** `redis` is borrowed: the backend owns it */
   constructor(
     private readonly redis: Redis,
-    prefix: string,
+    base: string,
     name: string,
   ) {
-    this.key = `${prefix}:_conveyor:records:${name}`;
+    this.key = `${base}:records:${name}`;
   }
 
   async list(): Promise<T[]> {

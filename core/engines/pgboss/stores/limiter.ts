@@ -8,7 +8,7 @@ import { flexibleLimiter, flexibleOptions } from '../../limiter.ts';
 import { type PgStore, tableName } from './tables.ts';
 
 export function pgbossLimiter(store: PgStore, prefix: string, opts: LimiterOptions): RateLimiter {
-  const options = flexibleOptions(prefix, opts);
+  const options = flexibleOptions(`${prefix}:_conveyor`, opts);
   const insurance = new RateLimiterMemory(options);
   let made: Promise<RateLimiterPostgres> | undefined;
   const make = async () => {
