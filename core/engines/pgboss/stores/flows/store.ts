@@ -1,7 +1,7 @@
 // FlowStore on Postgres (core/flows/types.ts), in the engine's schema: conveyor_flow (one row per flow) and
 // conveyor_flow_job (one per job), created on first use. create is one statement (all or nothing); finish is
-// one transaction that locks the flow's row first (so concurrent finishes of one flow, fan-in included, queue
-// up instead of deadlocking), records the end once and counts it off the children.
+// one statement (sql/flows-finish.sql) that locks the flow's row first (concurrent finishes of one flow, fan-in
+// included, queue up instead of deadlocking), records the end once and counts it off the children.
 // Statements in ./sql/flows-*.sql, one a file, each with a header naming its parameters.
 import { readdirSync, readFileSync } from 'node:fs';
 import type {
@@ -30,10 +30,8 @@ const templates = Object.fromEntries(
 const NAMES = [
   'create',
   'insert',
-  'lock',
-  'record-end',
-  'count-end',
-  'count-off',
+  'finish',
+  'counts',
   'children',
   'specs',
   'outcomes',
@@ -45,6 +43,13 @@ const NAMES = [
   'sweep',
 ] as const;
 for (const n of NAMES) if (!templates[n]) throw new Error(`pg-boss flow store: sql/flows-${n}.sql is missing`);
+
+interface Counts {
+  state: FlowState;
+  finished: number;
+  total: number;
+  failed: number;
+}
 
 interface ChildRow {
   key: string;
@@ -88,34 +93,22 @@ export class PostgresFlowStore implements FlowStore {
   }
 
   async finish(id: string, key: string, end: JobFinish): Promise<FinishResult | null> {
-    const client = await (await this.pool()).connect();
-    try {
-      await client.query('BEGIN');
-      const flow = await client.query<{ state: FlowState; finished: number; total: number; failed: number }>(this.sql.lock, [id]);
-      let counts: { state: FlowState; finished: number; total: number; failed: number } | undefined = flow.rows[0];
-      if (!counts) {
-        await client.query('ROLLBACK');
-        return null;
-      }
-      const failed = end.state === 'completed' ? 0 : 1;
-      const recorded = await client.query<{ children: string[] }>(this.sql['record-end'], [id, key, end.state, JSON.stringify(end)]);
-      const first = recorded.rowCount === 1;
-      let children: ChildRow[];
-      if (first) {
-        counts = (await client.query<NonNullable<typeof counts>>(this.sql['count-end'], [id, failed])).rows[0] ?? counts;
-        const kids = recorded.rows[0]?.children ?? [];
-        children = kids.length === 0 ? [] : (await client.query<ChildRow>(this.sql['count-off'], [id, kids, failed])).rows;
-      } else {
-        children = (await client.query<ChildRow>(this.sql.children, [id, key])).rows;
-      }
-      await client.query('COMMIT');
-      return { first, children: children.map(childOf), ...(counts as NonNullable<typeof counts>) };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
+    const pool = await this.pool();
+    const failed = end.state === 'completed' ? 0 : 1;
+    type Row = Counts & { key: string | null; remaining: number; failed_parents: number; final: FlowJobFinal | null };
+    const rows = (await pool.query<Row>(this.sql.finish, [id, key, end.state, JSON.stringify(end), failed])).rows;
+    const first = rows[0];
+    if (first) {
+      const children = rows.filter((r): r is Row & { key: string } => r.key !== null).map(childOf);
+      return { first: true, children, state: first.state, finished: first.finished, total: first.total, failed: first.failed };
     }
+    // already recorded (a re-run after a crash): the counts as they are
+    const [counts, children] = await Promise.all([
+      pool.query<Counts>(this.sql.counts, [id]),
+      pool.query<ChildRow>(this.sql.children, [id, key]),
+    ]);
+    const c = counts.rows[0];
+    return c ? { first: false, children: children.rows.map(childOf), ...c } : null;
   }
 
   async specs(id: string, keys: string[]) {
