@@ -4,7 +4,7 @@
 import { expect, it } from 'vitest';
 import { ConveyorClient } from '../producers/sdk.ts';
 import { describeEngines } from './engines.ts';
-import { setup } from './helpers.ts';
+import { setup, waitFor } from './helpers.ts';
 
 const noop = (note: string, options?: object) => ({ name: 'diagnostics.noop', data: { note }, ...(options ? { options } : {}) });
 
@@ -87,5 +87,24 @@ describeEngines('Idempotency-Key header', (engine) => {
     const bulk = await client.enqueueMany([{ name: 'diagnostics.noop', data: { note: 'b1' } }]);
     expect(bulk.map((b) => b.created)).toEqual([false]);
     expect(sent[2]).toBe(sent[3]);
+  });
+});
+
+describeEngines('a delayed job keeps its runAt', (engine) => {
+  it('GET /v1/jobs/:id still shows runAt once the delayed job ran', async () => {
+    const t = await setup({ engine });
+    const r = await t.api('POST', '/v1/jobs', noop('later', { delay: 300 }));
+    expect(r.status).toBe(202);
+    const before = (await t.api('GET', r.body.links.self)).body;
+    expect(before.runAt).not.toBeNull();
+    t.startWorker();
+    const done = await waitFor(
+      async () => {
+        const j = (await t.api('GET', r.body.links.self)).body;
+        return j.state === 'completed' && j;
+      },
+      { what: 'the delayed job completed', timeoutMs: 15_000 },
+    );
+    expect(done.runAt).toBe(before.runAt);
   });
 });

@@ -135,8 +135,10 @@ export class BullmqEngine implements Engine {
 
   // ── enqueue ─────────────────────────────────────────────────────────────────────────────────
 
-  private envelope(req: EnqueueRequest) {
-    const meta: JobMeta = { ...req.meta, timeoutMs: req.timeoutMs };
+  private envelope(req: EnqueueRequest, now = Date.now()) {
+    // runAt kept in the meta: BullMQ zeroes a job's delay once it comes due, and GET /v1/jobs/:id still shows it
+    const meta: JobMeta & { runAt?: number } = { ...req.meta, timeoutMs: req.timeoutMs };
+    if (req.delayMs > 0) meta.runAt = now + req.delayMs;
     return joinEnvelope(req.data, meta);
   }
 
@@ -197,7 +199,9 @@ export class BullmqEngine implements Engine {
   private plan(req: EnqueueRequest): Planned {
     const fixed = req.idempotencyKey !== undefined || req.jobId !== undefined;
     const id = req.idempotencyKey !== undefined ? idempotencyJobId(req.name, req.idempotencyKey) : (req.jobId ?? randomUUID());
-    return { req, id, fixed, data: this.envelope(req), opts: toJobOptions(req, id, this.opts.idempotencyTtlSeconds) };
+    const now = Date.now(); // the job's timestamp, so runAt in the meta is the one BullMQ counts from
+    const opts = { ...toJobOptions(req, id, this.opts.idempotencyTtlSeconds), timestamp: now };
+    return { req, id, fixed, data: this.envelope(req, now), opts };
   }
 
   // ── read ────────────────────────────────────────────────────────────────────────────────────

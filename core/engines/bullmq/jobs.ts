@@ -109,6 +109,7 @@ export async function viewOf(job: Job, queue: (name: string) => Queue, knownStat
     state = await mapState(job, raw, queue);
   }
   const { payload, meta } = splitData(job.data);
+  const storedRunAt = (meta as { runAt?: unknown }).runAt;
   return {
     id: String(job.id),
     name: job.name,
@@ -123,7 +124,13 @@ export async function viewOf(job: Job, queue: (name: string) => Queue, knownStat
     createdAt: new Date(job.timestamp).toISOString(),
     startedAt: iso(job.processedOn),
     finishedAt: iso(job.finishedOn),
-    runAt: job.delay > 0 ? new Date(job.timestamp + job.delay).toISOString() : null,
+    // while delayed, BullMQ's own delay; once it came due (BullMQ zeroes it), the time kept in our meta
+    runAt:
+      job.delay > 0
+        ? new Date(job.timestamp + job.delay).toISOString()
+        : typeof storedRunAt === 'number'
+          ? new Date(storedRunAt).toISOString()
+          : null,
     ...(meta.callbackUrl ? { callback: { url: meta.callbackUrl } } : {}),
   };
 }
