@@ -1,14 +1,19 @@
 // The audit log (core/audit.ts) on both engines: the store contract (filters, newest-first pages,
 // retention), every mutating route of the route table recorded with who, what, target, request id and
 // outcome (walked from GET /v1/openapi.json, so a new route cannot forget), the CLI and the dashboard
-// (sign-in, sign-out, our forms, Bull Board's API) recorded too, and GET /v1/audit's checks.
+// (sign-in, sign-out, our forms, Bull Board's API) recorded too — every unsafe route of the dashboard's
+// router walked the same way, so a page another domain adds is covered —, no API route registered
+// around the route table, and GET /v1/audit's checks.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Router } from 'express';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { AuditLog, cursorOf } from '../core/audit.ts';
 import type { AuditEntry, AuditStore } from '../core/stores.ts';
 import { dashboardAction } from '../dashboard/audit.ts';
+import { createDashboard } from '../dashboard/index.ts';
 import { DashboardClient, dashboardOverrides, PASSWORDS } from './dashboard-users.ts';
 import { describeEngines, engineFactories } from './engines.ts';
 import { quietLogger, setup, type TestPlatform } from './helpers.ts';
@@ -104,6 +109,45 @@ function fillPath(path: string, op: any): string {
 const auditOf = async (t: TestPlatform, requestId: string) =>
   (await t.api('GET', `/v1/audit?requestId=${encodeURIComponent(requestId)}`)).body.entries as AuditEntry[];
 
+/** Every non-GET route of an express router, sub-routers included (Express 5 keeps a layer's mount path in rawPath). */
+function unsafeRoutes(router: Router, prefix = ''): [method: string, path: string][] {
+  const out: [string, string][] = [];
+  for (const layer of (router as unknown as { stack: any[] }).stack) {
+    if (layer.route) {
+      for (const m of Object.keys(layer.route.methods))
+        if (m !== 'get' && m !== 'head') out.push([m.toUpperCase(), prefix + layer.route.path]);
+    } else if (Array.isArray(layer.handle?.stack) && typeof layer.rawPath === 'string') {
+      out.push(...unsafeRoutes(layer.handle, prefix + layer.rawPath));
+    }
+  }
+  return out;
+}
+
+/** .ts files under `dir` (recursively) */
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? sources(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : [],
+  );
+}
+
+describe('no mutating API route around the route table', () => {
+  it('only the dashboard registers express POST/PUT/PATCH/DELETE handlers itself (its middleware records them)', () => {
+    const root = join(import.meta.dirname, '..');
+    const direct = /\b\w+\s*\.\s*(post|put|patch|delete)\s*\(\s*['"`]\//;
+    const found = ['producers', 'workers', 'core', 'scheduler', 'processes']
+      .flatMap((d) => sources(join(root, d)))
+      .flatMap((file) =>
+        readFileSync(file, 'utf8')
+          .split('\n')
+          .map((line, i) => [file.slice(root.length + 1), i + 1, line] as const)
+          .filter(([, , line]) => direct.test(line) && !line.trim().startsWith('//') && !line.trim().startsWith('*')),
+      )
+      .map(([file, n, line]) => `${file}:${n}: ${line.trim()}`);
+    // a route here would skip `audit` (and OpenAPI): declare it in the route table (core/http/route.ts) instead
+    expect(found).toEqual([]);
+  });
+});
+
 describeEngines('audit log', { timeout: 60_000 }, (engine) => {
   it('records every mutating route of the route table; exempt ones (enqueue) record nothing', async () => {
     const t = await setup({ engine });
@@ -139,6 +183,31 @@ describeEngines('audit log', { timeout: 60_000 }, (engine) => {
     // the table's mutating routes today; a new one is walked by the loop above without changing this test
     expect(walked.length).toBeGreaterThanOrEqual(10);
     console.info(`[${engine}] audited routes walked:\n  ${walked.join('\n  ')}`);
+  });
+
+  it('records every unsafe route of the dashboard router, read from the router itself (pages other domains add too)', async () => {
+    const t = await setup({ engine, ...(await dashboardOverrides()) });
+    const probe = await createDashboard({ config: t.config, logger: quietLogger, backend: t.backend });
+    const routes = unsafeRoutes(probe.router);
+    await probe.close();
+    // sign-in and sign-out are walked by the test above; Bull Board's calls are named by dashboardAction (below)
+    const skip = (path: string) => path === '/login' || path === '/logout' || path.startsWith('/board');
+    const admin = new DashboardClient(t.baseUrl);
+    expect((await admin.login('admin', PASSWORDS.admin)).status).toBe(303);
+    const walked: string[] = [];
+    for (const [method, path] of routes) {
+      if (skip(path)) continue;
+      const requestId = `dash-walk-${randomUUID()}`;
+      const url = `/admin${path.replace(/:(\w+)/g, (_m, name: string) => `audit-walk-${name}`)}`;
+      const res = await admin.request(method, url, { form: { _csrf: admin.csrf }, headers: { 'x-request-id': requestId } });
+      expect(res.status, `${method} ${url}`).toBeLessThan(500);
+      const entries = await auditOf(t, requestId);
+      expect(entries, `${method} ${url} → one entry`).toHaveLength(1);
+      expect(entries[0], url).toMatchObject({ actor: 'admin', actorType: 'user', via: 'dashboard', status: res.status });
+      walked.push(`${method} ${path} → ${entries[0]?.action} ${res.status}`);
+    }
+    expect(walked.length).toBeGreaterThanOrEqual(6); // our forms today; a new page's form is walked without changing this test
+    console.info(`[${engine}] dashboard routes walked:\n  ${walked.join('\n  ')}`);
   });
 
   it('says who, what, target and outcome: a denied pause, a real pause and resume, a cancel of a job', async () => {

@@ -1,6 +1,7 @@
 // The operator pages added for issue 14 in a real browser (chromium via playwright-core), on each engine:
-// the audit log page (who did what, filters, everything shown as text, admins only) and the overview's
-// last-hour charts. Screenshots go to test-artifacts/dashboard/<engine>/.
+// the audit log page (who did what, filters, everything shown as text, admins only), the overview's
+// last-hour charts, and a bulk retry of 1,000 dead letters by filter through the confirm step (a viewer
+// refused even with a valid CSRF token). Screenshots go to test-artifacts/dashboard/<engine>/.
 import { existsSync, mkdirSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
@@ -12,6 +13,8 @@ import { startWorkers } from '../workers/runtime.ts';
 import { dashboardOverrides, PASSWORDS, type TestRole } from './dashboard-users.ts';
 import { describeEngines, engineNames } from './engines.ts';
 import { type EngineName, quietLogger, setup, type TestPlatform, waitFor } from './helpers.ts';
+
+type AuditRow = { actor: string; action: string; outcome: string };
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = 'test-artifacts/dashboard';
@@ -155,6 +158,70 @@ describeEngines('dashboard operator pages in a browser', { timeout: 90_000 }, (e
     );
     expect(sums).toEqual([10, 4]);
     await shot(s.page, engine, '21-overview-charts');
+    expect(s.dialogs).toEqual([]);
+    await s.context.close();
+  });
+
+  it('retries 1,000 dead letters by filter after a confirm step showing the count; a viewer may not, even with the token', async () => {
+    const t = await setup({ engine, ...(await dashboardOverrides()) });
+    const jobs = (tag: string, n: number) =>
+      Array.from({ length: n }, () => ({ name: 'diagnostics.sleep', data: { ms: 0, fail: 'permanent', tag }, options: { attempts: 1 } }));
+    for (let i = 0; i < 10; i++) expect((await t.api('POST', '/v1/jobs/bulk', { jobs: jobs('bulk-dead', 100) })).status).toBe(202);
+    expect((await t.api('POST', '/v1/jobs/bulk', { jobs: jobs('other', 20) })).status).toBe(202);
+    const rt = t.startWorker({ queues: { default: 50 } });
+    await waitFor(async () => (await t.engine.queueInfo(['default']))[0]?.counts.dead === 1020, { timeoutMs: 60_000, what: '1,020 dead' });
+    await rt.close(5_000); // retried jobs stay waiting
+
+    const viewer = await open(t);
+    await as(viewer.page, 'viewer');
+    await viewer.page.waitForURL((u) => u.pathname === '/admin');
+    await viewer.page.goto('/admin/jobs?search=1&state=dead&data=tag%3Dbulk-dead');
+    expect(await viewer.page.locator('#bulk-action').count()).toBe(0); // no form for viewers
+    const token = decodeURIComponent((await viewer.context.cookies()).find((c) => c.name === 'XSRF-TOKEN')?.value ?? '');
+    expect(token).not.toBe('');
+    const form = { _csrf: token, action: 'retry', state: 'dead', data: 'tag=bulk-dead' };
+    // a valid token and session, still refused: the role decides
+    expect((await viewer.page.request.post('/admin/jobs/actions', { form })).status()).toBe(403);
+    expect((await viewer.page.request.post('/admin/jobs/actions/confirm', { form })).status()).toBe(403);
+    expect((await t.engine.queueInfo(['default']))[0]?.counts.dead).toBe(1020);
+    await viewer.context.close();
+
+    const s = await open(t);
+    await as(s.page, 'operator');
+    await s.page.waitForURL((u) => u.pathname === '/admin');
+    await s.page.goto('/admin/jobs');
+    await s.page.fill('#job-search input[name=state]', 'dead');
+    await s.page.fill('#job-search textarea[name=data]', 'tag=bulk-dead');
+    await Promise.all([s.page.waitForURL((u) => u.searchParams.get('search') === '1'), s.page.click('#job-search button[type=submit]')]);
+    expect(await s.page.locator('main table tbody tr').count()).toBe(50); // the first page
+    expect(await s.page.locator('#next-page').count()).toBe(1);
+    await s.page.selectOption('#bulk-action select[name=action]', 'retry');
+    await Promise.all([s.page.waitForURL((u) => u.pathname === '/admin/jobs/actions'), s.page.click('#bulk-action button[type=submit]')]);
+    expect(await s.page.locator('#bulk-confirm').textContent()).toBe('1000 jobs match. retry them all?');
+    expect((await t.engine.queueInfo(['default']))[0]?.counts.dead).toBe(1020); // the count changed nothing
+    await shot(s.page, engine, '22-bulk-retry-confirm');
+    await Promise.all([s.page.waitForURL((u) => u.pathname.startsWith('/admin/jobs/actions/')), s.page.click('#confirm')]);
+    await waitFor(
+      async () => {
+        await s.page.reload();
+        return (await s.page.locator('#bulk-progress').getAttribute('data-status')) === 'done';
+      },
+      { timeoutMs: 60_000, what: 'bulk retry done' },
+    );
+    expect(await s.page.locator('#bulk-progress .processed').textContent()).toBe('1000');
+    expect(await s.page.locator('#bulk-progress .succeeded').textContent()).toBe('1000');
+    await shot(s.page, engine, '23-bulk-retry-done');
+    const info = (await t.engine.queueInfo(['default']))[0];
+    expect(info?.counts.dead).toBe(20); // the others stay dead
+    expect(info?.counts.waiting).toBe(1000);
+    // the audit log has the operator's action and the viewer's two refusals
+    const entries = (await t.api('GET', '/v1/audit?action=jobs.&via=dashboard')).body.entries as AuditRow[];
+    expect(entries.map((e) => [e.actor, e.action, e.outcome]).reverse()).toEqual([
+      ['viewer', 'jobs.bulk-action-review', 'denied'],
+      ['viewer', 'jobs.bulk-action', 'denied'],
+      ['operator', 'jobs.bulk-action-review', 'ok'],
+      ['operator', 'jobs.bulk-action', 'ok'],
+    ]);
     expect(s.dialogs).toEqual([]);
     await s.context.close();
   });

@@ -1,5 +1,5 @@
 // Job search (GET /v1/jobs) and bulk actions by filter (POST /v1/jobs/actions) on each engine: payload
-// field, prefix, arrays, state, time window, pagination, scopes; bulk replay of 1,000 dead letters with a
+// field, prefix, arrays, state, time window, pagination, scopes; bulk retry of 1,000 dead letters with a
 // dry-run count first; keys that may not run bulk actions.
 import { describe, expect, it } from 'vitest';
 import { generateApiKey } from '../producers/auth.ts';
@@ -147,7 +147,7 @@ describeEngines('job search', { timeout: 120_000 }, (engine) => {
 });
 
 describeEngines('bulk actions by filter', { timeout: 180_000 }, (engine) => {
-  it('replays 1,000 dead letters by filter: a dry-run count first, then in batches with progress', async () => {
+  it('retries 1,000 dead letters by filter: a dry-run count first, then in batches with progress', async () => {
     const k = keys();
     const t = await setup({ engine, ...k.env });
     const api = (method: string, path: string, body?: unknown, key = k.admin) => t.api(method, path, body, { key });
@@ -160,11 +160,11 @@ describeEngines('bulk actions by filter', { timeout: 180_000 }, (engine) => {
     await rt.close(5_000);
 
     const filter = { kind: 'diagnostics.sleep', state: 'dead', 'data.tag': 'bulk-dead' };
-    const dry = await api('POST', '/v1/jobs/actions', { filter, action: 'replay', dryRun: true });
+    const dry = await api('POST', '/v1/jobs/actions', { filter, action: 'retry', dryRun: true });
     expect(dry, JSON.stringify(dry.body)).toMatchObject({ status: 200, body: { dryRun: true, matched: 1000 } });
     expect((await t.engine.queueInfo(['default']))[0]?.counts.dead).toBe(1020); // a dry run changes nothing
 
-    const run = await api('POST', '/v1/jobs/actions', { filter, action: 'replay' });
+    const run = await api('POST', '/v1/jobs/actions', { filter, action: 'retry' });
     expect(run.status, JSON.stringify(run.body)).toBe(202);
     expect(run.body).toMatchObject({ status: 'running', matched: 1000, by: 'admin' });
     const done = await waitFor(
@@ -178,7 +178,7 @@ describeEngines('bulk actions by filter', { timeout: 180_000 }, (engine) => {
     const info = (await t.engine.queueInfo(['default']))[0];
     expect(info?.counts.dead).toBe(20); // the others are untouched
     expect(info?.counts.waiting).toBe(1000);
-    const left = await api('POST', '/v1/jobs/actions', { filter, action: 'replay', dryRun: true });
+    const left = await api('POST', '/v1/jobs/actions', { filter, action: 'retry', dryRun: true });
     expect(left.body.matched).toBe(0);
     const waiting = await api('POST', '/v1/jobs/actions', {
       filter: { state: 'waiting', data: { tag: 'bulk-dead' } },
