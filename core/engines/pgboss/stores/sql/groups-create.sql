@@ -15,14 +15,18 @@ BEGIN
     held_since timestamptz, seq bigserial NOT NULL, PRIMARY KEY (queue, job_id));
   CREATE INDEX IF NOT EXISTS conveyor_group_job_parked ON {schema}.conveyor_group_job (queue, grp, ready_at, seq) WHERE held_since IS NULL;
   CREATE INDEX IF NOT EXISTS conveyor_group_job_held ON {schema}.conveyor_group_job (queue, held_since) WHERE held_since IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS conveyor_group_job_slots ON {schema}.conveyor_group_job (queue, grp) WHERE held_since IS NOT NULL;
   CREATE OR REPLACE FUNCTION {schema}.conveyor_group_step(q text, g text, dc int, dr float8, mode text, ids uuid[], delays float8[], chan text)
   RETURNS jsonb LANGUAGE plpgsql AS $f$
   DECLARE
     st record; conc int; rate float8; paused boolean; room int; nxt timestamptz; at timestamptz;
     r record; freed boolean := false; out float8[] := '{}'; n int; s text;
   BEGIN
-    INSERT INTO {schema}.conveyor_group (queue, grp) VALUES (q, g) ON CONFLICT DO NOTHING;
     SELECT * INTO st FROM {schema}.conveyor_group WHERE queue = q AND grp = g FOR UPDATE;
+    IF NOT FOUND THEN
+      INSERT INTO {schema}.conveyor_group (queue, grp) VALUES (q, g) ON CONFLICT DO NOTHING;
+      SELECT * INTO st FROM {schema}.conveyor_group WHERE queue = q AND grp = g FOR UPDATE;
+    END IF;
     IF mode = 'park' THEN
       INSERT INTO {schema}.conveyor_group_job (queue, grp, job_id, ready_at)
         SELECT q, g, u.i, now() + make_interval(secs => u.d / 1000) FROM unnest(ids, delays) AS u(i, d)
