@@ -1,6 +1,6 @@
 // What both engines do the same way: the envelope our metadata travels in, dead-letter queue names and
-// records, cancels that arrive before their run, the split of a bulk enqueue, and the close with a deadline.
-import type { AttemptRecord, DeadLetter, EnqueueRequest, EnqueueResult, JobEvent } from '../engine.ts';
+// records, cancels that arrive before their run, and the close with a deadline.
+import type { AttemptRecord, DeadLetter, JobEvent } from '../engine.ts';
 
 // ── envelope ──────────────────────────────────────────────────────────────────────────────────
 
@@ -66,45 +66,6 @@ export class PendingCancels {
     for (const [k, exp] of this.byId) if (exp < now) this.byId.delete(k);
     return this.byId.delete(id);
   }
-}
-
-// ── bulk enqueue ──────────────────────────────────────────────────────────────────────────────
-
-/**
- * A bulk enqueue: plain requests go in one batch per queue (`addPlain`, results in request order);
- * those with an idempotency key or a job id one by one (`addOne`), as they may match an existing job.
- */
-export async function enqueueInBulk(
-  reqs: EnqueueRequest[],
-  addPlain: (queue: string, reqs: EnqueueRequest[]) => Promise<EnqueueResult[]>,
-  addOne: (req: EnqueueRequest) => Promise<EnqueueResult>,
-): Promise<EnqueueResult[]> {
-  const results: EnqueueResult[] = new Array(reqs.length);
-  const plainByQueue = new Map<string, number[]>();
-  const special: number[] = [];
-  reqs.forEach((r, i) => {
-    if (r.idempotencyKey !== undefined || r.jobId !== undefined) special.push(i);
-    else {
-      const list = plainByQueue.get(r.queue);
-      if (list) list.push(i);
-      else plainByQueue.set(r.queue, [i]);
-    }
-  });
-  await Promise.all([
-    ...[...plainByQueue].map(async ([queue, idx]) => {
-      const added = await addPlain(
-        queue,
-        idx.map((i) => reqs[i] as EnqueueRequest),
-      );
-      idx.forEach((i, k) => {
-        results[i] = added[k] as EnqueueResult;
-      });
-    }),
-    ...special.map(async (i) => {
-      results[i] = await addOne(reqs[i] as EnqueueRequest);
-    }),
-  ]);
-  return results;
 }
 
 // ── close ─────────────────────────────────────────────────────────────────────────────────────
