@@ -4,6 +4,7 @@ import { dlqName } from '../core/engines/bullmq/engine.ts';
 import { boardPolicy } from '../dashboard/board.ts';
 import { escapeHtml, html } from '../dashboard/html.ts';
 import { hashPassword, verifyPassword } from '../dashboard/password.ts';
+import { healthSection, summarize } from '../dashboard/queue-health.ts';
 import { DashboardClient, dashboardOverrides, PASSWORDS } from './dashboard-users.ts';
 import { describeEngines } from './engines.ts';
 import { setup, waitFor } from './helpers.ts';
@@ -19,6 +20,25 @@ describe('dashboard helpers', () => {
     expect(boardPolicy('PUT', '/api/queues/default/123/retry')).toBe('operator');
     expect(boardPolicy('PUT', '/api/queues/default/obliterate')).toBe('admin');
     expect(boardPolicy('POST', '/api/queues/default/add')).toBe('nobody');
+  });
+
+  it('renders the health charts escaped, with the figures as text, and a note when the store did not answer', () => {
+    const minute = 29_000_000;
+    const minutes = Array.from({ length: 60 }, (_, i) => ({
+      minute: minute + i,
+      finished: i === 59 ? 8 : i === 30 ? 2 : 0,
+      failed: i === 59 ? 2 : 0,
+      runMs: i === 59 ? 80 : i === 30 ? 100 : 0,
+    }));
+    expect(summarize(minutes)).toEqual({ runs: 10, failed: 2, failureRate: 0.2, meanRunMs: 18 });
+    const out = healthSection({ '<q>"x': minutes }).value;
+    expect(out).not.toContain('<q>');
+    expect(out).toContain('aria-label="&lt;q&gt;&quot;x failure rate, last hour: 20.0% (2 of 10 runs)"');
+    expect(out).toContain('aria-label="&lt;q&gt;&quot;x mean run time, last hour: 18 ms (slowest minute 50 ms)"');
+    expect(out).toContain('data-failure-rate="20.0%"');
+    expect(out.match(/class="bar"/g)?.length).toBe(2 + 1 + 2); // throughput: 2 minutes, failures: 1, run time: 2
+    expect(out).not.toMatch(/<script|\son\w+=/i);
+    expect(healthSection(null).value).toContain('id="queue-health-missing"');
   });
 });
 
