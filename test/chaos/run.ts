@@ -4,6 +4,7 @@
 //   CHAOS_SCALE=10          longer runs: more jobs, longer outages (SMTP down 2 minutes)
 //   CHAOS_ONLY=a,b          only these scenarios
 //   CHAOS_ENGINES=pgboss    only these engines (default bullmq,pgboss)
+//   CHAOS_SMTP_DOWN_S=120   the SMTP outage's length alone (default 12 s × CHAOS_SCALE)
 import { loadavg } from 'node:os';
 import { runEngine, scenarios } from './engine-run.ts';
 import { Harness } from './harness.ts';

@@ -4,12 +4,12 @@
 // table per minute and whether memory stayed flat. Not in CI (docs/reliability.md).
 //   SOAK_MINUTES=60   how long          SOAK_RATE=1    traffic multiplier (1 ≈ 25 requests/s per engine)
 //   SOAK_ENGINES=bullmq,pgboss          which engines
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { freePort, Harness, percentile, sleep } from '../chaos/harness.ts';
 import { type EngineName, Platform, QUEUES, type Services } from '../chaos/platform.ts';
 import { ChaosSmtp, PrivatePostgres, PrivateRedis, startEsStandin } from '../chaos/services.ts';
-import { type Answer, formatStatuses, ok, Stream, windowStats } from '../chaos/traffic.ts';
+import { type Answer, bad5xx, formatStatuses, ok, Stream, windowStats } from '../chaos/traffic.ts';
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? '60');
 const RATE = Number(process.env.SOAK_RATE ?? '1');
@@ -31,14 +31,26 @@ const RETENTION_MS = 600_000;
 
 const log = (line: string) => console.error(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
-/** RSS of a process from /proc (Linux), in bytes */
-function rss(pid: number): number {
-  try {
-    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Number(kb) * 1024 : Number.NaN;
-  } catch {
-    return Number.NaN;
+/**
+ * RSS of a process and of everything in its process group (a worker under WORKER_AUTOSCALE runs its
+ * jobs in child processes), from /proc (Linux), in bytes; NaN when the leader is gone.
+ */
+function rss(pgid: number): number {
+  let total = 0;
+  let leader = false;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // fields after the command's closing parenthesis: state ppid pgrp …
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (pgrp !== pgid) continue;
+      const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1];
+      if (kb) total += Number(kb) * 1024;
+      if (Number(entry) === pgid) leader = true;
+    } catch {} // gone meanwhile
   }
+  return leader ? total : Number.NaN;
 }
 
 interface Sample {
@@ -178,7 +190,20 @@ function printTable(engine: string, samples: Sample[], answers: Answer[], t0: nu
   console.log(`\n${engine} (latency in ms over each minute; memory and backlog: the minute's last sample)`);
   console.log(line(cols));
   for (const r of rows) console.log(line(r));
-  let allFlat = true;
+  const all = answers.filter((a) => a.startedAt >= t0);
+  const ms = all.map((a) => a.ms);
+  const bad = all.filter(bad5xx).length;
+  console.log(
+    `  whole run: ${all.length} requests, non-2xx ${formatStatuses(
+      windowStats(
+        all.filter((a) => !ok(a)),
+        0,
+        Number.POSITIVE_INFINITY,
+      ).statuses,
+    )}, p50 ${percentile(ms, 50)} ms, p95 ${percentile(ms, 95)} ms, p99 ${percentile(ms, 99)} ms, max ${ms.length ? Math.max(...ms) : 0} ms, 5xx ${bad}`,
+  );
+  let allFlat = bad === 0;
+  if (bad > 0) console.log(`  FAIL: ${bad} answers 5xx (not 503 + Retry-After)`);
   for (const s of series.filter((x) => x !== 'backlog')) {
     const warmup = s.includes('RSS') ? Math.max(120_000, 0.2 * MINUTES * 60_000) : Math.max(RETENTION_MS, 0.2 * MINUTES * 60_000);
     const f = flatness(samples, s, Math.min(warmup, 0.5 * MINUTES * 60_000));
@@ -226,7 +251,7 @@ try {
   if (MINUTES < 30) console.log('(a run shorter than 30 minutes says little about leaks: use it to check the script)');
   for (const r of runs) if (!printTable(r.engine, r.samples, r.answers, t0)) exitCode = 1;
   console.log(
-    `\nmemory ${exitCode === 0 ? 'stayed flat' : 'GREW'} (flat: after the warm-up, the trend line rises < 10 % of the median or < 8 MB)`,
+    `\n${exitCode === 0 ? 'memory stayed flat, no 5xx' : 'FAIL: memory GREW or 5xx answers'} (flat: after the warm-up, the trend line rises < 10 % of the median or < 8 MB)`,
   );
 } catch (err) {
   console.error(`soak aborted: ${(err as Error).stack}`);

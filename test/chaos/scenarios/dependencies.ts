@@ -78,7 +78,8 @@ export const smtpOutage: Scenario = {
   skip: () => undefined,
   async run(ctx) {
     const { smtp } = ctx.services;
-    const outageMs = 12_000 * ctx.scale;
+    // CHAOS_SMTP_DOWN_S: the outage alone, e.g. 120 for the 2-minute case without scaling the rest
+    const outageMs = process.env.CHAOS_SMTP_DOWN_S ? Number(process.env.CHAOS_SMTP_DOWN_S) * 1000 : 12_000 * ctx.scale;
     const { r, L } = await duringOutage(ctx, {
       ledger: ['smtp', '@chaos.test'],
       queue: 'email',
