@@ -207,8 +207,10 @@ function printTable(engine: string, samples: Sample[], answers: Answer[], t0: nu
   for (const s of series.filter((x) => x !== 'backlog')) {
     const warmup = s.includes('RSS') ? Math.max(120_000, 0.2 * MINUTES * 60_000) : Math.max(RETENTION_MS, 0.2 * MINUTES * 60_000);
     const f = flatness(samples, s, Math.min(warmup, 0.5 * MINUTES * 60_000));
-    if (f.verdict === 'GROWS') allFlat = false;
-    console.log(`  ${s}: ${f.verdict} (median ${mb(f.median)} MB, trend over the steady window ${f.rise >= 0 ? '+' : ''}${mb(f.rise)} MB)`);
+    // under 30 minutes one GC sawtooth looks like growth: printed, not failed
+    const judged = MINUTES >= 30 || f.verdict !== 'GROWS' ? f.verdict : 'GROWS? (run under 30 min: not judged)';
+    if (MINUTES >= 30 && f.verdict === 'GROWS') allFlat = false;
+    console.log(`  ${s}: ${judged} (median ${mb(f.median)} MB, trend over the steady window ${f.rise >= 0 ? '+' : ''}${mb(f.rise)} MB)`);
   }
   return allFlat;
 }
