@@ -6,8 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, it, onTestFinished } from 'vitest';
 import { PermanentError } from '../core/errors/index.ts';
 import { planFlow } from '../core/flows/plan.ts';
-import { flowSettler } from '../core/flows/run.ts';
+import { flowEvents, flowSettler } from '../core/flows/run.ts';
 import type { HandlerContext } from '../core/handler.ts';
+import { DELIVER_KIND, deliveryJobId, messageIdOf } from '../core/outbound/events.ts';
 import type { HandlerMap } from '../workers/catalog.ts';
 import { toEnqueueRequest, type ValidJob, validateJob } from '../workers/catalog.ts';
 import { startWorkers } from '../workers/runtime.ts';
@@ -23,7 +24,7 @@ interface Run {
 
 /** The platform with an in-process worker that runs the flow settler and records every run of diagnostics.*. */
 async function platform(engine: EngineName) {
-  const t = await setup({ engine });
+  const t = await setup({ engine, HTTP_TARGET_ALLOWLIST: '127.0.0.1' });
   const runs: Run[] = [];
   const record = async (tag: string, ms: number, ctx: HandlerContext, fail?: string) => {
     const start = performance.now();
@@ -41,7 +42,7 @@ async function platform(engine: EngineName) {
     logger: quietLogger,
     handlers,
     queues: { default: 20 },
-    settlers: [flowSettler({ store: t.backend.flows, engine: t.engine })],
+    settlers: [flowSettler({ store: t.backend.flows, engine: t.engine, onEvent: flowEvents(t.backend) })],
   });
   onTestFinished(() => rt.close(1_000).then(() => undefined));
   return { t, runs, run: (tag: string) => runs.find((r) => r.tag === tag) };
@@ -252,5 +253,26 @@ describeEngines('flows', { timeout: 120_000 }, (engine) => {
     const flow = await flowEnded(t, plan.flow.id);
     expect(flow.state).toBe('completed');
     expect(await t.backend.flows.unstarted(Date.now() + 1, 10)).not.toContain(plan.flow.id);
+  });
+
+  it('flow.completed and flow.failed reach webhook subscribers, once per flow', async () => {
+    const { t } = await platform(engine);
+    const sub = await t.api('POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/flows', events: ['flow.completed', 'flow.failed'] });
+    expect(sub.status, JSON.stringify(sub.body)).toBe(201);
+    const ok = await t.api('POST', '/v1/flows', { jobs: [sleepJob('a', 0), sleepJob('b', 0, { dependsOn: ['a'] })] });
+    const bad = await t.api('POST', '/v1/flows', {
+      jobs: [sleepJob('a', 0, { fail: 'permanent' }), sleepJob('b', 0, { dependsOn: ['a'] })],
+    });
+    expect((await flowEnded(t, ok.body.id)).state).toBe('completed');
+    expect((await flowEnded(t, bad.body.id)).state).toBe('failed');
+    for (const [flowId, type] of [
+      [ok.body.id, 'flow.completed'],
+      [bad.body.id, 'flow.failed'],
+    ] as const) {
+      const delivery = await waitFor(() => t.engine.getJob(deliveryJobId(messageIdOf(flowId, type), sub.body.id)), {
+        what: `${type} delivery`,
+      });
+      expect(delivery).toMatchObject({ name: DELIVER_KIND, data: { type, data: { id: flowId, links: { self: `/v1/flows/${flowId}` } } } });
+    }
   });
 });
