@@ -28,9 +28,18 @@ export function idempotencyKeyOf(req: Request): string | undefined {
   const quoted = /^"(.*)"$/.exec(raw.trim());
   const key = quoted ? (quoted[1] as string).replace(/\\(["\\])/g, '$1') : raw.trim();
   if (key.length === 0 || key.length > 255) throw bad('expects 1 to 255 characters');
-  if (/[\u0000-\u001f\u007f]/.test(key)) throw bad('no control characters');
+  if (hasControlCharacter(key)) throw bad('no control characters');
   return key;
 }
+
+/** C0 controls and DEL */
+const hasControlCharacter = (s: string) => {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+};
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
