@@ -16,5 +16,5 @@ export async function createSettlers(deps: ProcessBackend, logger?: FlowDeps['lo
   const { config, backend } = deps;
   // flows first (a child's release is recorded before anything else acts on the parent's outcome);
   // groups last: a settler that throws turns the outcome into a retry, which keeps the group slot
-  return [flowSettler(flowDeps(deps, logger)), webhookSettler(backend, config), groupSettler(backend.groups)];
+  return [flowSettler(flowDeps(deps, logger)), webhookSettler(backend, config), groupSettler(backend.groups, logger)];
 }
