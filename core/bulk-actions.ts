@@ -148,8 +148,11 @@ export class BulkActions {
         if (job.state !== 'waiting' && job.state !== 'delayed' && job.state !== 'active') return 'skipped';
         const r = await engine.cancel(job.id);
         // removed before it ran: no worker settles it, so its event goes out here (docs/webhooks.md)
-        if (r.outcome === 'cancelled')
-          await webhookEvents(this.backend).emit('job.cancelled', jobSubject(r.job), () => jobEventData(r.job));
+        if (r.outcome === 'cancelled') {
+          await webhookEvents(this.backend)
+            .emit('job.cancelled', jobSubject(r.job), () => jobEventData(r.job))
+            .catch((e: Error) => this.log.error({ jobId: r.job.id, err: e.message }, 'job.cancelled event not emitted'));
+        }
         return ok(r.outcome === 'cancelled' || r.outcome === 'cancelling');
       }
       case 'delete':

@@ -26,7 +26,7 @@ const full = (j: JobView) => ({ ...j, links: jobLink(j) });
 const mayEnqueue = (p: ReturnType<typeof principalOf>, kind: string) => mayUseKind(p, kind, queueOfKind(kind));
 const jobId = z.strictObject({ id: z.string() });
 
-export const jobRoutes: RouteTable<Config> = ({ engine, backend, config }) => {
+export const jobRoutes: RouteTable<Config> = ({ engine, backend, config, logger }) => {
   const loadJob = async (req: Request) => {
     const id = String(req.params.id);
     const job = await engine.getJob(id);
@@ -100,7 +100,10 @@ export const jobRoutes: RouteTable<Config> = ({ engine, backend, config }) => {
             return;
           case 'cancelled':
             // removed before it ran: no worker settles it, so the event is emitted here (docs/webhooks.md)
-            await webhookEvents(backend, config).emit('job.cancelled', jobSubject(r.job), () => jobEventData(r.job));
+            // (the cancel is done: a store failure here is logged, not answered as the cancel's failure)
+            await webhookEvents(backend, config)
+              .emit('job.cancelled', jobSubject(r.job), () => jobEventData(r.job))
+              .catch((e: Error) => logger.error({ jobId: r.job.id, err: e.message }, 'job.cancelled event not emitted'));
             res.json(full(r.job));
         }
       },
