@@ -128,6 +128,12 @@ export interface ConsumeOptions {
   rateLimit?: { max: number; durationMs: number };
   /** runs a job through the executor and resolves with its outcome; never rejects */
   run(job: ConsumedJob, signal: AbortSignal): Promise<Outcome>;
+  /**
+   * How to run a job stored without Conveyor's envelope, e.g. by a plain pg-boss `send(queue, data)`: the
+   * queue's only kind, with that kind's default attempts. Absent when the queue has several kinds (such a
+   * job then dead-letters as of unknown kind). BullMQ jobs always carry their kind as the job name.
+   */
+  plain?: { kind: string; maxAttempts: number };
 }
 
 export interface Consumer {

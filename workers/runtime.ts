@@ -76,6 +76,13 @@ export function resolveQueues(
   return out;
 }
 
+/** A queue's only kind and its default attempts: how a plain job without our envelope runs (ConsumeOptions.plain). */
+function plainKindOf(queue: QueueName): { kind: string; maxAttempts: number } | undefined {
+  const kinds = kindsOfQueue(queue);
+  const only = kinds.length === 1 ? kinds[0] : undefined;
+  return only ? { kind: only, maxAttempts: catalog[only].defaults.attempts } : undefined;
+}
+
 export interface WorkerRuntime {
   consumers: Consumer[];
   /** stop fetching and wait for running jobs up to `graceMs` */
@@ -89,7 +96,7 @@ export function startWorkers(opts: RuntimeOptions): WorkerRuntime {
     const def = queues[queue] as { rateLimit?: { max: number; durationMs: number } };
     const rateLimit = opts.rateLimits?.[queue] ?? def.rateLimit;
     opts.logger.info({ queue, concurrency, rateLimit }, 'consuming');
-    return opts.engine.consume(queue, { concurrency, rateLimit, run });
+    return opts.engine.consume(queue, { concurrency, rateLimit, run, plain: plainKindOf(queue) });
   });
   return {
     consumers,

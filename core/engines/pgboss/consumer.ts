@@ -7,7 +7,10 @@
 // fetched ahead carry no mark until they start, so a crash gives them back untouched.
 import type { Job as BossJob } from 'pg-boss';
 import type { ConsumedJob, ConsumeOptions, Consumer } from '../../engine.ts';
-import { agingSweepIntervalMs, closeWithin } from '../shared.ts';
+import { agingSweepIntervalMs, closeWithin, META_KEY } from '../shared.ts';
+
+const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 import { Completions } from './completions.ts';
 import { type PgbossContext, splitData } from './context.ts';
 import type { Listener } from './listener.ts';
@@ -223,6 +226,12 @@ export class PgbossConsumer implements Consumer {
   private async runOne(job: Fetched) {
     const { listener, ctx } = this.deps;
     const { consumed, progress } = this.consumedOf(job);
+    if (this.opts.plain && consumed.name === this.opts.plain.kind && !(isObject(job.data) && META_KEY in job.data)) {
+      const envelope = { kind: this.opts.plain.kind, maxAttempts: this.opts.plain.maxAttempts };
+      await ctx
+        .q(ctx.sql['adopt-plain'], [this.queue, job.id, JSON.stringify(envelope)])
+        .catch((err) => ctx.log.warn({ jobId: job.id, err: (err as Error).message }, 'could not record the kind of a plain pg-boss job'));
+    }
     const controller = new AbortController();
     listener.running.set(job.id, controller);
     if (listener.pendingCancels.take(job.id)) controller.abort('cancelled by request');
@@ -247,6 +256,8 @@ export class PgbossConsumer implements Consumer {
   private consumedOf(job: Fetched): { consumed: ConsumedJob; progress: () => unknown } {
     const { ctx } = this.deps;
     const { payload, meta } = splitData(job.data);
+    // a plain pg-boss job (no envelope) on a queue of one kind runs as that kind (ConsumeOptions.plain)
+    const plain = isObject(job.data) && META_KEY in job.data ? undefined : this.opts.plain;
     let progress: unknown;
     let logLines: string[] | undefined;
     // one UPDATE of the job row per call (see docs/engines.md: write cost)
@@ -254,11 +265,11 @@ export class PgbossConsumer implements Consumer {
       ctx.q(ctx.sql['set-output-field'], [this.queue, job.id, field, JSON.stringify(value)]);
     const consumed: ConsumedJob = {
       id: meta.id ?? job.id,
-      name: meta.kind,
+      name: plain?.kind ?? meta.kind,
       queue: this.queue,
       data: payload,
       attempt: job.retryCount + 1,
-      maxAttempts: meta.maxAttempts ?? 1,
+      maxAttempts: plain?.maxAttempts ?? meta.maxAttempts ?? 1,
       meta,
       firstFailedAt: async () =>
         ((await ctx.q(ctx.sql['first-failure'], [this.queue, job.id])).rows[0] as { at: string | null } | undefined)?.at ?? undefined,

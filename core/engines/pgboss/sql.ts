@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 const names = [
+  'adopt-plain',
   'age-priorities',
   'cancel-job',
   'complete-with-outputs',
