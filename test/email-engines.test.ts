@@ -108,8 +108,9 @@ for (const factory of engineFactories) {
         { timeoutMs: WAIT, intervalMs: 10, what: 'six messages' },
       );
       // 6 at 2 per fixed 1 s window need three windows: at least one whole window lies between the first
-      // arrival and the last (a lower bound only)
-      expect((arrivals.at(-1) as number) - (arrivals[0] as number)).toBeGreaterThanOrEqual(1_000);
+      // start and the last. Arrivals are seen by polling and SMTP delivery times vary, so the bound keeps
+      // 250 ms of slack; unlimited, the six arrive within a few tens of ms (a lower bound only)
+      expect((arrivals.at(-1) as number) - (arrivals[0] as number)).toBeGreaterThanOrEqual(750);
     });
 
     it('catches mail without SMTP_URL in the engine’s store', async () => {

@@ -59,8 +59,9 @@ const sleepJob = (key: string, ms: number, more: Record<string, unknown> = {}) =
 async function flowEnded(t: TestPlatform, id: string, timeoutMs = 30_000) {
   return waitFor(
     async () => {
+      // a 503 under load (the store deadline) is not an end: look again
       const r = await t.api('GET', `/v1/flows/${id}`);
-      return r.body?.state !== 'running' && r.body;
+      return r.status === 200 && r.body.state !== 'running' && r.body;
     },
     { timeoutMs, what: `flow ${id} ended` },
   );

@@ -276,8 +276,15 @@ describe.skipIf(!!why)('pg-boss engine', () => {
     );
     const ids = rows.map((r) => r.id as string).filter((id) => slots.some((slot) => id === slotJobId('tick', slot)));
     expect(ids.sort()).toEqual(slots.map((slot) => slotJobId('tick', slot)).sort()); // one each, no duplicates
-    const state = (await store.states()).get('tick');
-    expect(state?.lastSlotMs).toBeGreaterThanOrEqual(slots[2] as number);
+    // the slot's state is written after its job: wait for it rather than read it the moment the job exists
+    const state = await waitFor(
+      async () => {
+        const s = (await store.states()).get('tick');
+        return (s?.lastSlotMs ?? 0) >= (slots[2] as number) && s;
+      },
+      { what: 'the schedule state at the third slot', timeoutMs: 20_000 },
+    );
+    expect(state.lastSlotMs).toBeGreaterThanOrEqual(slots[2] as number);
   });
 
   it('keeps only the newest completed jobs by count, never trimming idempotent ones', async () => {
