@@ -173,6 +173,8 @@ export interface Engine {
   enqueue(req: EnqueueRequest): Promise<EnqueueResult>;
   enqueueMany(reqs: EnqueueRequest[]): Promise<EnqueueResult[]>;
   getJob(id: string): Promise<JobView | null>;
+  /** many jobs at once, in the order of `ids` (null where none): one query on Postgres */
+  getJobs(ids: readonly string[]): Promise<(JobView | null)[]>;
   /**
    * A debounced repeat (core/unique.ts): while job `req.jobId` is still delayed, it takes `req`'s data and
    * runs `req.delayMs` from now; null once it came due, started or finished.

@@ -72,6 +72,18 @@ for (const factory of engineFactories) {
       expect(Date.parse(done.finishedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(done.startedAt ?? ''));
     });
 
+    it('getJobs reads many jobs in the order asked, null for an unknown id, each as getJob shows it', async () => {
+      const engine = await make();
+      const a = (await engine.enqueue(request('diagnostics.noop', { note: 'a' }))).job;
+      const b = (await engine.enqueue(request('diagnostics.noop', { note: 'b' }, { delay: 60_000 }))).job;
+      const unknown = '00000000-0000-4000-8000-000000000000';
+      const got = await engine.getJobs([b.id, unknown, a.id]);
+      expect(got.map((j) => j?.id ?? null)).toEqual([b.id, null, a.id]);
+      expect(got[0]).toEqual(await engine.getJob(b.id));
+      expect(got[2]).toEqual(await engine.getJob(a.id));
+      expect(await engine.getJobs([])).toEqual([]);
+    });
+
     it('runs higher priority (1) before lower (10), whatever the enqueue order', async () => {
       const engine = await make();
       if (!needs('priority', engine)) return;

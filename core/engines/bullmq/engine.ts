@@ -228,6 +228,11 @@ export class BullmqEngine implements Engine {
     return tomb ? (JSON.parse(tomb) as JobView) : null;
   }
 
+  /** each job as getJob reads it (BullMQ has no multi-job read; the commands go out together) */
+  getJobs(ids: readonly string[]): Promise<(JobView | null)[]> {
+    return Promise.all(ids.map((id) => this.getJob(id)));
+  }
+
   private knownQueues() {
     return this.opts.queues;
   }

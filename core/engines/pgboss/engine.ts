@@ -264,6 +264,12 @@ export class PgbossEngine implements Engine {
     return reads.getJob(this.ctx, id, queues, query);
   }
 
+  async getJobs(ids: readonly string[]): Promise<(JobView | null)[]> {
+    const uuids = ids.map(toUuid);
+    const found = await reads.getJobsByUuid(this.ctx, [...new Set(uuids)], [...this.ctx.queues]);
+    return uuids.map((u) => found.get(u) ?? null);
+  }
+
   /** Jobs of one queue in one state, newest first (the dashboard adapter). */
   listJobs(queue: string, states: JobRow['state'][], start: number, end: number, future?: boolean): Promise<JobView[]> {
     return reads.listJobs(this.ctx, queue, states, start, end, future);
