@@ -3,6 +3,7 @@
 // that carries a result or progress (sql/complete-with-outputs.sql). A lost write means a re-run, never a
 // lost job.
 import type { Output, PgbossContext } from './context.ts';
+import { retryingDeadlocks } from './deadlock.ts';
 
 export class Completions {
   private readonly pending: { id: string; output: Output | null }[] = [];
@@ -40,8 +41,8 @@ export class Completions {
       const rich = batch.filter((c) => c.output !== null);
       const { boss, q, sql } = this.ctx;
       await Promise.all([
-        plain.length ? boss.complete(this.queue, plain) : undefined,
-        rich.length ? q(sql['complete-with-outputs'], [this.queue, JSON.stringify(rich)]) : undefined,
+        plain.length ? retryingDeadlocks(() => boss.complete(this.queue, plain)) : undefined,
+        rich.length ? retryingDeadlocks(() => q(sql['complete-with-outputs'], [this.queue, JSON.stringify(rich)])) : undefined,
       ]).then(
         () => this.onWritten(batch.map((c) => c.id)),
         (err) =>

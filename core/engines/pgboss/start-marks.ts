@@ -6,6 +6,7 @@
 // all (a crash then re-runs it without counting a stall: it was not the run that crashed). A failed
 // write is logged: the jobs then count as never started.
 import type { PgbossContext } from './context.ts';
+import { retryingDeadlocks } from './deadlock.ts';
 
 export class StartMarks {
   private pending: string[] = [];
@@ -38,9 +39,9 @@ export class StartMarks {
       const ids = this.pending.filter(this.running);
       this.pending = [];
       if (ids.length === 0) continue;
-      await this.ctx
-        .q(this.ctx.sql['mark-started'], [this.queue, ids])
-        .catch((err) => this.ctx.log.warn({ queue: this.queue, err: (err as Error).message }, 'mark-started failed'));
+      await retryingDeadlocks(() => this.ctx.q(this.ctx.sql['mark-started'], [this.queue, ids])).catch((err) =>
+        this.ctx.log.warn({ queue: this.queue, err: (err as Error).message }, 'mark-started failed'),
+      );
     }
   }
 }
