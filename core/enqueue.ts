@@ -15,6 +15,16 @@ import { enqueueUnique, type UniqueBackend } from './unique.ts';
 import { type ErrorDetail, issuesToDetails } from './validation.ts';
 
 const DAY = 86_400_000;
+
+/** `{ key, ms }`: a uniqueness key and its window (throttle, debounce) */
+const keyWindow = () =>
+  z.strictObject({
+    key: z.string().min(1).max(255),
+    ms: z
+      .int()
+      .min(100)
+      .max(30 * DAY),
+  });
 /** the furthest a job may be put off, by delay or runAt */
 const MAX_DELAY_MS = 365 * DAY;
 /** the longest time budget for retries (`retryFor`) */
@@ -64,24 +74,10 @@ export const jobOptionsSchema = z
       .max(255)
       .optional()
       .describe('at most one job of this kind with this key waiting, delayed or active; a repeat returns it (docs/uniqueness.md)'),
-    throttle: z
-      .strictObject({
-        key: z.string().min(1).max(255),
-        ms: z
-          .int()
-          .min(100)
-          .max(30 * DAY),
-      })
+    throttle: keyWindow()
       .optional()
       .describe('at most one job of this kind per key per fixed window of `ms`; extras return it (docs/uniqueness.md)'),
-    debounce: z
-      .strictObject({
-        key: z.string().min(1).max(255),
-        ms: z
-          .int()
-          .min(100)
-          .max(30 * DAY),
-      })
+    debounce: keyWindow()
       .optional()
       .describe('repeats with this key collapse into one job that runs `ms` after the last, with its payload (docs/uniqueness.md)'),
     callback: z
