@@ -7,7 +7,7 @@ import type { Engine } from '../core/engine.ts';
 import { idempotencyJobId } from '../core/engines/bullmq/jobs.ts';
 import { idempotencyUuid } from '../core/engines/pgboss/ids.ts';
 import { describeEngines } from './engines.ts';
-import { type EngineName, setup } from './helpers.ts';
+import { type EngineName, setup, waitFor } from './helpers.ts';
 import { spawnConveyor } from './processes.ts';
 
 const BATCH = 500;
@@ -52,7 +52,10 @@ describeEngines('bulk under a web crash', (engine) => {
           const b = next++;
           const body = JSON.stringify({ jobs: Array.from({ length: BATCH }, (_, i) => jobOf(b, i)) });
           const status = await fetch(`${base}/v1/jobs/bulk`, { method: 'POST', headers, body })
-            .then(async (res) => (await res.json(), res.status))
+            .then(async (res) => {
+              await res.json();
+              return res.status;
+            })
             .catch(() => 0);
           if (status === 0) {
             unanswered.push(b); // the connection died with the web
@@ -63,10 +66,9 @@ describeEngines('bulk under a web crash', (engine) => {
         }
       };
       const clients = [client(), client(), client()];
-      // kill once a few batches went through, at a moment that varies with the round
-      const target = answered + 2 + round;
-      while (answered < target) await new Promise((r) => setTimeout(r, 5));
-      await new Promise((r) => setTimeout(r, 20 * round));
+      // kill once a few batches went through, after more of them each round (the moment varies)
+      const target = answered + 2 + 2 * round;
+      await waitFor(() => answered >= target, { what: `${target} batches answered`, timeoutMs: 60_000, intervalMs: 5 });
       web.child.kill('SIGKILL');
       dead = true;
       await web.exited;

@@ -3,6 +3,7 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { retryingDeadlocks } from '../core/engines/pgboss/deadlock.ts';
+import { waitFor } from './helpers.ts';
 import { DATABASE_URL, dropSchema, postgresUnavailable, uniqueSchema } from './pgboss-helpers.ts';
 
 const why = await postgresUnavailable();
@@ -41,7 +42,7 @@ describe.skipIf(!!why)('pg-boss writes and deadlocks', () => {
         (await pool.query(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%SET v = v + 1%'`)).rows[0]
           ?.count,
       ) > 0;
-    for (let i = 0; i < 500 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(waiting, { what: 'our UPDATE waiting for row 2', timeoutMs: 10_000, intervalMs: 10 });
     const theirs = other.query(`UPDATE ${schema}.t SET v = v + 10 WHERE id = 1`).then(() => other.query('COMMIT'));
     await theirs;
     const result = await ours;
