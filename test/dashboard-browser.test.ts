@@ -1,34 +1,23 @@
 // The dashboard in a real browser (Debian chromium, headless, driven by playwright-core): sign in, see
 // the queues, retry a failed job as operator, a viewer cannot, a <script> payload stays text, CSRF-less
 // posts are refused, sign out; on each engine. Screenshots go to test-artifacts/dashboard/<engine>/ (CI keeps the folder).
-import { existsSync, mkdirSync } from 'node:fs';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dlqName } from '../core/engines/bullmq/engine.ts';
 import { caughtMailStore } from '../workers/email/caught-mail.ts';
+import { launchChromium } from './browser.ts';
 import { dashboardOverrides, PASSWORDS, type TestRole } from './dashboard-users.ts';
 import { describeEngines, engineNames, engineTraits } from './engines.ts';
 import { type EngineName, setup, type TestPlatform, waitFor } from './helpers.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = 'test-artifacts/dashboard';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 let browser: Browser;
 
 beforeAll(async () => {
-  // CI installs chromium (apt-get install -y chromium): a missing browser is a failure, never a skip.
-  if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   for (const engine of engineNames) mkdirSync(`${SHOTS}/${engine}`, { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

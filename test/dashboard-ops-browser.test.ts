@@ -2,30 +2,28 @@
 // the audit log page (who did what, filters, everything shown as text, admins only), the overview's
 // last-hour charts, and a bulk retry of 1,000 dead letters by filter through the confirm step (a viewer
 // refused even with a valid CSRF token). Screenshots go to test-artifacts/dashboard/<engine>/.
-import { existsSync, mkdirSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { metricsHooks } from '../core/metrics/job-metrics.ts';
 import { ThroughputRecorder } from '../core/metrics/throughput.ts';
 import { catalogView } from '../workers/catalog.ts';
 import { handlers } from '../workers/diagnostics/handlers.ts';
 import { startWorkers } from '../workers/runtime.ts';
+import { launchChromium } from './browser.ts';
 import { dashboardOverrides, PASSWORDS, type TestRole } from './dashboard-users.ts';
 import { describeEngines, engineNames } from './engines.ts';
 import { type EngineName, quietLogger, setup, type TestPlatform, waitFor } from './helpers.ts';
 
 type AuditRow = { actor: string; action: string; outcome: string };
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = 'test-artifacts/dashboard';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'];
 
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   for (const engine of engineNames) mkdirSync(`${SHOTS}/${engine}`, { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -5,25 +5,15 @@
 // Bull Board's pages are opened in headless chromium. A payload that ran would set a window flag or open a
 // dialog; one parsed as markup (that the CSP alone kept from running) leaves an element with an event
 // handler or an inline script: none of these may happen on any page.
-import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dlqName } from '../core/engines/bullmq/engine.ts';
 import { createDashboard } from '../dashboard/index.ts';
 import { toEnqueueRequest } from '../workers/catalog.ts';
+import { launchChromium } from './browser.ts';
 import { DashboardClient, dashboardOverrides, PASSWORDS } from './dashboard-users.ts';
 import { describeEngines } from './engines.ts';
 import { quietLogger, setup, type TestPlatform, waitFor } from './helpers.ts';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
 
 /** every payload bumps window.__xss and opens a dialog if it ever runs */
 const RUN = 'window.__xss=1;alert(1)';
@@ -34,8 +24,7 @@ if (PAYLOAD.length > 200) throw new Error(`payload is ${PAYLOAD.length} characte
 
 let browser: Browser;
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

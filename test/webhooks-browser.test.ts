@@ -2,10 +2,10 @@
 // engine: subscriptions, a dead delivery replayed from the page and then delivered, an HTTP kind with its
 // target and recent outcomes; everything user-given shown as text. Screenshots: test-artifacts/dashboard/<engine>/.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { createOutbound } from '../core/outbound/index.ts';
 import type { HandlerMap } from '../workers/catalog.ts';
@@ -13,21 +13,19 @@ import { handlers as diagnostics } from '../workers/diagnostics/handlers.ts';
 import { httpHandlers } from '../workers/http/handler.ts';
 import { deliverer } from '../workers/webhooks/handler.ts';
 import { webhookSettler } from '../workers/webhooks/settler.ts';
+import { launchChromium } from './browser.ts';
 import { dashboardOverrides, PASSWORDS } from './dashboard-users.ts';
 import { describeEngines, engineNames } from './engines.ts';
 import { setup, waitFor } from './helpers.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = 'test-artifacts/dashboard';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'];
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
 const EVIL = '<img src=x onerror="window.__pwned=1">';
 
 let browser: Browser;
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   for (const engine of engineNames) mkdirSync(`${SHOTS}/${engine}`, { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
