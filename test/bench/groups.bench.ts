@@ -3,50 +3,19 @@
 // ungrouped (target ≥ 0.7×); and the wait of a 10-job group enqueued behind a 100,000-job group (10,000 with
 // --quick): how long until its 10 jobs are done, and how many of the big group's ran meanwhile (fairness:
 // about one of theirs per one of ours, as the groups alternate).
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { pino } from 'pino';
 import type { Backend } from '../../core/backend.ts';
 import type { EnqueueRequest } from '../../core/engine.ts';
-import { deleteKeysWithPrefix } from '../../core/engines/bullmq/redis.ts';
-import { createBackend, pgbossSchemaFor } from '../../core/engines/factory.ts';
 import { enqueueManyGrouped } from '../../core/groups/enqueue.ts';
 import { groupSettler } from '../../core/groups/settle.ts';
 import { toEnqueueRequest, validateJob } from '../../producers/enqueue.ts';
-import { queueNames } from '../../workers/catalog.ts';
-import { loadConfig } from '../../workers/config.ts';
+import type { loadConfig } from '../../workers/config.ts';
 import { handlers } from '../../workers/diagnostics/handlers.ts';
 import { startWorkers } from '../../workers/runtime.ts';
+import { benchBackend, type EngineName, benchLogger as logger, until } from './backend.ts';
 import type { BenchContext, BenchRow } from './types.ts';
 
-const logger = pino({ level: 'warn' });
-const DATABASE_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/test';
-type EngineName = 'bullmq' | 'pgboss';
-
-function platform(engine: EngineName, redisUrl: string) {
-  const prefix = `bench-groups-${randomBytes(4).toString('hex')}`;
-  const config = loadConfig({
-    QUEUE_ENGINE: engine,
-    ...(engine === 'bullmq' ? { REDIS_URL: redisUrl } : { DATABASE_URL }),
-    QUEUE_PREFIX: prefix,
-    LOG_LEVEL: 'warn',
-    GROUP_CONCURRENCY: '1',
-    RETENTION_COMPLETED_COUNT: '10000000',
-  });
-  const backend = createBackend(config, logger, { queues: queueNames });
-  const drop = async () => {
-    await backend.close();
-    if (engine === 'bullmq') {
-      await deleteKeysWithPrefix(redisUrl, prefix);
-    } else {
-      const c = new pg.Client({ connectionString: DATABASE_URL });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS ${pgbossSchemaFor(prefix)} CASCADE`);
-      await c.end();
-    }
-  };
-  return { config, backend, drop };
-}
+const platform = (engine: EngineName, redisUrl: string) =>
+  benchBackend(engine, redisUrl, { GROUP_CONCURRENCY: '1', RETENTION_COMPLETED_COUNT: '10000000' });
 
 const requests = (config: ReturnType<typeof loadConfig>, n: number, group: (i: number) => string | undefined): EnqueueRequest[] =>
   Array.from({ length: n }, (_, i) => {
@@ -59,14 +28,6 @@ const requests = (config: ReturnType<typeof loadConfig>, n: number, group: (i: n
 async function enqueueAll(backend: Backend, reqs: EnqueueRequest[]) {
   for (let i = 0; i < reqs.length; i += 1000) {
     await enqueueManyGrouped(backend.groups, (r) => backend.engine.enqueueMany(r), reqs.slice(i, i + 1000));
-  }
-}
-
-async function until(cond: () => boolean, deadlineMs: number) {
-  const end = Date.now() + deadlineMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('bench deadline passed');
-    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
