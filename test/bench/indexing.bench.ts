@@ -1,4 +1,5 @@
 // Search indexing vs no-op jobs on the same engine (issue 13: "indexing adds no bottleneck", ≥ 0.8×).
+// BENCH_ENGINE=bullmq|pgboss runs one engine only.
 // One worker runtime in this process per engine, at the search queue's concurrency, drains N jobs it did
 // not enqueue while measured: first N `diagnostics.noop` jobs, then N `search.index` upserts written
 // through the real handler (BulkBatcher → `_bulk`) to the ES stand-in in its own process answering after
@@ -105,11 +106,12 @@ async function oneEngine(ctx: BenchContext, engine: 'bullmq' | 'pgboss', esUrl: 
 }
 
 const section: BenchSection = async (ctx) => {
+  const only = process.env.BENCH_ENGINE;
   const n = ctx.quick ? 2_000 : 10_000;
   const standin = await startStandinProcess(1);
   const rows: BenchRow[] = [];
   try {
-    for (const engine of ['bullmq', 'pgboss'] as const) {
+    for (const engine of (['bullmq', 'pgboss'] as const).filter((e) => !only || e === only)) {
       const r = await oneEngine(ctx, engine, standin.url, n);
       ctx.log(`${engine}: ${n} no-op jobs ${Math.round(r.noop)}/s, ${n} search.index jobs ${Math.round(r.indexing)}/s`);
       rows.push({
