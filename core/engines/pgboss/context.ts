@@ -16,7 +16,9 @@ export interface StoredMeta extends JobMeta {
   maxAttempts: number;
   /** the priority it was enqueued with (the row's column holds the aged one) */
   priority?: number;
-  retention?: { completedSeconds: number; failedSeconds: number };
+  /** failedSeconds is read when the job fails; a count key's presence lets retention by count trim it
+   * (completedSeconds is in the row's deletion_seconds; rows written before kept it here too) */
+  retention?: { completedSeconds?: number; failedSeconds: number; completedCount?: number; failedCount?: number };
 }
 
 /** `output` of a job row while it is not completed. */

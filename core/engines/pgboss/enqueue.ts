@@ -55,7 +55,9 @@ export function envelope(
   req: EnqueueRequest,
   external?: string,
 ): Record<string, unknown> {
-  const retention = retentionOf(ctx, req);
+  // completedSeconds is the row's deletion_seconds already: the envelope carries what the row cannot
+  // (a smaller row and one GIN entry less per row version; docs/benchmarks.md, pg-boss drain)
+  const { completedSeconds: _inRow, ...retention } = retentionOf(ctx, req);
   const meta: StoredMeta = {
     ...req.meta,
     timeoutMs: req.timeoutMs,
