@@ -7,6 +7,7 @@
 // without the info and tsx variants.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type JobsOptions, Queue, Worker } from 'bullmq';
@@ -229,11 +230,34 @@ async function httpBulk(url: string, n: number): Promise<number> {
 }
 
 /**
+ * POST `body` over a pool of keep-alive connections (as a real client's pool: at 1,000/s an unbounded
+ * fetch opens sockets faster than the web accepts them and some are reset). Resolves with the answer's JSON.
+ */
+function postJson(agent: Agent, port: number, path: string, headers: Record<string, string>, body: string): Promise<{ id: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ agent, host: '127.0.0.1', port, path, method: 'POST', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: string });
+        } catch (err) {
+          reject(err);
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
  * Single POST /v1/jobs at a steady rate against real `web` and `worker` processes (as the Procfile runs
  * them); the bench process only sends. Latency = the job's processedOn (set by the worker as it takes the
  * job, right before the handler) minus the client's send time; both clocks are this machine's.
  */
-async function latency(url: string, rate: number, seconds: number): Promise<{ p50: number; p99: number; n: number }> {
+async function latency(url: string, rate: number, seconds: number): Promise<{ p50: number; p99: number; n: number; failed: number }> {
   const prefix = `cvbench-lat-${randomBytes(3).toString('hex')}`;
   const key = generateApiKey();
   const port = 20_000 + Math.floor(Math.random() * 20_000);
@@ -254,25 +278,28 @@ async function latency(url: string, rate: number, seconds: number): Promise<{ p5
     }
     const n = rate * seconds;
     const gap = 1000 / rate;
-    const sent: { id: Promise<string>; at: number }[] = [];
+    const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+    const sent: { id: Promise<string | undefined>; at: number }[] = [];
+    let failed = 0;
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
       const wait = t0 + i * gap - performance.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
       const at = Date.now();
-      const id = fetch(`${base}/v1/jobs`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ name: 'diagnostics.noop', data: { note: `j${i}` } }),
-      })
-        .then((r) => r.json() as Promise<{ id: string }>)
-        .then((b) => b.id);
+      const id = postJson(agent, port, '/v1/jobs', headers, JSON.stringify({ name: 'diagnostics.noop', data: { note: `j${i}` } })).then(
+        (b) => b.id,
+        () => {
+          failed++;
+          return undefined;
+        },
+      );
       sent.push({ id, at });
     }
     const lat: number[] = [];
     const until = Date.now() + 30_000;
     for (const s of sent) {
       const id = await s.id;
+      if (id === undefined) continue;
       for (;;) {
         const job = await q.getJob(id);
         if (job?.processedOn) {
@@ -283,7 +310,8 @@ async function latency(url: string, rate: number, seconds: number): Promise<{ p5
         await new Promise((r) => setTimeout(r, 20));
       }
     }
-    return { p50: pct(lat, 50), p99: pct(lat, 99), n: lat.length };
+    agent.destroy();
+    return { p50: pct(lat, 50), p99: pct(lat, 99), n: lat.length, failed };
   } finally {
     await stop(web.child, worker.child);
     await q.close();
@@ -292,8 +320,8 @@ async function latency(url: string, rate: number, seconds: number): Promise<{ p5
   }
 }
 
-/** single POSTs per second in the latency part (issue 13: p99 ≤ 10 ms at 1,000/s) */
-const LATENCY_RATE = 1000;
+/** single POSTs per second in the latency part (issue 13: p99 ≤ 10 ms at 1,000/s); BENCH_LATENCY_RATE overrides */
+const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 1000);
 
 export default async function core(ctx: BenchContext): Promise<BenchRow[]> {
   const n = ctx.quick ? 3_000 : 20_000;
@@ -366,7 +394,7 @@ export default async function core(ctx: BenchContext): Promise<BenchRow[]> {
   }
   if (parts.includes('latency')) {
     const lat = await latency(ctx.redisUrl, LATENCY_RATE, ctx.quick ? 2 : 10);
-    ctx.log(`latency: ${lat.n} jobs, p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms`);
+    ctx.log(`latency: ${lat.n} jobs (${lat.failed} requests failed), p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms`);
     rows.push(
       { section: 'core', metric: `POST /v1/jobs @${LATENCY_RATE}/s → handler start p50`, ours: lat.p50, unit: 'ms' },
       {
@@ -375,7 +403,7 @@ export default async function core(ctx: BenchContext): Promise<BenchRow[]> {
         ours: lat.p99,
         unit: 'ms',
         target: 'p99 ≤ 10 ms',
-        met: lat.p99 <= 10,
+        met: lat.p99 <= 10 && lat.failed === 0,
       },
     );
   }
