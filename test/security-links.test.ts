@@ -1,6 +1,6 @@
-// Links in emails are http(s) only (issue 12, deliverable 6), on both engines, through the API, the
-// worker and a real SMTP server: every string var of every template is tried with `javascript:`, `data:`
-// and markup. A var that may not hold it is a 400 naming it at enqueue; one that may arrives as text, so
+// Links in emails are http(s) or mailto (issue 12, deliverable 6), on both engines, through the API, the
+// worker and a real SMTP server: every string var of every template is tried with `javascript:`, `data:`,
+// mailto header injections and markup. A var that may not hold it is a 400 naming it at enqueue; one that may arrives as text, so
 // every href/src in the HTML part that reached the mailbox is http(s) or mailto, and no tag carries an
 // event handler or a script.
 import { expect, it } from 'vitest';
@@ -12,6 +12,9 @@ import { handlerDeps, startTestSmtp } from './email-helpers.ts';
 import { describeEngines } from './engines.ts';
 import { setup, waitFor } from './helpers.ts';
 
+/** the href of the message's first <a>, decoded */
+const firstHref = (html: string) => linkAttributes(html)[0];
+
 const HOSTILE = [
   'javascript:alert(1)',
   'JavaScript:alert(document.domain)',
@@ -20,6 +23,18 @@ const HOSTILE = [
   'data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==',
   'vbscript:msgbox(1)',
   '"><a href="javascript:alert(1)">x</a><img src=x onerror=alert(1)>',
+  'mailto:ada@example.test%0D%0ABcc:eve@evil.test',
+  'mailto:ada@example.test?subject=hi%0ABcc:eve@evil.test',
+  'mailto:ada@example.test\r\nBcc: eve@evil.test',
+  'mailto:javascript:alert(1)',
+  'mailto:ada@example.test?X-Mailer=evil',
+];
+
+/** mailto: links a link var takes (RFC 6068, no header but subject/body/cc/bcc, line breaks only in the body) */
+const MAILTO = [
+  'mailto:help@acme.test',
+  'mailto:help@acme.test?subject=Sign%20in%20help&body=Hello%2C%0D%0AI%20cannot%20sign%20in.',
+  'mailto:help@acme.test,ops@acme.test?cc=lead@acme.test',
 ];
 
 type Path = (string | number)[];
@@ -73,7 +88,13 @@ const fieldOf = (path: Path) => path.map((k, i) => (typeof k === 'number' ? `[${
 describeEngines('links in emails', { timeout: 90_000 }, (engine) => {
   it('every string var of every template: javascript:/data: links refused at enqueue or inert in the mail delivered; only http(s)/mailto hrefs', async () => {
     const smtp = await startTestSmtp();
-    const t = await setup({ engine, SMTP_URL: smtp.url, EMAIL_FROM: 'Acme <no-reply@acme.test>', EMAIL_RATE_PER_SECOND: '1000' });
+    const t = await setup({
+      engine,
+      SMTP_URL: smtp.url,
+      EMAIL_FROM: 'Acme <no-reply@acme.test>',
+      EMAIL_RATE_PER_SECOND: '1000',
+      API_RATE_LIMIT_RPS: '10000',
+    });
     const set = await createEmailHandlers(handlerDeps(t.config, t.backend), {});
     t.startWorker({ handlers: { ...defaultHandlers, ...set.handlers }, queues: { email: 8 } });
     try {
@@ -112,6 +133,46 @@ describeEngines('links in emails', { timeout: 90_000 }, (engine) => {
         }
       }
       expect(links).toBeGreaterThan(0);
+    } finally {
+      await set.close();
+    }
+  });
+  it('a link var takes a mailto: URI, delivered as that href (escaped); mailto header injections are refused naming the var', async () => {
+    const smtp = await startTestSmtp();
+    const t = await setup({
+      engine,
+      SMTP_URL: smtp.url,
+      EMAIL_FROM: 'Acme <no-reply@acme.test>',
+      EMAIL_RATE_PER_SECOND: '1000',
+      API_RATE_LIMIT_RPS: '10000',
+    });
+    const set = await createEmailHandlers(handlerDeps(t.config, t.backend), {});
+    t.startWorker({ handlers: { ...defaultHandlers, ...set.handlers }, queues: { email: 8 } });
+    try {
+      for (const bad of HOSTILE.filter((v) => v.startsWith('mailto:'))) {
+        const r = await t.api('POST', '/v1/jobs', {
+          name: 'email.send',
+          data: { to: 'ada@example.test', template: 'welcome', vars: { name: 'Ada', loginUrl: bad } },
+        });
+        expect(r.status, bad).toBe(400);
+        expect(
+          r.body.error.details.map((d: { path: string }) => d.path),
+          bad,
+        ).toContain('data.vars.loginUrl');
+      }
+      for (const [i, loginUrl] of MAILTO.entries()) {
+        const r = await t.api('POST', '/v1/jobs', {
+          name: 'email.send',
+          data: { to: 'ada@example.test', template: 'welcome', vars: { name: `Ada ${i}`, loginUrl } },
+        });
+        expect(r.status, loginUrl).toBe(202);
+      }
+      await waitFor(() => smtp.messages.length >= MAILTO.length, { timeoutMs: 30_000, what: `${MAILTO.length} messages delivered` });
+      const hrefs = smtp.messages.map((m) => firstHref(String(m.html || '')));
+      expect(hrefs.sort()).toEqual([...MAILTO].sort());
+      for (const m of smtp.messages) expect(String(m.html), m.subject).toMatch(/href="mailto:[^"<>]*"/);
+      // the body's %0D%0A stays escaped in the href: no raw line break reaches the message
+      for (const m of smtp.messages) expect(String(m.html).match(/href="mailto:[^"]*"/)?.[0], m.subject).not.toMatch(/[\r\n]/);
     } finally {
       await set.close();
     }
