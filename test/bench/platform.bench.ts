@@ -1,10 +1,10 @@
 // The open platform (issue 10), on each engine, in one process (engine, worker runtime and web as the
-// processes run them, minus process boundaries):
+// processes run them, minus process boundaries), the HTTP target / receiver in a second one:
 //  1. an HTTP-target kind against a local target answering in 1 ms vs diagnostics.noop: jobs/s, ratio (≥ 0.5×)
 //  2. completion-webhook deliveries/s (webhooks.deliver jobs POSTing to a local receiver)
 //  3. long-poll wake-up: GET /v1/jobs/:id?wait=10 answered how long after the job's finishedAt, p50/p99
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -37,19 +37,31 @@ const pct = (xs: number[], p: number) => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A target that answers 200 `{}` after 1 ms. */
+// The target, in its own node process (as a deployment has it: another service on other cores), so the
+// figure is the worker's cost, not the worker's and the target's on one event loop.
+const TARGET_JS = `
+const srv = require('node:http').createServer((req, res) => {
+  req.resume();
+  req.on('end', () => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), 1));
+});
+srv.keepAliveTimeout = 60000;
+srv.listen(0, '127.0.0.1', () => process.stdout.write(srv.address().port + '\\n'));
+process.stdin.on('end', () => process.exit(0)).resume();
+`;
+
+/** A target that answers 200 `{}` after 1 ms, in a child process (ends with its stdin, i.e. with us). */
 async function target() {
-  const srv = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), 1));
+  const child = spawn(process.execPath, ['-e', TARGET_JS], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`bench target exited (${code})`)));
+    child.stdout.once('data', (b: Buffer) => resolve(Number(String(b).trim())));
   });
-  srv.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   return {
-    url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/run`,
+    url: `http://127.0.0.1:${port}/run`,
     close: () => {
-      srv.closeAllConnections();
-      srv.close();
+      child.removeAllListeners('exit');
+      child.kill();
     },
   };
 }
