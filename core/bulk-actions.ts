@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Backend } from './backend.ts';
 import type { JobView } from './engine.ts';
-import { jobEventData, jobSubject, webhookEvents } from './outbound/events.ts';
+import { cancelWithEvent, webhookEvents } from './outbound/events.ts';
 import type { JobFilter } from './search.ts';
 
 export const BULK_ACTIONS = ['retry', 'cancel', 'delete', 'replay', 'promote'] as const;
@@ -146,13 +146,8 @@ export class BulkActions {
         return ok((job.state === 'failed' || job.state === 'cancelled') && (await jobActions.retry(job)));
       case 'cancel': {
         if (job.state !== 'waiting' && job.state !== 'delayed' && job.state !== 'active') return 'skipped';
-        const r = await engine.cancel(job.id);
-        // removed before it ran: no worker settles it, so its event goes out here (docs/webhooks.md)
-        if (r.outcome === 'cancelled') {
-          await webhookEvents(this.backend)
-            .emit('job.cancelled', jobSubject(r.job), () => jobEventData(r.job))
-            .catch((e: Error) => this.log.error({ jobId: r.job.id, err: e.message }, 'job.cancelled event not emitted'));
-        }
+        // the job.cancelled deliveries first (intents checked at run time), then the cancel (docs/webhooks.md)
+        const r = await cancelWithEvent(webhookEvents(this.backend), job, () => engine.cancel(job.id));
         return ok(r.outcome === 'cancelled' || r.outcome === 'cancelling');
       }
       case 'delete':

@@ -64,7 +64,7 @@ describeEngines('webhook and HTTP kind pages in a browser', { timeout: 90_000 },
     });
     const srv = await server();
     const out = await createOutbound(t.config);
-    const handlers = { ...diagnostics, 'webhooks.deliver': deliverer(out, t.config) } as HandlerMap;
+    const handlers = { ...diagnostics, 'webhooks.deliver': deliverer(out, t.config, t.backend.engine) } as HandlerMap;
     t.startWorker({
       handlers,
       declared: httpHandlers(out),

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { expect, it } from 'vitest';
-import { deliveryJobId, messageIdOf } from '../core/outbound/events.ts';
+import { CANCEL_INTENT_WINDOW_MS, cancelWithEvent, deliveryJobId, messageIdOf, webhookEvents } from '../core/outbound/events.ts';
 import { createOutbound } from '../core/outbound/index.ts';
 import type { HandlerMap } from '../workers/catalog.ts';
 import { handlers as diagnostics } from '../workers/diagnostics/handlers.ts';
@@ -67,7 +67,7 @@ async function platform(engine: 'bullmq' | 'pgboss', env: Record<string, string>
     ...env,
   });
   const out = await createOutbound(t.config);
-  const handlers = { ...diagnostics, 'webhooks.deliver': deliverer(out, t.config) } as HandlerMap;
+  const handlers = { ...diagnostics, 'webhooks.deliver': deliverer(out, t.config, t.backend.engine) } as HandlerMap;
   t.startWorker({ handlers, queues: { default: 10, webhooks: 10 }, settlers: [webhookSettler(t.backend, t.config)] });
   return t;
 }
@@ -164,6 +164,57 @@ describeEngines('completion webhooks', { timeout: 60_000 }, (engine) => {
     } else {
       console.log(`[${engine}] skips cancelling a running job: the engine cannot cancel active jobs`);
     }
+    await rx.close();
+  });
+
+  // The web cancels and tells the receivers in two writes; a web that dies between them must lose no event.
+  // The delivery is written first (an intent checked at run time), then the cancel: driven here step by step,
+  // each "crash" a throw right after the step it follows (nothing of the route runs after it).
+  it('job.cancelled survives a crash right after the cancel, and a crash before it sends nothing', async () => {
+    const t = await platform(engine);
+    const rx = await receiver();
+    const events = webhookEvents(t.backend, t.config);
+    const crash = new Error('web process died here');
+    const deliveryOf = (id: string) => deliveryJobId(messageIdOf(id, 'job.cancelled'), 'callback');
+
+    const cancelled = await enqueue(t, 'diagnostics.noop', {}, { delay: 60_000, callback: { url: rx.url } });
+    const job = await t.engine.getJob(cancelled);
+    if (!job) throw new Error('the job was not stored');
+    await expect(
+      cancelWithEvent(events, job, async () => {
+        expect((await t.engine.cancel(cancelled)).outcome).toBe('cancelled');
+        throw crash;
+      }),
+    ).rejects.toBe(crash);
+    const [d] = await deliveriesOf(rx, 1, 'the cancelled event, though the web died after the cancel');
+    expect(d?.id).toBe(messageIdOf(cancelled, 'job.cancelled'));
+    expect(d?.event).toMatchObject({ type: 'job.cancelled', data: { id: cancelled, state: 'cancelled' } });
+
+    // died after the intent, before the cancel: the job is still delayed once the intent's window is over
+    const kept = await enqueue(t, 'diagnostics.noop', {}, { delay: 60_000, callback: { url: rx.url } });
+    const keptJob = await t.engine.getJob(kept);
+    if (!keptJob) throw new Error('the job was not stored');
+    const longAgo = Date.now() - CANCEL_INTENT_WINDOW_MS - 1_000;
+    await expect(
+      cancelWithEvent(
+        events,
+        keptJob,
+        async () => {
+          throw crash;
+        },
+        longAgo,
+      ),
+    ).rejects.toBe(crash);
+    const intent = await waitFor(
+      async () => {
+        const j = await t.engine.getJob(deliveryOf(kept));
+        return j?.state === 'completed' ? j : undefined;
+      },
+      { what: 'the intent of the cancel that never happened to complete', timeoutMs: 20_000 },
+    );
+    expect(intent.result).toMatchObject({ sent: false });
+    expect((await t.engine.getJob(kept))?.state).toBe('delayed');
+    expect(rx.requests()).toBe(1);
     await rx.close();
   });
 

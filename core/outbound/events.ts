@@ -52,6 +52,12 @@ export const deliveryPayload = z.strictObject({
   type: z.string(),
   timestamp: z.string(),
   data: z.unknown(),
+  /**
+   * A delivery written before its event (job.cancelled: cancelIntent below): at run time the job must be in
+   * `state`, and the job as it then is becomes `data`; in another final state, or still waiting/delayed
+   * after `until`, the event did not happen and the delivery completes without sending.
+   */
+  check: z.strictObject({ jobId: z.string(), state: z.string(), until: z.string() }).optional(),
 });
 export type DeliveryPayload = z.infer<typeof deliveryPayload>;
 
@@ -159,26 +165,31 @@ export class WebhookEvents {
    * Emit `type` about `subject`: one delivery job per receiver, ids deterministic (a repeat enqueues
    * nothing). `data` is built only when someone receives it. Resolves with the delivery job ids.
    */
-  async emit(type: EventType, subject: EventSubject, data: () => unknown | Promise<unknown>): Promise<string[]> {
+  async emit(
+    type: EventType,
+    subject: EventSubject,
+    data: () => unknown | Promise<unknown>,
+    intent?: { check: NonNullable<DeliveryPayload['check']>; delayMs: number },
+  ): Promise<string[]> {
     const receivers = await this.receivers(type, subject);
     if (receivers.length === 0) return [];
     const messageId = messageIdOf(subject.id, type);
-    const event = { type, timestamp: new Date().toISOString(), data: await data() };
+    const event = { type, timestamp: new Date().toISOString(), data: await data(), ...(intent ? { check: intent.check } : {}) };
     const reqs = receivers.map(({ receiver, url }) =>
-      this.request(deliveryJobId(messageId, receiver), { url, messageId, receiver, ...event }),
+      this.request(deliveryJobId(messageId, receiver), { url, messageId, receiver, ...event }, intent?.delayMs ?? 0),
     );
     const results = await Promise.all(reqs.map((r) => this.backend.engine.enqueue(r)));
     return results.map((r) => r.job.id);
   }
 
-  private request(jobId: string, payload: DeliveryPayload): EnqueueRequest {
+  private request(jobId: string, payload: DeliveryPayload, delayMs: number): EnqueueRequest {
     const s = this.settings;
     return {
       name: DELIVER_KIND,
       queue: WEBHOOKS_QUEUE,
       data: payload,
       priority: 5,
-      delayMs: 0,
+      delayMs,
       attempts: s.WEBHOOK_ATTEMPTS,
       // the handler computes its own delays (WEBHOOK_RETRY_*); this is the kind's fallback
       backoff: { baseMs: 5_000, capMs: 3_600_000, jitter: 'full' },
@@ -225,4 +236,29 @@ export function emitEvent(
   data: () => unknown | Promise<unknown>,
 ): Promise<string[]> {
   return webhookEvents(backend).emit(type, subject, data);
+}
+
+/** The states a cancel can act on (the others answer 409 and need no intent). */
+export const CANCELLABLE: ReadonlySet<string> = new Set(['waiting', 'delayed', 'active']);
+/** How long a job.cancelled intent waits for the cancel it announces before it concludes there was none. */
+export const CANCEL_INTENT_WINDOW_MS = 60_000;
+/** The intent's first run is this much after it is written: the cancel is normally stored by then. */
+export const CANCEL_INTENT_DELAY_MS = 1_000;
+
+/**
+ * Cancel a job and tell its receivers, crash-safe: the job.cancelled deliveries are written first, as
+ * intents (deterministic ids: the worker's settler, emitting the same event for a running job cancelled by
+ * its worker, lands on the same delivery job), then `cancel` runs. A process that dies between the two
+ * leaves an intent whose handler finds the job not cancelled and sends nothing; one that dies after the
+ * cancel leaves an intent that sends. Nothing to write when nobody receives the event.
+ */
+export async function cancelWithEvent<T>(
+  events: WebhookEvents,
+  job: Pick<JobView, 'id' | 'name' | 'queue' | 'callback'>,
+  cancel: () => Promise<T>,
+  now = Date.now(),
+): Promise<T> {
+  const check = { jobId: job.id, state: 'cancelled', until: new Date(now + CANCEL_INTENT_WINDOW_MS).toISOString() };
+  await events.emit('job.cancelled', jobSubject(job), () => null, { check, delayMs: CANCEL_INTENT_DELAY_MS });
+  return cancel();
 }

@@ -11,7 +11,7 @@ import { idempotencyHeaders, idempotencyKeyOf, withBulkIdempotencyKey, withIdemp
 import { componentRef, err, ok, ref } from '../../core/http/openapi.ts';
 import { isAdmin, mayUseKind, principalOf } from '../../core/http/principal.ts';
 import { byParam, type RouteTable, route } from '../../core/http/route.ts';
-import { jobEventData, jobSubject, webhookEvents } from '../../core/outbound/events.ts';
+import { CANCELLABLE, cancelWithEvent, webhookEvents } from '../../core/outbound/events.ts';
 import { targetsOf } from '../../core/outbound/index.ts';
 import { enqueueUnique, type UniqueBackend } from '../../core/unique.ts';
 import type { ErrorDetail } from '../../core/validation.ts';
@@ -26,7 +26,7 @@ const full = (j: JobView) => ({ ...j, links: jobLink(j) });
 const mayEnqueue = (p: ReturnType<typeof principalOf>, kind: string) => mayUseKind(p, kind, queueOfKind(kind));
 const jobId = z.strictObject({ id: z.string() });
 
-export const jobRoutes: RouteTable<Config> = ({ engine, backend, config, logger }) => {
+export const jobRoutes: RouteTable<Config> = ({ engine, backend, config }) => {
   const loadJob = async (req: Request) => {
     const id = String(req.params.id);
     const job = await engine.getJob(id);
@@ -88,8 +88,11 @@ export const jobRoutes: RouteTable<Config> = ({ engine, backend, config, logger 
         '409': err('already finished'),
       },
       handle: async (req, res) => {
-        await loadJob(req);
-        const r = await engine.cancel(String(req.params.id));
+        const job = await loadJob(req);
+        // the job.cancelled deliveries are written before the cancel (intents checked at run time), so a
+        // web that dies between the two loses no event (cancelWithEvent, docs/webhooks.md)
+        const cancel = () => engine.cancel(job.id);
+        const r = CANCELLABLE.has(job.state) ? await cancelWithEvent(webhookEvents(backend, config), job, cancel) : await cancel();
         switch (r.outcome) {
           case 'not_found':
             throw new ApiError(404, 'not_found', `no job "${req.params.id}"`);
@@ -99,11 +102,6 @@ export const jobRoutes: RouteTable<Config> = ({ engine, backend, config, logger 
             res.status(202).json({ ...full(r.job), cancelRequested: true });
             return;
           case 'cancelled':
-            // removed before it ran: no worker settles it, so the event is emitted here (docs/webhooks.md)
-            // (the cancel is done: a store failure here is logged, not answered as the cancel's failure)
-            await webhookEvents(backend, config)
-              .emit('job.cancelled', jobSubject(r.job), () => jobEventData(r.job))
-              .catch((e: Error) => logger.error({ jobId: r.job.id, err: e.message }, 'job.cancelled event not emitted'));
             res.json(full(r.job));
         }
       },

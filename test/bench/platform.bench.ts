@@ -185,7 +185,7 @@ async function deliveries(engine: 'bullmq' | 'pgboss', n: number): Promise<Bench
       startWorkers({
         engine: p.backend.engine,
         logger,
-        handlers: { 'webhooks.deliver': deliverer(out, p.config) } as never,
+        handlers: { 'webhooks.deliver': deliverer(out, p.config, p.backend.engine) } as never,
         queues: { webhooks: CONCURRENCY },
       }),
     );

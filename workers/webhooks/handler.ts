@@ -8,9 +8,15 @@
 //   anything else, no answer    → retry after WEBHOOK_RETRY_BASE_MS · 2^(attempt-1), capped, half jittered;
 //                                 after WEBHOOK_ATTEMPTS runs the delivery is dead-lettered (replayable)
 //   target refused (allowlist)  → dead at once
+// A delivery written before its event (payload.check: job.cancelled, written before the cancel) first reads
+// the job: in the announced state → sent, with the job as it now is; in another final state, gone, or still
+// waiting/delayed past check.until → completed unsent ({ sent: false }: the event did not happen); still
+// pending before that (or active: its worker is stopping it) → asked again later.
+
+import type { Engine } from '../../core/engine.ts';
 import { PermanentError, RetryLaterError } from '../../core/errors/index.ts';
 import type { HandlerContext } from '../../core/handler.ts';
-import type { DeliveryPayload } from '../../core/outbound/events.ts';
+import { type DeliveryPayload, jobEventData } from '../../core/outbound/events.ts';
 import { type OutboundClient, OutboundError, retryAfterMs } from '../../core/outbound/index.ts';
 
 export interface DeliverySettings {
@@ -28,11 +34,24 @@ export function retryDelay(s: DeliverySettings, attempt: number, random = Math.r
 /** The body every receiver of one event gets. */
 export const deliveryBody = (p: DeliveryPayload) => JSON.stringify({ type: p.type, timestamp: p.timestamp, data: p.data });
 
-export function deliverer(out: OutboundClient, s: DeliverySettings) {
-  return async (p: DeliveryPayload, ctx: HandlerContext) => {
+/** How soon a delivery whose event is not yet stored looks again. */
+const CHECK_AGAIN_MS = 1_000;
+
+export function deliverer(out: OutboundClient, s: DeliverySettings, engine: Pick<Engine, 'getJob'>) {
+  return async (payload: DeliveryPayload, ctx: HandlerContext) => {
     const retry = (why: string, hintMs?: number): never => {
       throw new RetryLaterError(why, Math.min(hintMs ?? retryDelay(s, ctx.attempt), s.WEBHOOK_RETRY_CAP_MS));
     };
+    let p = payload;
+    if (p.check) {
+      const { jobId, state, until } = p.check;
+      const job = await engine.getJob(jobId);
+      if (job?.state === state) p = { ...p, data: jobEventData(job) };
+      else if (job?.state === 'active') return retry(`job ${jobId} is still active: its ${p.type} is not stored yet`);
+      else if (job && (job.state === 'waiting' || job.state === 'delayed') && Date.now() < Date.parse(until)) {
+        return retry(`job ${jobId} is ${job.state}: its ${p.type} is not stored yet`, CHECK_AGAIN_MS);
+      } else return { sent: false, reason: `job ${jobId} is ${job?.state ?? 'gone'}, not ${state}: no ${p.type} happened` };
+    }
     let status: number;
     let headers: Record<string, string | string[] | undefined>;
     let body: string;

@@ -14,7 +14,7 @@ export const webhooksDomain = defineDomain({
     const { createOutbound } = await import('../../core/outbound/index.ts');
     const { deliverer } = await import('./handler.ts');
     const out = await createOutbound(deps.config);
-    return { handlers: { 'webhooks.deliver': deliverer(out, deps.config) }, close: async () => out.close() };
+    return { handlers: { 'webhooks.deliver': deliverer(out, deps.config, deps.engine) }, close: async () => out.close() };
   },
   routes: async () => (await import('./routes.ts')).webhookRoutes,
 });
