@@ -76,6 +76,8 @@ export async function addAtomically(w: Writer, planned: Planned[]): Promise<Adde
   const txs = await Promise.all(groups.map((g) => buildTx(w, planned, g, out)));
   assertWithinDeadline('enqueue');
   await Promise.all(txs.map((t, k) => execTx(t, planned, groups[k] as number[], out)));
+  const counts = new Map([...byQueue].map(([queue, idx]) => [queue, idx.length]));
+  w.search.sweepAfter(counts, () => {}); // a failed sweep is retried by the next enqueue's, from the same cursor
   return out;
 }
 

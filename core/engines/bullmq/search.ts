@@ -18,6 +18,11 @@ export const INDEX_MAX_PER_QUEUE = 2_000_000;
 const CALL_BUDGET = 2_000;
 
 const SCRIPT = readFileSync(new URL('./search.lua', import.meta.url), 'utf8');
+const SWEEP = readFileSync(new URL('./search-sweep.lua', import.meta.url), 'utf8');
+/** index entries the sweep looks at per job added (2: the index stays within about twice the retained jobs) */
+export const SWEEP_PER_JOB = 2;
+/** entries one sweep call looks at, at most (a few milliseconds of Redis time) */
+const SWEEP_MAX = 2_000;
 const JSON_NUMBER = /^-?(0|[1-9]\d{0,15})(\.\d{1,15})?([eE][+-]?\d{1,3})?$/;
 
 const pad = (ms: number) => String(Math.max(0, Math.floor(ms))).padStart(13, '0');
@@ -32,6 +37,31 @@ export class SearchIndex {
     private readonly prefixOf: (queue: string) => string,
   ) {
     redis.defineCommand('conveyorSearch', { numberOfKeys: 1, lua: SCRIPT });
+    redis.defineCommand('conveyorSearchSweep', { numberOfKeys: 2, lua: SWEEP });
+  }
+
+  /**
+   * Drop stale entries: BullMQ deletes retained jobs (age and count retention) in its own scripts, so their
+   * entries would stay until a search walked past them and the index would grow towards INDEX_MAX_PER_QUEUE
+   * (the hour-long soak saw Redis grow ~15 MB/h). Called after each enqueue with the jobs it added per queue;
+   * it moves a cursor over `SWEEP_PER_JOB` entries per job, oldest first, wrapping. Returns the entries
+   * removed; a failure only delays the sweep (the next enqueue goes on from the same cursor).
+   */
+  async sweep(queue: string, added: number): Promise<number> {
+    const want = Math.min(SWEEP_MAX, Math.max(1, added) * SWEEP_PER_JOB);
+    return Number(
+      await (this.redis as any).conveyorSearchSweep(
+        this.key(queue),
+        `${this.key(queue)}:sweep`,
+        `${this.prefixOf(queue)}:${queue}:`,
+        String(want),
+      ),
+    );
+  }
+
+  /** sweep() for each queue of an enqueue, in the background (never delays or fails the enqueue) */
+  sweepAfter(counts: Map<string, number>, onError: (err: unknown) => void): void {
+    for (const [queue, n] of counts) this.sweep(queue, n).catch(onError);
   }
 
   key(queue: string) {
