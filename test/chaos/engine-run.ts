@@ -1,6 +1,6 @@
 // One engine's chaos run (the private store, the web and two workers, the scenarios one after the
 // other), shared by `npm run chaos` (run.ts) and the short run inside `npm test` (test/chaos.test.ts).
-import { freePort, type Harness } from './harness.ts';
+import { freePort, type Harness, type Proc } from './harness.ts';
 import { type EngineName, Platform, type Services } from './platform.ts';
 import { failed, type Row } from './report.ts';
 import type { Scenario } from './scenario.ts';
@@ -11,16 +11,24 @@ import { PrivatePostgres, PrivateRedis } from './services.ts';
 
 export const log = (line: string) => console.error(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
+/** why a process died, from its last error-level log lines and its stderr (so a CI log names the cause) */
+function lastWords(p: Proc): string {
+  const errors = p.logs.filter((l) => typeof l.level === 'number' && l.level >= 50).slice(-3);
+  const lines = errors.map((l) => JSON.stringify(l).slice(0, 600));
+  if (p.stderrTail.trim()) lines.push(`stderr: ${p.stderrTail.trim().slice(-600)}`);
+  return lines.length > 0 ? `: ${lines.join(' | ')}` : '';
+}
+
 /** After a scenario: every process it did not mean to leave dead is a failure; bring them back for the next one. */
 async function restoreHealth(platform: Platform): Promise<string[]> {
   const problems: string[] = [];
   if (!platform.web.alive) {
-    problems.push(`web exited by itself (${platform.web.exit?.code ?? platform.web.exit?.signal})`);
+    problems.push(`web exited by itself (${platform.web.exit?.code ?? platform.web.exit?.signal})${lastWords(platform.web)}`);
     await platform.restartWeb();
   }
   for (const [i, w] of platform.workers.entries()) {
     if (w.alive) continue;
-    problems.push(`worker ${i + 1} exited by itself (${w.exit?.code ?? w.exit?.signal})`);
+    problems.push(`worker ${i + 1} exited by itself (${w.exit?.code ?? w.exit?.signal})${lastWords(w)}`);
     await platform.respawnWorker(i);
   }
   return problems;

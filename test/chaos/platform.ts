@@ -29,12 +29,16 @@ export interface Services {
 export interface StoredJob {
   key: string;
   state: 'pending' | 'completed' | 'dead' | 'cancelled';
+  /** why it is dead, as the store says (so a failing run names the cause) */
+  reason?: string;
 }
 export interface InventoryResult {
   /** entries of the queue itself (a key stored twice is a duplicate) */
   jobs: StoredJob[];
   /** keys with an entry in the queue's dead-letter queue */
   deadLetters: Set<string>;
+  /** key → why it died, for dead jobs and letters */
+  deadReasons: Map<string, string>;
 }
 
 /** the logical key a chaos job carries in its payload (diagnostics tag or note, email recipient, document id) */
@@ -159,6 +163,7 @@ export class Platform {
     return {
       jobs: mine.filter((r) => !r.letter).map(({ key, state }) => ({ key, state })),
       deadLetters: new Set(mine.filter((r) => r.letter).map((r) => r.key)),
+      deadReasons: new Map(mine.filter((r) => r.reason !== undefined).map((r) => [r.key, r.reason as string])),
     };
   }
 
@@ -178,10 +183,12 @@ export class Platform {
     const lists = ['active', 'completed', 'delayed', 'failed', 'prioritized', 'wait', 'waiting-children'] as const;
     for (const list of lists) {
       const state = list === 'completed' ? 'completed' : list === 'failed' ? 'dead' : 'pending';
-      for (const j of await this.queue(queue).getJobs([list], 0, -1)) if (j) out.push({ key: keyOf(j.data), state, letter: false });
+      for (const j of await this.queue(queue).getJobs([list], 0, -1)) {
+        if (j) out.push({ key: keyOf(j.data), state, letter: false, ...(state === 'dead' ? { reason: j.failedReason } : {}) });
+      }
     }
     for (const j of await this.queue(`${queue}-dlq`).getJobs(['wait', 'prioritized', 'delayed'], 0, -1)) {
-      if (j) out.push({ key: keyOf(j.data?.data), state: 'dead', letter: true });
+      if (j) out.push({ key: keyOf(j.data?.data), state: 'dead', letter: true, reason: String(j.data?.reason ?? '?') });
     }
     return out;
   }
@@ -191,17 +198,29 @@ export class Platform {
       this.pool = new pg.Pool({ connectionString: this.services.postgres!.url, max: 2 });
       this.pool.on('error', () => {}); // an idle client dies with a PostgreSQL restart: the pool replaces it
     }
-    const { rows } = await this.pool.query<{ name: string; state: string; data: Record<string, unknown> | null }>(
-      `SELECT name, state, data FROM ${pgbossSchemaFor(this.prefix)}.job WHERE name = ANY($1)`,
-      [[queue, `${queue}-dlq`]],
-    );
+    const { rows } = await this.pool.query<{
+      name: string;
+      state: string;
+      data: Record<string, unknown> | null;
+      output: Record<string, unknown> | null;
+    }>(`SELECT name, state, data, output FROM ${pgbossSchemaFor(this.prefix)}.job WHERE name = ANY($1)`, [[queue, `${queue}-dlq`]]);
     return rows.map((r) => {
       const letter = r.name !== queue;
       // a letter we wrote holds the payload under `data`; one pg-boss moved itself is the job's own data
       const payload = letter && r.data && '$deadLetter' in r.data ? (r.data.data as Record<string, unknown>) : r.data;
       const state: StoredJob['state'] =
         letter || r.state === 'failed' ? 'dead' : r.state === 'completed' ? 'completed' : r.state === 'cancelled' ? 'cancelled' : 'pending';
-      return { key: keyOf(payload), state, letter };
+      const ours = letter && r.data && '$deadLetter' in r.data;
+      const out = r.output as { message?: string; error?: { message?: string } } | null;
+      const reason =
+        state !== 'dead'
+          ? undefined
+          : ours
+            ? String(r.data?.reason)
+            : letter
+              ? `moved by pg-boss itself (${out?.error?.message ?? out?.message ?? 'heartbeat or expiry'})`
+              : `failed: ${out?.error?.message ?? out?.message ?? '?'}`;
+      return { key: keyOf(payload), state, letter, ...(reason === undefined ? {} : { reason }) };
     });
   }
 

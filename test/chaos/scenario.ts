@@ -92,10 +92,17 @@ export function account(ledger: Ledger, inv: InventoryResult) {
   const acked = [...ledger.acked];
   const done = acked.filter((k) => completed.has(k));
   const died = acked.filter((k) => !completed.has(k) && dead.has(k));
+  const reasons = new Map<string, number>();
+  for (const k of died) {
+    const why = inv.deadReasons.get(k) ?? '?';
+    reasons.set(why, (reasons.get(why) ?? 0) + 1);
+  }
   return {
     acknowledged: acked.length,
     completed: done.length,
     dead: died.length,
+    /** why the acknowledged jobs that died did, with counts */
+    deadReasons: [...reasons].map(([why, n]) => `${n} × ${why}`).join('; '),
     lost: acked.length - done.length - died.length,
     /** acknowledged keys the store does not hold at all (the rest of `lost` is stuck) */
     missing: acked.filter((k) => !stored.has(k)).length,
@@ -158,6 +165,7 @@ export function resultOf(
   const a = account(ledger, inv);
   const notes = [...(extra.notes ?? [])];
   if (a.missing > 0) notes.push(`${a.missing} acknowledged jobs are not in the store at all`);
+  if (a.dead > 0) notes.push(`dead: ${a.deadReasons}`);
   if (a.lost > a.missing) notes.push(`${a.lost - a.missing} acknowledged jobs never finished`);
   if (a.unacknowledgedStored > 0) notes.push(`${a.unacknowledgedStored} stored jobs were never acknowledged`);
   return {
