@@ -2,11 +2,22 @@
 // 500, and never waits longer than its deadline (STORE_TIMEOUT_MS). `isStoreUnavailable` recognises the
 // errors Redis (ioredis) and PostgreSQL (pg, pg-boss) give for that; `withStoreDeadline` bounds every
 // store call of an engine. `assertWithinDeadline` lets an engine refuse to commit a write once the caller's
-// deadline passed (the caller has answered 503 by then: nothing may be stored after that).
+// deadline passed (the caller has answered 503 by then: nothing may be stored after that), and
+// `committing` marks the write itself in flight: a deadline that passes while the store is committing
+// waits for its answer (up to half the deadline again) instead of answering 503 for a job that is then
+// stored. What is left is a store that dies mid-commit, or one slower than that grace: 503 and the job
+// may exist (docs/reliability.md); a keyed retry finds it.
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-/** the deadline (epoch ms) of the store call running in this async context, when it has one */
-const deadlines = new AsyncLocalStorage<number>();
+/** one bounded store call: its deadline and how many writes it has in flight (nested calls chain up) */
+export interface Call {
+  at: number;
+  writing: number;
+  parent: Call | undefined;
+}
+
+/** the store call running in this async context, when it has a deadline */
+const deadlines = new AsyncLocalStorage<Call>();
 
 /** A store call that failed because the store is unreachable or did not answer within the deadline. */
 export class StoreUnavailableError extends Error {
@@ -42,11 +53,25 @@ export function isStoreUnavailable(err: unknown, depth = 0): boolean {
   return isStoreUnavailable(e.cause, depth + 1);
 }
 
-/** `work`, or a StoreUnavailableError after `ms` (the call may still finish later: its result is dropped). */
-export async function deadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+/**
+ * `work`, or a StoreUnavailableError after `ms` (the call may still finish later: its result is dropped).
+ * When `call` has a write in flight (`committing`) as the deadline passes, its answer is awaited up to
+ * `ms / 2` more: the caller then learns whether it was stored.
+ */
+export async function deadline<T>(work: Promise<T>, ms: number, what: string, call?: Call): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreUnavailableError(`${what}: the queue store did not answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => {
+      if (!call || call.writing === 0) {
+        reject(new StoreUnavailableError(`${what}: the queue store did not answer within ${ms} ms`));
+        return;
+      }
+      const grace = Math.ceil(ms / 2);
+      timer = setTimeout(
+        () => reject(new StoreUnavailableError(`${what}: a write was sent but not confirmed within ${ms + grace} ms; it may be stored`)),
+        grace,
+      );
+    }, ms);
   });
   try {
     return await Promise.race([work, late]);
@@ -66,8 +91,9 @@ export function withStoreDeadline<T extends object>(target: T, ms: number, label
       const value = Reflect.get(obj, prop, receiver);
       if (typeof value !== 'function' || prop === 'close' || prop === 'consume') return value;
       return (...args: unknown[]) => {
-        const out = deadlines.run(Date.now() + ms, () => (value as (...a: unknown[]) => unknown).apply(obj, args));
-        return out instanceof Promise ? deadline(out, ms, `${label}.${String(prop)}`) : out;
+        const call: Call = { at: Date.now() + ms, writing: 0, parent: deadlines.getStore() };
+        const out = deadlines.run(call, () => (value as (...a: unknown[]) => unknown).apply(obj, args));
+        return out instanceof Promise ? deadline(out, ms, `${label}.${String(prop)}`, call) : out;
       };
     },
   });
@@ -75,8 +101,8 @@ export function withStoreDeadline<T extends object>(target: T, ms: number, label
 
 /** Milliseconds left of the current store call's deadline (Infinity without one). */
 export function deadlineLeftMs(): number {
-  const at = deadlines.getStore();
-  return at === undefined ? Number.POSITIVE_INFINITY : at - Date.now();
+  const call = deadlines.getStore();
+  return call === undefined ? Number.POSITIVE_INFINITY : call.at - Date.now();
 }
 
 /**
@@ -85,4 +111,17 @@ export function deadlineLeftMs(): number {
  */
 export function assertWithinDeadline(what: string): void {
   if (deadlineLeftMs() <= 0) throw new StoreUnavailableError(`${what}: past the store deadline, nothing written`);
+}
+
+/**
+ * Mark `write` (the one atomic write of a store call, sent right after `assertWithinDeadline` with no await
+ * between) as in flight: the deadlines of this call and of the calls around it wait for its answer.
+ */
+export function committing<T>(write: Promise<T>): Promise<T> {
+  const calls: Call[] = [];
+  for (let c = deadlines.getStore(); c; c = c.parent) calls.push(c);
+  for (const c of calls) c.writing++;
+  return write.finally(() => {
+    for (const c of calls) c.writing--;
+  });
 }

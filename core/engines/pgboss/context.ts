@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { Db as BossDb, PgBoss, SendOptions } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { AttemptRecord, DeadLetter, JobEvent, JobMeta } from '../../engine.ts';
-import { isStoreUnavailable } from '../../errors/store-unavailable.ts';
+import { assertWithinDeadline, committing, isStoreUnavailable } from '../../errors/store-unavailable.ts';
 import { splitEnvelope } from '../shared.ts';
 import type { Statements } from './sql.ts';
 
@@ -101,21 +101,48 @@ export const asBossDb = (client: pg.ClientBase | pg.Pool): BossDb => ({
   executeSql: (text, values) => client.query(text, values as unknown[]),
 });
 
-/** Run `fn` in a transaction on one pooled client: committed unless it returns null (rolled back) or throws. */
-export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T | null>): Promise<T | null> {
+/** Run `fn` on one pooled client; a client whose connection broke is discarded, not returned to the pool. */
+export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient, broke: (err: Error) => void) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // pg-pool listens for errors only on idle clients: a checked-out one whose connection dies (a server
+  // restart) emits 'error' with nobody listening, which would end the process
+  const onError = (err: Error) => {
+    broken = err;
+  };
+  client.on('error', onError);
   try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query(result === null ? 'ROLLBACK' : 'COMMIT');
-    return result;
+    return await fn(client, onError);
   } catch (e) {
     // a connection the server closed (restart, admin shutdown) must not go back to the pool
-    if (isStoreUnavailable(e)) broken = e as Error;
-    else await client.query('ROLLBACK').catch((err: Error) => (broken = err));
+    if (isStoreUnavailable(e)) broken ??= e as Error;
     throw e;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
+}
+
+/**
+ * Run `fn` in a transaction on one pooled client: committed unless it returns null (rolled back) or throws.
+ * With `guard` (the web's writes), the COMMIT is sent only within the caller's store deadline and marked
+ * in flight (`committing`), so a 503 never answers for something that is then committed.
+ */
+export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T | null>, guard?: string): Promise<T | null> {
+  return withClient(pool, async (client, broke) => {
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      if (result === null) await client.query('ROLLBACK');
+      else if (guard === undefined) await client.query('COMMIT');
+      else {
+        assertWithinDeadline(guard);
+        await committing(client.query('COMMIT'));
+      }
+      return result;
+    } catch (e) {
+      if (!isStoreUnavailable(e)) await client.query('ROLLBACK').catch(broke);
+      throw e;
+    }
+  });
 }

@@ -4,9 +4,9 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { SendOptions } from 'pg-boss';
 import type { EnqueueRequest, EnqueueResult, JobView } from '../../engine.ts';
-import { assertWithinDeadline } from '../../errors/store-unavailable.ts';
+import { assertWithinDeadline, committing } from '../../errors/store-unavailable.ts';
 import { joinEnvelope } from '../shared.ts';
-import { asBossDb, type PgbossContext, type StoredMeta, toBossPriority, transaction } from './context.ts';
+import { asBossDb, type PgbossContext, type StoredMeta, toBossPriority, transaction, withClient } from './context.ts';
 import { idempotencyUuid, toUuid } from './ids.ts';
 import { getJob, getJobsByUuid } from './reads.ts';
 
@@ -93,16 +93,22 @@ function freshView(req: EnqueueRequest, now: number, id: string, external?: stri
 /**
  * Enqueue through `client` (inside the caller's open transaction) when given: the job exists
  * only if that transaction commits, and workers are woken at commit (NOTIFY is transactional).
+ * Without one, the INSERT is sent on a client of its own only once that client is in hand and the
+ * caller's deadline has not passed (a request that waited past it for a connection has been answered
+ * 503 and must store nothing), and is marked in flight until its answer.
  */
 export async function enqueueWith(ctx: PgbossContext, req: EnqueueRequest, client: pg.ClientBase | undefined): Promise<EnqueueResult> {
   await ctx.start();
   const { id, external } = idsFor(req);
   const now = Date.now();
-  if (!client) assertWithinDeadline('enqueue');
-  const created = await ctx.boss.send(req.queue, envelope(ctx, req, external), {
-    ...sendOptions(ctx, req, id, now),
-    ...(client ? { db: asBossDb(client) } : {}),
-  });
+  const options = sendOptions(ctx, req, id, now);
+  const data = envelope(ctx, req, external);
+  const created = client
+    ? await ctx.boss.send(req.queue, data, { ...options, db: asBossDb(client) })
+    : await withClient(ctx.pool, (own) => {
+        assertWithinDeadline('enqueue');
+        return committing(ctx.boss.send(req.queue, data, { ...options, db: asBossDb(own) }));
+      });
   if (created === null) {
     // the (queue, id) primary key already holds this job: a repeated idempotency key or job id
     const existing = await getJob(ctx, external ?? id, [req.queue], client ? (t, v) => client.query(t, v) : undefined);
@@ -129,19 +135,22 @@ export async function enqueueMany(ctx: PgbossContext, reqs: EnqueueRequest[]): P
     byQueue.set(p.req.queue, [...(byQueue.get(p.req.queue) ?? []), p]);
   });
   const now = Date.now();
-  const inserted = (await transaction(ctx.pool, async (client) => {
-    const ids = new Set<string>();
-    for (const [queue, ps] of byQueue) {
-      const rows = await ctx.boss.insert(
-        queue,
-        ps.map((p) => ({ ...sendOptions(ctx, p.req, p.id, now), data: envelope(ctx, p.req, p.external) })),
-        { db: asBossDb(client), returnId: true },
-      );
-      for (const id of rows ?? []) ids.add(id);
-    }
-    assertWithinDeadline('enqueue'); // answered 503 already: roll back
-    return ids;
-  })) as Set<string>;
+  const inserted = (await transaction(
+    ctx.pool,
+    async (client) => {
+      const ids = new Set<string>();
+      for (const [queue, ps] of byQueue) {
+        const rows = await ctx.boss.insert(
+          queue,
+          ps.map((p) => ({ ...sendOptions(ctx, p.req, p.id, now), data: envelope(ctx, p.req, p.external) })),
+          { db: asBossDb(client), returnId: true },
+        );
+        for (const id of rows ?? []) ids.add(id);
+      }
+      return ids;
+    },
+    'enqueue',
+  )) as Set<string>;
   const isFirst = (p: (typeof planned)[number], i: number) => firstOf.get(`${p.req.queue}\0${p.id}`) === i;
   const skipped = planned.filter((p, i) => isFirst(p, i) && !inserted.has(p.id));
   const found = await getJobsByUuid(
