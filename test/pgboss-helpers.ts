@@ -35,6 +35,7 @@ export function makePgbossEngine(
     retentionCounts?: { completed?: number; failed?: number };
     schema?: string;
     deadLetterRetentionSeconds?: number;
+    idempotencyTtlSeconds?: number;
   } = {},
 ) {
   const schema = opts.schema ?? uniqueSchema('eng');
@@ -46,6 +47,7 @@ export function makePgbossEngine(
     maxConnections: 4,
     retentionCounts: opts.retentionCounts,
     deadLetterRetentionSeconds: opts.deadLetterRetentionSeconds,
+    idempotencyTtlSeconds: opts.idempotencyTtlSeconds,
     worker: {
       heartbeatSeconds: opts.heartbeatSeconds ?? 10,
       superviseIntervalSeconds: opts.superviseIntervalSeconds ?? 2,

@@ -1,6 +1,7 @@
 // Errors raised by the HTTP libraries before a handler runs (body-parser, the router's path decoding, zlib
 // inflating a body) as the API's 4xx: a request that cannot be read is the caller's fault, never a 500.
 // producers/app.ts and the dashboard's error page both answer through `requestError`.
+import { IdempotencyKeyUsedError } from '../errors/key-expired-error.ts';
 import { ApiError } from './api-error.ts';
 
 interface LibraryError {
@@ -17,6 +18,14 @@ const BODY = '(body)';
 /** The ApiError a library error stands for, or null when it is not one the caller caused. */
 export function requestError(err: unknown): ApiError | null {
   if (err instanceof ApiError) return err;
+  if (err instanceof IdempotencyKeyUsedError) {
+    return new ApiError(409, 'idempotency_key_used', err.message, [
+      {
+        path: 'options.idempotencyKey',
+        message: `used by job ${err.jobId} within IDEMPOTENCY_TTL_SECONDS; that job is no longer retained`,
+      },
+    ]);
+  }
   if (!err || typeof err !== 'object') return null;
   const e = err as LibraryError;
   const message = String(e.message ?? '');

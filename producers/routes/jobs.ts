@@ -127,6 +127,9 @@ function enqueueRoute(config: Config, backend: UniqueBackend) {
       ),
       '400': err('invalid payload or unknown job kind; details name each field'),
       '403': err('the key may not enqueue this job kind'),
+      '409': err(
+        'idempotency_key_used: the key made a job within IDEMPOTENCY_TTL_SECONDS that is no longer retained (BullMQ count retention); nothing enqueued',
+      ),
     },
     handle: async (req, res) => {
       const principal = principalOf(req);
@@ -169,6 +172,9 @@ function bulkRoute(config: Config, engine: Engine, groups: GroupStore) {
       '202': ok('all enqueued', { type: 'object', properties: { jobs: { type: 'array', items: ref('JobSummary') } } }),
       '400': err('at least one job is invalid (paths like jobs[3].data.to); none was enqueued'),
       '403': err('the key may not enqueue one of the job kinds'),
+      '409': err(
+        'idempotency_key_used: a key made a job within IDEMPOTENCY_TTL_SECONDS that is no longer retained (BullMQ count retention); nothing enqueued',
+      ),
     },
     handle: async (req, res, input) => {
       const principal = principalOf(req);

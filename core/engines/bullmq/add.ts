@@ -8,7 +8,8 @@
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EnqueueRequest, JobView } from '../../engine.ts';
-import { assertWithinDeadline, deadlineLeftMs, StoreUnavailableError } from '../../errors/store-unavailable.ts';
+import { IdempotencyKeyUsedError } from '../../errors/key-expired-error.ts';
+import { assertWithinDeadline, committing, deadlineLeftMs, StoreUnavailableError } from '../../errors/store-unavailable.ts';
 import type { SearchIndex } from './search.ts';
 
 /** One job to add: its request, id, stored data and options. */
@@ -25,6 +26,8 @@ export interface Added {
   job: Job;
   /** false: the id existed when the MULTI ran (BullMQ's add was a no-op) */
   created: boolean;
+  /** the job's idempotency key is still held (its deduplication key) but the job itself was trimmed */
+  gone?: boolean;
 }
 
 export interface Writer {
@@ -75,7 +78,7 @@ export async function addAtomically(w: Writer, planned: Planned[]): Promise<Adde
   const out: Added[] = new Array(planned.length);
   const txs = await Promise.all(groups.map((g) => buildTx(w, planned, g, out)));
   assertWithinDeadline('enqueue');
-  await Promise.all(txs.map((t, k) => execTx(t, planned, groups[k] as number[], out)));
+  await committing(Promise.all(txs.map((t, k) => execTx(t, planned, groups[k] as number[], out))));
   const counts = new Map([...byQueue].map(([queue, idx]) => [queue, idx.length]));
   w.search.sweepAfter(counts, () => {}); // a failed sweep is retried by the next enqueue's, from the same cursor
   return out;
@@ -83,8 +86,8 @@ export async function addAtomically(w: Writer, planned: Planned[]): Promise<Adde
 
 interface Built {
   tx: Tx;
-  /** per planned index: position of its EXISTS reply (-1: none) and of its add reply */
-  at: Map<number, { exists: number; add: number }>;
+  /** per planned index: position of its EXISTS replies (job, key record; -1: none) and of its add reply */
+  at: Map<number, { exists: number; held: number; add: number }>;
 }
 
 async function buildTx(w: Writer, planned: Planned[], idx: number[], out: Added[]): Promise<Built> {
@@ -93,7 +96,7 @@ async function buildTx(w: Writer, planned: Planned[], idx: number[], out: Added[
     multi(): Tx;
   };
   const tx = client.multi();
-  const at = new Map<number, { exists: number; add: number }>();
+  const at = new Map<number, { exists: number; held: number; add: number }>();
   const jobsOf = new Map<string, Job[]>();
   let n = 0;
   for (const i of idx) {
@@ -101,12 +104,17 @@ async function buildTx(w: Writer, planned: Planned[], idx: number[], out: Added[
     const q = w.queue(p.req.queue);
     const job = new Job(q, p.req.name, p.data, p.opts, p.id);
     let exists = -1;
+    let held = -1;
     if (p.fixed) {
       tx.exists(`${w.prefixOf(p.req.queue)}:${p.req.queue}:${p.id}`);
       exists = n++;
     }
+    if (p.opts?.deduplication) {
+      tx.exists(dedupKey(w.prefixOf(p.req.queue), p));
+      held = n++;
+    }
     job.addJob(tx as never).catch(() => {}); // queued on the MULTI synchronously; its reply comes from exec
-    at.set(i, { exists, add: n++ });
+    at.set(i, { exists, held, add: n++ });
     out[i] = { job, created: true };
     const list = jobsOf.get(p.req.queue);
     if (list) list.push(job);
@@ -120,13 +128,16 @@ async function execTx({ tx, at }: Built, planned: Planned[], idx: number[], out:
   const replies = await tx.exec();
   if (!replies) throw new StoreUnavailableError('enqueue: the MULTI was discarded');
   for (const i of idx) {
-    const pos = at.get(i) as { exists: number; add: number };
+    const pos = at.get(i) as { exists: number; held: number; add: number };
     const [addErr, added] = replies[pos.add] ?? [new Error('no reply')];
     if (addErr) throw addErr;
     if (typeof added === 'number' && added < 0) throw new Error(`BullMQ refused job ${(planned[i] as Planned).id} (code ${added})`);
     if (pos.exists >= 0) {
       const [, existed] = replies[pos.exists] ?? [];
-      (out[i] as Added).created = existed === 0;
+      const [, held] = pos.held >= 0 ? (replies[pos.held] ?? []) : [0, 0];
+      (out[i] as Added).created = existed === 0 && held === 0;
+      // trimmed between findExisting and this MULTI (BullMQ's add made nothing: the key is held)
+      if (existed === 0 && held === 1) (out[i] as Added).gone = true;
     }
   }
 }
@@ -140,20 +151,34 @@ export interface ExistingDeps {
   getJob(id: string, queue: string): Promise<JobView | null>;
 }
 
-/** The planned jobs whose id exists (or was cancelled while waiting: its tombstone), with their views. */
+/** BullMQ's deduplication key of a keyed job (its Lua: `<prefix>:<queue>:` .. "de:" .. id) */
+const dedupKey = (prefix: string, p: Planned) => `${prefix}:${p.req.queue}:de:${p.opts?.deduplication?.id}`;
+
+/**
+ * The planned jobs whose id exists (or was cancelled while waiting: its tombstone), with their views.
+ * A keyed job that is gone while its key is still held (trimmed by count within the TTL) throws
+ * IdempotencyKeyUsedError: the job ran, a repeat must not make it again, and there is no job to answer.
+ */
 export async function findExisting(d: ExistingDeps, fixed: Planned[]): Promise<Map<Planned, JobView>> {
   const out = new Map<Planned, JobView>();
   if (fixed.length === 0) return out;
   const byQueue = new Map<string, Planned[]>();
   for (const p of fixed) byQueue.set(p.req.queue, [...(byQueue.get(p.req.queue) ?? []), p]);
+  const gone: Planned[] = [];
   const [exists, tombs] = await Promise.all([
     // one pipeline per queue: on a cluster a pipeline's keys must share a slot
     Promise.all(
       [...byQueue].map(async ([queue, ps]) => {
         const pipe = d.commands.pipeline();
-        for (const p of ps) pipe.exists(`${d.prefixOf(queue)}:${queue}:${p.id}`);
+        for (const p of ps) {
+          pipe.exists(`${d.prefixOf(queue)}:${queue}:${p.id}`);
+          pipe.exists(p.opts?.deduplication ? dedupKey(d.prefixOf(queue), p) : `${d.prefixOf(queue)}:${queue}:${p.id}`);
+        }
         const res = (await pipe.exec()) ?? [];
-        return ps.filter((_, k) => res[k]?.[1] === 1);
+        ps.forEach((p, k) => {
+          if (res[2 * k]?.[1] === 0 && p.opts?.deduplication && res[2 * k + 1]?.[1] === 1) gone.push(p);
+        });
+        return ps.filter((_, k) => res[2 * k]?.[1] === 1);
       }),
     ),
     d.commands.mget(...fixed.map((p) => d.tombstoneKey(p.id))),
@@ -162,6 +187,8 @@ export async function findExisting(d: ExistingDeps, fixed: Planned[]): Promise<M
     const tomb = tombs[k];
     if (tomb) out.set(p, JSON.parse(tomb) as JobView);
   });
+  const used = gone.find((p) => !out.has(p));
+  if (used) throw new IdempotencyKeyUsedError(used.id);
   await Promise.all(
     exists.flat().map(async (p) => {
       const job = await d.getJob(p.id, p.req.queue);

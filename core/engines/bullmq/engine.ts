@@ -19,6 +19,7 @@ import type {
   JobView,
   QueueInfo,
 } from '../../engine.ts';
+import { IdempotencyKeyUsedError } from '../../errors/key-expired-error.ts';
 import { dlqName, joinEnvelope } from '../shared.ts';
 import { type Added, addAtomically, findExisting, type Planned, type Writer } from './add.ts';
 import { CancelRelay } from './cancels.ts';
@@ -182,6 +183,8 @@ export class BullmqEngine implements Engine {
     await Promise.all(
       toAdd.map(async (p, k) => {
         const a = added[k] as Added;
+        // the rare race (trimmed since findExisting): other jobs of this MULTI are stored; a keyed retry answers them
+        if (a.gone) throw new IdempotencyKeyUsedError(p.id);
         const job = a.created
           ? await this.viewOf(a.job, p.req.delayMs > 0 ? 'delayed' : 'waiting')
           : await this.getJob(p.id, [p.req.queue]);
@@ -366,7 +369,9 @@ export class BullmqEngine implements Engine {
       const q = this.queue(queue);
       // The dead job still sits in `failed` under the same id: remove it so the replay can reuse the id.
       await q.remove(id).catch(() => 0);
-      const { delay: _d, ...opts } = letter.opts;
+      // no deduplication: the key's record may outlive the dead job (then BullMQ's add would make nothing);
+      // the record stays and still answers repeats of the key with this replayed job
+      const { delay: _d, deduplication: _k, ...opts } = letter.opts;
       // reuse the id, unless BullMQ gave it (an integer): then the replay gets a new one
       const job = await q.add(letter.name, letter.rawData, { ...opts, jobId: /^\d+$/.test(id) ? undefined : id });
       await dlq.remove(dlqId(id));

@@ -55,7 +55,9 @@ export const splitData = (data: unknown) => splitEnvelope<JobMeta>(data, () => (
  */
 export function toJobOptions(req: EnqueueRequest, jobId: string, idempotencyTtlSeconds = 0): JobsOptions {
   const keyed = req.idempotencyKey !== undefined;
-  const keep = (s: number) => (keyed ? Math.max(s, idempotencyTtlSeconds) : s);
+  // BullMQ trims a queue's finished jobs by the age of whichever job finishes, so every job's age is at
+  // least the TTL: a kind kept shorter would otherwise drop the keyed jobs finished before it
+  const keep = (s: number) => Math.max(s, idempotencyTtlSeconds);
   return {
     jobId,
     priority: req.priority,
@@ -66,6 +68,10 @@ export function toJobOptions(req: EnqueueRequest, jobId: string, idempotencyTtlS
     // repeated key always finds its job; a count trim could drop it early and let the repeat run it again.
     removeOnComplete: { age: keep(req.retention.completedSeconds), count: keyed ? undefined : req.retention.completedCount },
     removeOnFail: { age: keep(req.retention.failedSeconds), count: keyed ? undefined : req.retention.failedCount },
+    // ...but it also trims by count whichever job finishes, keyed or not: the key's own record (BullMQ's
+    // deduplication key, `<queue>:de:<id>`, kept the TTL and untouched by those trims) keeps a repeat from
+    // making the job again once the job itself is gone (add.ts answers IdempotencyKeyUsedError then)
+    ...(keyed && idempotencyTtlSeconds > 0 ? { deduplication: { id: jobId, ttl: idempotencyTtlSeconds * 1000 } } : {}),
     stackTraceLimit: 5,
   };
 }
