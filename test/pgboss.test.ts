@@ -110,15 +110,16 @@ describe.skipIf(!!why)('pg-boss engine', () => {
         return null;
       },
     });
-    // the consumer has done its first (empty) fetch and now waits on NOTIFY or 60 s
-    await waitFor(async () => (await producerSide.queueInfo(['default']))[0] !== undefined);
-    await new Promise((r) => setTimeout(r, 300)); // let the first empty fetch happen before the job exists
+    // a first job, however it is picked up (the consumer's first fetch, or NOTIFY): once it is done, the
+    // consumer has drained the queue and waits on NOTIFY or its 60 s poll
+    const first = (await producerSide.enqueue(request('diagnostics.noop', {}))).job;
+    await waitFor(async () => (await producerSide.getJob(first.id))?.state === 'completed', { what: 'the first job', timeoutMs: 20_000 });
     const { job } = await producerSide.enqueue(request('diagnostics.noop', {}));
     await waitFor(async () => (await producerSide.getJob(job.id))?.state === 'completed', {
       what: 'picked up by NOTIFY',
       timeoutMs: 20_000,
     });
-    expect(seen).toBe(1);
+    expect(seen).toBe(2);
   });
 
   it('cancels a job running in another process through the cancel channel', async () => {
