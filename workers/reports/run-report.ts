@@ -93,6 +93,10 @@ export async function runReport(opts: RunReportOptions): Promise<ReportFileMeta>
   signal.throwIfAborted();
   const args = def.args(opts.params as never);
   const client = await pool.connect();
+  // pg-pool listens for errors only on idle clients: a reports database restarting mid-report fails the
+  // query or stream below, and the client's own 'error' event, unheard, would end the worker process
+  const onClientError = () => {};
+  client.on('error', onClientError);
   let cancelling: Promise<void> | undefined;
   // if the server does not stop (the cancel could not be delivered), give up on the stream after a grace
   let graceTimer: NodeJS.Timeout | undefined;
@@ -167,6 +171,7 @@ export async function runReport(opts: RunReportOptions): Promise<ReportFileMeta>
     signal.removeEventListener('abort', onAbort);
     clearTimeout(graceTimer);
     await cancelling;
+    client.off('error', onClientError);
     if (clean) client.release();
     else {
       // a connection left mid-cursor or mid-transaction is not reused: close it (its backend then exits)

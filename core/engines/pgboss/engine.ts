@@ -186,6 +186,8 @@ export class PgbossEngine implements Engine {
     // Processes starting together on a fresh schema would race on CREATE TABLE IF NOT EXISTS (a duplicate
     // key in pg_type) and on createQueue: one install at a time, under a session lock on its own client.
     const client = await this.pool.connect();
+    const onError = () => {}; // a connection dying mid-install fails the query below; unheard, it would end the process
+    client.on('error', onError);
     try {
       await client.query(this.ctx.sql['install-lock']);
       await this.installLocked((text) => client.query(text));
@@ -195,6 +197,7 @@ export class PgbossEngine implements Engine {
         () => true,
         () => false,
       );
+      client.off('error', onError);
       client.release(!unlocked);
     }
   }
