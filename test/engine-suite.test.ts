@@ -353,10 +353,13 @@ for (const factory of engineFactories) {
       }
       await made.engine.enqueueMany(Array.from({ length: 16 }, () => request('diagnostics.noop', {})));
       await waitFor(() => starts.length >= 16, { timeoutMs: 20_000, what: '16 starts' });
-      // 16 starts at 4 per window across both processes take four windows: more than two whole windows lie
-      // between the first start and the last. Counted per process (8 per window) they would fit in two.
+      // 16 starts at 4 per window across both processes take four windows: the first lands somewhere in the
+      // first window, the last at the start of the fourth, so at least 2 s lie between them. Counted per
+      // process (8 per window) they take two, and the last lands at the start of the second: at most 1 s.
+      // The bound sits between the two, so a start recorded late on a loaded machine (a handler runs some
+      // time after its grant) does not fail a correct limit, and a per-process one still cannot pass.
       starts.sort((a, b) => a - b);
-      expect((starts.at(-1) as number) - (starts[0] as number)).toBeGreaterThanOrEqual(2_000);
+      expect((starts.at(-1) as number) - (starts[0] as number)).toBeGreaterThanOrEqual(1_500);
     });
 
     it('ages priorities: a priority-10 job that waited runs before fresh priority-1 jobs', async () => {
