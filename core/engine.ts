@@ -17,6 +17,8 @@ export interface JobMeta {
   callbackUrl?: string;
   /** options.group: the job is parked and released by its group's limits (core/groups/, docs/groups.md) */
   group?: string;
+  /** a grouped job's own run time (ms), when it asked for a delay: what it reads as while parked (core/engines/shared.ts unparked) */
+  groupRunAt?: number;
   /** the flow this job belongs to and its key there (core/flows/) */
   flow?: { id: string; key: string };
   /** a flow job's parents' outcomes by key, fixed when it was released (HandlerContext.parents) */

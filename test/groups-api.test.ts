@@ -49,12 +49,25 @@ describeEngines('groups: API', { timeout: 60_000 }, (engine) => {
     const list = (await t.api('GET', '/v1/queues/default/groups')).body;
     expect(list.defaults).toEqual({ concurrency: 1, ratePerSecond: 0 });
     expect(list.groups[0]).toMatchObject({ group: 'p', waiting: 3 });
-    for (const id of ids) expect(await stateOf(t, id)).toBe('delayed');
+    // parked, they read as asked for: waiting, no run time (not delayed by the park's five years)
+    for (const id of ids) expect((await t.api('GET', `/v1/jobs/${id}`)).body).toMatchObject({ state: 'waiting', runAt: null });
+    const before = Date.now();
+    const later = (await t.api('POST', '/v1/jobs', { ...sleepJob('p'), options: { group: 'p', delay: 60_000 } })).body.id;
+    const after = Date.now();
+    const laterView = (await t.api('GET', `/v1/jobs/${later}`)).body;
+    expect(laterView.state).toBe('delayed');
+    expect(Date.parse(laterView.runAt)).toBeGreaterThanOrEqual(before + 60_000);
+    expect(Date.parse(laterView.runAt)).toBeLessThanOrEqual(after + 60_000);
 
     const resumed = await t.api('PUT', '/v1/queues/default/groups/p', { paused: false, concurrency: 3 });
     expect(resumed.body.limits).toEqual({ concurrency: 3, ratePerSecond: 0, paused: false });
     await completed(t, ids, 'the resumed group ran');
-    expect(await groupOf(t, 'p')).toMatchObject({ waiting: 0, active: 0 });
+    // released and run: no park time left in the view (BullMQ keeps a delayed job's run time after it ran)
+    for (const id of ids) {
+      const runAt = (await t.api('GET', `/v1/jobs/${id}`)).body.runAt as string | null;
+      expect(runAt === null || Date.parse(runAt) < Date.now() + 60_000, String(runAt)).toBe(true);
+    }
+    expect(await groupOf(t, 'p')).toMatchObject({ waiting: 1, active: 0 }); // the delayed one, parked until its time
 
     expect((await t.api('DELETE', '/v1/queues/default/groups/p')).status).toBe(204);
     expect((await t.api('DELETE', '/v1/queues/default/groups/p')).status).toBe(404);

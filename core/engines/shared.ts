@@ -1,6 +1,7 @@
 // What both engines do the same way: the envelope our metadata travels in, dead-letter queue names and
 // records, cancels that arrive before their run, and the close with a deadline.
-import type { AttemptRecord, DeadLetter, JobEvent } from '../engine.ts';
+import type { AttemptRecord, DeadLetter, JobEvent, JobMeta, JobView } from '../engine.ts';
+import { PARKED_AFTER_MS } from '../groups/types.ts';
 
 // ── envelope ──────────────────────────────────────────────────────────────────────────────────
 
@@ -119,4 +120,17 @@ export class JobWatchers {
   emitAll(e: JobEvent) {
     for (const key of [...this.byKey.keys()]) this.emit(key, e);
   }
+}
+
+/**
+ * A grouped job as it was asked for, not as it is stored while its group holds it back (parked: delayed
+ * about five years, docs/groups.md): `waiting`, or `delayed` until its own run time, with that `runAt`. Once
+ * released, a job on BullMQ still carries the park time as its kept run time: that reads as its own, too.
+ */
+export function unparked(view: JobView, meta: Pick<JobMeta, 'group' | 'groupRunAt'>, now = Date.now()): JobView {
+  if (meta.group === undefined || view.runAt === null) return view;
+  if (Date.parse(view.runAt) - Date.parse(view.createdAt) < PARKED_AFTER_MS) return view;
+  const own = typeof meta.groupRunAt === 'number' ? meta.groupRunAt : undefined;
+  const state = view.state === 'delayed' ? (own !== undefined && own > now ? 'delayed' : 'waiting') : view.state;
+  return { ...view, state, runAt: own === undefined ? null : new Date(own).toISOString() };
 }

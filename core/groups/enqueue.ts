@@ -5,6 +5,12 @@
 import type { EnqueueRequest, EnqueueResult } from '../engine.ts';
 import { type GroupStore, PARK_DELAY_MS } from './types.ts';
 
+/** the request as the engine stores it: parked, its own run time kept in the meta for reads (engines/shared.ts unparked) */
+function parkedRequest(req: EnqueueRequest, now: number): EnqueueRequest {
+  const meta = req.delayMs > 0 ? { ...req.meta, groupRunAt: now + req.delayMs } : req.meta;
+  return { ...req, delayMs: PARK_DELAY_MS, meta };
+}
+
 export async function enqueueGrouped(
   groups: GroupStore,
   enqueue: (req: EnqueueRequest) => Promise<EnqueueResult>,
@@ -12,7 +18,7 @@ export async function enqueueGrouped(
   group: string,
 ): Promise<EnqueueResult> {
   const now = Date.now();
-  const result = await enqueue({ ...req, delayMs: PARK_DELAY_MS });
+  const result = await enqueue(parkedRequest(req, now));
   if (!result.created) return result;
   await groups.park(req.queue, group, [{ id: result.job.id, delayMs: req.delayMs }]);
   // the caller sees the job as it asked for it: waiting (or delayed until its own time), not parked
@@ -28,7 +34,7 @@ export async function enqueueManyGrouped(
 ): Promise<EnqueueResult[]> {
   if (!reqs.some((r) => r.meta?.group !== undefined)) return enqueueMany(reqs);
   const now = Date.now();
-  const results = await enqueueMany(reqs.map((r) => (r.meta?.group === undefined ? r : { ...r, delayMs: PARK_DELAY_MS })));
+  const results = await enqueueMany(reqs.map((r) => (r.meta?.group === undefined ? r : parkedRequest(r, now))));
   const byQueue = new Map<string, { group: string; id: string; delayMs: number }[]>();
   results.forEach((res, i) => {
     const req = reqs[i] as EnqueueRequest;

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import type { EnqueueRequest, JobMeta, JobState, JobView } from '../../engine.ts';
-import { dlqName, splitEnvelope } from '../shared.ts';
+import { dlqName, splitEnvelope, unparked } from '../shared.ts';
 
 /** The backoff type of our jobs: the consumer's strategy returns the delay the executor decided. */
 export const BACKOFF_TYPE = 'conveyor';
@@ -116,27 +116,30 @@ export async function viewOf(job: Job, queue: (name: string) => Queue, knownStat
   }
   const { payload, meta } = splitData(job.data);
   const storedRunAt = (meta as { runAt?: unknown }).runAt;
-  return {
-    id: String(job.id),
-    name: job.name,
-    queue: job.queueName,
-    state,
-    priority: job.priority || job.opts.priority || 0,
-    data: payload,
-    attempts: { made: job.attemptsStarted ?? job.attemptsMade, max: Math.max(1, job.opts.attempts ?? 1) },
-    progress: job.progress ?? null,
-    result: job.returnvalue ?? null,
-    error: state === 'completed' ? null : errorOf(job),
-    createdAt: new Date(job.timestamp).toISOString(),
-    startedAt: iso(job.processedOn),
-    finishedAt: iso(job.finishedOn),
-    // while delayed, BullMQ's own delay; once it came due (BullMQ zeroes it), the time kept in our meta
-    runAt:
-      job.delay > 0
-        ? new Date(job.timestamp + job.delay).toISOString()
-        : typeof storedRunAt === 'number'
-          ? new Date(storedRunAt).toISOString()
-          : null,
-    ...(meta.callbackUrl ? { callback: { url: meta.callbackUrl } } : {}),
-  };
+  return unparked(view(), meta);
+  function view(): JobView {
+    return {
+      id: String(job.id),
+      name: job.name,
+      queue: job.queueName,
+      state,
+      priority: job.priority || job.opts.priority || 0,
+      data: payload,
+      attempts: { made: job.attemptsStarted ?? job.attemptsMade, max: Math.max(1, job.opts.attempts ?? 1) },
+      progress: job.progress ?? null,
+      result: job.returnvalue ?? null,
+      error: state === 'completed' ? null : errorOf(job),
+      createdAt: new Date(job.timestamp).toISOString(),
+      startedAt: iso(job.processedOn),
+      finishedAt: iso(job.finishedOn),
+      // while delayed, BullMQ's own delay; once it came due (BullMQ zeroes it), the time kept in our meta
+      runAt:
+        job.delay > 0
+          ? new Date(job.timestamp + job.delay).toISOString()
+          : typeof storedRunAt === 'number'
+            ? new Date(storedRunAt).toISOString()
+            : null,
+      ...(meta.callbackUrl ? { callback: { url: meta.callbackUrl } } : {}),
+    };
+  }
 }

@@ -1,6 +1,7 @@
 // Reads: a job row as the seam's JobView, one job by id, a queue's jobs by state (the dashboard), and
 // the per-queue counts.
 import type { JobState, JobView, QueueInfo } from '../../engine.ts';
+import { unparked } from '../shared.ts';
 import { fromBossPriority, type JobRow, type PgbossContext, type Query, splitData } from './context.ts';
 import { toUuid } from './ids.ts';
 
@@ -26,23 +27,26 @@ export function viewOf(row: JobRow): JobView {
     (row.state === 'failed' && typeof (out as { message?: unknown }).message === 'string'
       ? { message: (out as { message: string }).message }
       : null);
-  return {
-    id: meta.id ?? row.id,
-    name: meta.kind,
-    queue: row.name,
-    state,
-    priority: fromBossPriority(row.priority),
-    data: payload,
-    attempts: { made: row.started_on ? row.retry_count + 1 : 0, max: row.retry_limit + 1 },
-    progress: out.progress ?? null,
-    result: state === 'completed' ? (out.result ?? null) : null,
-    error: state === 'completed' ? null : (pgError ?? null),
-    createdAt: row.created_on.toISOString(),
-    startedAt: row.started_on?.toISOString() ?? null,
-    finishedAt: row.completed_on?.toISOString() ?? null,
-    runAt: row.start_after > row.created_on ? row.start_after.toISOString() : null,
-    ...(meta.callbackUrl ? { callback: { url: meta.callbackUrl } } : {}),
-  };
+  return unparked(
+    {
+      id: meta.id ?? row.id,
+      name: meta.kind,
+      queue: row.name,
+      state,
+      priority: fromBossPriority(row.priority),
+      data: payload,
+      attempts: { made: row.started_on ? row.retry_count + 1 : 0, max: row.retry_limit + 1 },
+      progress: out.progress ?? null,
+      result: state === 'completed' ? (out.result ?? null) : null,
+      error: state === 'completed' ? null : (pgError ?? null),
+      createdAt: row.created_on.toISOString(),
+      startedAt: row.started_on?.toISOString() ?? null,
+      finishedAt: row.completed_on?.toISOString() ?? null,
+      runAt: row.start_after > row.created_on ? row.start_after.toISOString() : null,
+      ...(meta.callbackUrl ? { callback: { url: meta.callbackUrl } } : {}),
+    },
+    meta,
+  );
 }
 
 /** `query` reads through another connection (a client inside the caller's transaction). */
