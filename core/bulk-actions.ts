@@ -153,7 +153,8 @@ export class BulkActions {
       case 'delete':
         return ok(job.state !== 'active' && (await jobActions.remove(job)));
       case 'promote':
-        return ok(job.state === 'delayed' && (await jobActions.promote(job)));
+        // a grouped job is released by its group (docs/groups.md): promoting it would run it past the group's limits
+        return ok(job.state === 'delayed' && job.group === undefined && (await jobActions.promote(job)));
     }
   }
 }

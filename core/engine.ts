@@ -60,6 +60,8 @@ export interface JobView {
   runAt: string | null;
   /** options.callback, when the job carries one (docs/webhooks.md) */
   callback?: { url: string };
+  /** options.group, when the job has one (docs/groups.md) */
+  group?: string;
 }
 
 export interface EnqueueResult {

@@ -41,6 +41,7 @@ const viewSchemas = (jobNames: readonly string[]) => ({
       startedAt: { type: ['string', 'null'], format: 'date-time' },
       finishedAt: { type: ['string', 'null'], format: 'date-time' },
       runAt: { type: ['string', 'null'], format: 'date-time' },
+      group: { type: 'string', description: 'options.group, when the job has one (its group limits when it runs)' },
     },
   },
   Queue: {

@@ -188,6 +188,26 @@ describeEngines('bulk actions by filter', { timeout: 180_000 }, (engine) => {
     expect(waiting.body.matched).toBe(1000);
   });
 
+  it('promote skips a grouped job: its group releases it, so promoting would run it past the group limits', async () => {
+    const t = await setup({ engine });
+    const plain = await t.api('POST', '/v1/jobs', { name: 'diagnostics.noop', data: { note: 'g-plain' }, options: { delay: 60_000 } });
+    const grouped = await t.api('POST', '/v1/jobs', {
+      name: 'diagnostics.noop',
+      data: { note: 'g-grouped' },
+      options: { delay: 60_000, group: 'tenant-1' },
+    });
+    expect((await t.api('GET', `/v1/jobs/${grouped.body.id}`)).body).toMatchObject({ state: 'delayed', group: 'tenant-1' });
+    const promote = await t.api('POST', '/v1/jobs/actions', { filter: { 'data.note': 'g-*' }, action: 'promote' });
+    expect(promote.status, JSON.stringify(promote.body)).toBe(202);
+    const done = await waitFor(async () => {
+      const p = await t.api('GET', `/v1/jobs/actions/${promote.body.id}`);
+      return p.body.status === 'done' && p.body;
+    }, WAIT);
+    expect(done).toMatchObject({ processed: 2, succeeded: 1, skipped: 1 });
+    expect((await t.engine.getJob(plain.body.id))?.state).toBe('waiting');
+    expect((await t.api('GET', `/v1/jobs/${grouped.body.id}`)).body.state).toBe('delayed');
+  });
+
   it('cancel, promote, retry and delete act only on jobs in a state they apply to', async () => {
     const t = await setup({ engine });
     const add = (note: string, delayMs = 0) =>

@@ -140,6 +140,7 @@ export async function viewOf(job: Job, queue: (name: string) => Queue, knownStat
             ? new Date(storedRunAt).toISOString()
             : null,
       ...(meta.callbackUrl ? { callback: { url: meta.callbackUrl } } : {}),
+      ...(meta.group === undefined ? {} : { group: meta.group }),
     };
   }
 }

@@ -44,6 +44,7 @@ export function viewOf(row: JobRow): JobView {
       finishedAt: row.completed_on?.toISOString() ?? null,
       runAt: row.start_after > row.created_on ? row.start_after.toISOString() : null,
       ...(meta.callbackUrl ? { callback: { url: meta.callbackUrl } } : {}),
+      ...(meta.group === undefined ? {} : { group: meta.group }),
     },
     meta,
   );
