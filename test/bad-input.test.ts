@@ -128,6 +128,23 @@ describeEngines('bad input', (engine) => {
     }
   });
 
+  it('a NUL in a query value answers 400 naming it (found by the fuzz: GET /v1/audit?actor=a%00b was a 500 on pg-boss)', async () => {
+    const t = await setup({ engine });
+    // (an escaped lone surrogate in a query decodes to U+FFFD, which is a valid character)
+    for (const value of ['a%00b', '%00']) {
+      for (const [path, name] of [
+        [`/v1/audit?actor=${value}`, 'actor'],
+        [`/v1/audit?target=${value}`, 'target'],
+        [`/v1/jobs?kind=diagnostics.noop&data.note=${value}`, 'data.note'],
+      ] as const) {
+        const r = await raw(t, 'GET', path);
+        expectErrorShape(r.body, r.status, path);
+        expect(r.status, path).toBe(400);
+        expect(r.body.error.details.map((d: { path: string }) => d.path)).toContain(name);
+      }
+    }
+  });
+
   it('dashboard: a JSON body to a form route, an unknown schedule, a NUL in a path segment answer 4xx (found by the fuzz)', async () => {
     const t = await setup({ engine, ...(await dashboardOverrides()) });
     const dash = new DashboardClient(t.baseUrl);

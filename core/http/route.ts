@@ -15,7 +15,7 @@ import type { KernelConfig } from '../config/index.ts';
 import type { Engine } from '../engine.ts';
 import { issuesToDetails } from '../validation.ts';
 import { ApiError } from './api-error.ts';
-import { badString } from './body-guard.ts';
+import { badString, jsonProblem } from './body-guard.ts';
 
 export type Method = 'get' | 'post' | 'put' | 'delete';
 
@@ -152,8 +152,8 @@ export function auditResponse(res: Response, write: (status: number) => Promise<
 }
 
 /**
- * A path parameter with a NUL or an unpaired surrogate names nothing (no body may store one, and
- * PostgreSQL refuses them in a query): 400 naming the parameter, before a handler sends it to a store.
+ * A path parameter or query value with a NUL or an unpaired surrogate names nothing (no body may store one,
+ * and PostgreSQL refuses them in a query): 400 naming the parameter, before a handler sends it to a store.
  */
 function checkParams(req: Request) {
   for (const [name, value] of Object.entries(req.params ?? {})) {
@@ -163,6 +163,8 @@ function checkParams(req: Request) {
       ]);
     }
   }
+  const query = jsonProblem(req.query ?? {});
+  if (query) throw new ApiError(400, 'invalid_request', 'a query parameter holds what no value may', [query]);
 }
 
 export function handlerOf(r: AnyRoute, audit?: AuditLog): RequestHandler {
