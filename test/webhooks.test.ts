@@ -10,7 +10,7 @@ import { CANCEL_INTENT_WINDOW_MS, cancelWithEvent, deliveryJobId, messageIdOf, w
 import { createOutbound } from '../core/outbound/index.ts';
 import type { HandlerMap } from '../workers/catalog.ts';
 import { handlers as diagnostics } from '../workers/diagnostics/handlers.ts';
-import { deliverer } from '../workers/webhooks/handler.ts';
+import { deliverer, subscriptionSecrets } from '../workers/webhooks/handler.ts';
 import { webhookSettler } from '../workers/webhooks/settler.ts';
 import { describeEngines } from './engines.ts';
 import { setup, type TestPlatform, waitFor } from './helpers.ts';
@@ -23,10 +23,16 @@ interface Delivery {
   event: { type: string; timestamp: string; data: any };
 }
 
-/** A receiver on `port` (0: any): verifies each request with the library, answers `status(n)`. */
+/**
+ * A receiver on `port` (0: any): verifies each request with the library (with SIGNING_SECRET, or the secret
+ * its subscription answered: useSecret), answers `status(n)`; a request that does not verify is answered
+ * 401 and counted in `unverified`.
+ */
 async function receiver(port = 0, status: (n: number) => number = () => 200) {
   const got: Delivery[] = [];
   let n = 0;
+  let key = secret;
+  let unverified = 0;
   const srv: Server = createServer((req, res: ServerResponse) => {
     let body = '';
     req.on('data', (c) => {
@@ -35,7 +41,14 @@ async function receiver(port = 0, status: (n: number) => number = () => 200) {
     req.on('end', () => {
       const answer = status(++n);
       if (answer >= 200 && answer < 300) {
-        const event = new Webhook(secret).verify(body, req.headers as Record<string, string>) as Delivery['event'];
+        let event: Delivery['event'];
+        try {
+          event = new Webhook(key).verify(body, req.headers as Record<string, string>) as Delivery['event'];
+        } catch {
+          unverified++;
+          res.writeHead(401).end();
+          return;
+        }
         got.push({ id: String(req.headers['webhook-id']), headers: req.headers, event });
       }
       res.writeHead(answer).end();
@@ -48,6 +61,10 @@ async function receiver(port = 0, status: (n: number) => number = () => 200) {
     url: `http://127.0.0.1:${bound}/hook`,
     got,
     requests: () => n,
+    unverified: () => unverified,
+    useSecret: (k: string) => {
+      key = k;
+    },
     close: () =>
       new Promise<void>((r) => {
         srv.closeAllConnections();
@@ -67,7 +84,10 @@ async function platform(engine: 'bullmq' | 'pgboss', env: Record<string, string>
     ...env,
   });
   const out = await createOutbound(t.config);
-  const handlers = { ...diagnostics, 'webhooks.deliver': deliverer(out, t.config, t.backend.engine) } as HandlerMap;
+  const handlers = {
+    ...diagnostics,
+    'webhooks.deliver': deliverer(out, t.config, t.backend.engine, subscriptionSecrets(t.backend)),
+  } as HandlerMap;
   t.startWorker({ handlers, queues: { default: 10, webhooks: 10 }, settlers: [webhookSettler(t.backend, t.config)] });
   return t;
 }
@@ -222,16 +242,21 @@ describeEngines('completion webhooks', { timeout: 60_000 }, (engine) => {
     const t = await platform(engine);
     const byKind = await receiver();
     const byQueueDead = await receiver();
-    const sub = async (body: unknown) => {
+    const sub = async (body: { url: string }, rcv: Awaited<ReturnType<typeof receiver>>) => {
       const res = await t.api('POST', '/v1/webhooks', body);
       expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(res.body).toMatchObject({ signedWith: 'subscription', secret: expect.stringMatching(/^whsec_/) });
+      rcv.useSecret(res.body.secret); // each receiver verifies with its own subscription's secret
       return res.body.id as string;
     };
-    const s1 = await sub({ url: byKind.url, kinds: ['diagnostics.sleep'] });
-    const s2 = await sub({ url: byQueueDead.url, queues: ['default'], events: ['job.dead'] });
+    const s1 = await sub({ url: byKind.url, kinds: ['diagnostics.sleep'] } as { url: string }, byKind);
+    const s2 = await sub({ url: byQueueDead.url, queues: ['default'], events: ['job.dead'] } as { url: string }, byQueueDead);
     const list = await t.api('GET', '/v1/webhooks');
     expect(list.body.subscriptions.map((s: { id: string }) => s.id).sort()).toEqual([s1, s2].sort());
     expect((await t.api('GET', `/v1/webhooks/${s1}`)).body).toMatchObject({ id: s1, url: byKind.url, kinds: ['diagnostics.sleep'] });
+    // the secret is answered once, at subscription: never read back
+    expect(JSON.stringify(list.body)).not.toContain('whsec_');
+    expect(JSON.stringify((await t.api('GET', `/v1/webhooks/${s1}`)).body)).not.toContain('whsec_');
 
     const noop = await enqueue(t, 'diagnostics.noop', {});
     const sleep = await enqueue(t, 'diagnostics.sleep', { ms: 0 });
@@ -254,12 +279,46 @@ describeEngines('completion webhooks', { timeout: 60_000 }, (engine) => {
       ].sort(),
     );
     expect(q.map((d) => [d.event.data.id, d.event.type])).toEqual([[dead, 'job.dead']]);
+    expect(byKind.unverified() + byQueueDead.unverified()).toBe(0);
 
     expect((await t.api('DELETE', `/v1/webhooks/${s1}`)).status).toBe(204);
     expect((await t.api('GET', `/v1/webhooks/${s1}`)).status).toBe(404);
     expect((await t.api('DELETE', `/v1/webhooks/${s1}`)).status).toBe(404);
     await byKind.close();
     await byQueueDead.close();
+  });
+
+  it('each subscription signs with its own secret (generated, or given as whsec_…), not SIGNING_SECRET; a bad one is 400 naming secret', async () => {
+    const t = await platform(engine);
+    const generated = await receiver();
+    const given = await receiver();
+    const own = `whsec_${randomBytes(32).toString('base64')}`;
+    const a = await t.api('POST', '/v1/webhooks', { url: generated.url, kinds: ['diagnostics.noop'] });
+    const b = await t.api('POST', '/v1/webhooks', { url: given.url, kinds: ['diagnostics.noop'], secret: own });
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(a.body.secret).not.toBe(secret);
+    expect(b.body.secret).toBe(own);
+    // both verify with SIGNING_SECRET first: a delivery signed with it would be accepted, one signed with
+    // the subscription's own secret is refused (401, counted)
+    const id = await enqueue(t, 'diagnostics.noop', {});
+    await waitFor(() => generated.unverified() > 0 && given.unverified() > 0, {
+      what: 'a refused delivery at each receiver',
+      timeoutMs: 30_000,
+    });
+    expect(generated.got.length + given.got.length).toBe(0);
+    // with their own secrets the retries verify
+    generated.useSecret(a.body.secret);
+    given.useSecret(own);
+    const ga = await deliveriesOf(generated, 1, 'the generated secret’s delivery');
+    const gb = await deliveriesOf(given, 1, 'the given secret’s delivery');
+    expect([ga[0]?.event.data.id, gb[0]?.event.data.id]).toEqual([id, id]);
+    for (const bad of ['nope', 'whsec_', `whsec_${randomBytes(8).toString('base64')}`]) {
+      const r = await t.api('POST', '/v1/webhooks', { url: given.url, secret: bad });
+      expect(r.status, bad).toBe(400);
+      expect(r.body.error.details.map((d: { path: string }) => d.path)).toContain('secret');
+    }
+    await generated.close();
+    await given.close();
   });
 
   it('URLs outside HTTP_TARGET_ALLOWLIST: 400 naming options.callback.url (and jobs[i]…, and url)', async () => {

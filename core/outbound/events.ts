@@ -30,6 +30,11 @@ export interface Subscription {
   kinds: string[];
   queues: string[];
   description?: string;
+  /**
+   * `whsec_<base64>`: this receiver's own signing secret (shown once, when subscribed); deliveries to it are
+   * signed with it. Subscriptions made before it existed have none and are signed with SIGNING_SECRET.
+   */
+  secret?: string;
   createdAt: string;
 }
 

@@ -13,10 +13,11 @@
 // waiting/delayed past check.until → completed unsent ({ sent: false }: the event did not happen); still
 // pending before that (or active: its worker is stopping it) → asked again later.
 
+import type { Backend } from '../../core/backend.ts';
 import type { Engine } from '../../core/engine.ts';
 import { PermanentError, RetryLaterError } from '../../core/errors/index.ts';
 import type { HandlerContext } from '../../core/handler.ts';
-import { type DeliveryPayload, jobEventData } from '../../core/outbound/events.ts';
+import { type DeliveryPayload, jobEventData, webhookEvents } from '../../core/outbound/events.ts';
 import { type OutboundClient, OutboundError, retryAfterMs } from '../../core/outbound/index.ts';
 
 export interface DeliverySettings {
@@ -37,7 +38,24 @@ export const deliveryBody = (p: DeliveryPayload) => JSON.stringify({ type: p.typ
 /** How soon a delivery whose event is not yet stored looks again. */
 const CHECK_AGAIN_MS = 1_000;
 
-export function deliverer(out: OutboundClient, s: DeliverySettings, engine: Pick<Engine, 'getJob'>) {
+/** A subscription's own signing secret, read at delivery time; undefined: sign with SIGNING_SECRET. */
+export type SecretOf = (receiver: string) => Promise<string | undefined>;
+
+/**
+ * The subscriptions' secrets from their store, read per delivery (a retry after a rotation signs with the
+ * new secret); a deleted subscription's deliveries still go out, signed with SIGNING_SECRET.
+ */
+export const subscriptionSecrets =
+  (backend: Backend): SecretOf =>
+  async (receiver) =>
+    (await webhookEvents(backend).store.get(receiver))?.secret;
+
+export function deliverer(
+  out: OutboundClient,
+  s: DeliverySettings,
+  engine: Pick<Engine, 'getJob'>,
+  secretOf: SecretOf = async () => undefined,
+) {
   return async (payload: DeliveryPayload, ctx: HandlerContext) => {
     const retry = (why: string, hintMs?: number): never => {
       throw new RetryLaterError(why, Math.min(hintMs ?? retryDelay(s, ctx.attempt), s.WEBHOOK_RETRY_CAP_MS));
@@ -52,6 +70,8 @@ export function deliverer(out: OutboundClient, s: DeliverySettings, engine: Pick
         return retry(`job ${jobId} is ${job.state}: its ${p.type} is not stored yet`, CHECK_AGAIN_MS);
       } else return { sent: false, reason: `job ${jobId} is ${job?.state ?? 'gone'}, not ${state}: no ${p.type} happened` };
     }
+    // the receiver's own secret (a subscription's), or the platform's (callbacks, older subscriptions)
+    const secret = p.receiver === 'callback' ? undefined : await secretOf(p.receiver);
     let status: number;
     let headers: Record<string, string | string[] | undefined>;
     let body: string;
@@ -60,6 +80,7 @@ export function deliverer(out: OutboundClient, s: DeliverySettings, engine: Pick
         url: p.url,
         id: p.messageId,
         body: deliveryBody(p),
+        ...(secret ? { secret } : {}),
         signal: ctx.signal,
         timeoutMs: s.WEBHOOK_TIMEOUT_MS,
       }));

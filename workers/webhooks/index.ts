@@ -12,9 +12,10 @@ export const webhooksDomain = defineDomain({
   queues: webhooksQueues,
   handlers: async (deps) => {
     const { createOutbound } = await import('../../core/outbound/index.ts');
-    const { deliverer } = await import('./handler.ts');
+    const { deliverer, subscriptionSecrets } = await import('./handler.ts');
     const out = await createOutbound(deps.config);
-    return { handlers: { 'webhooks.deliver': deliverer(out, deps.config, deps.engine) }, close: async () => out.close() };
+    const handler = deliverer(out, deps.config, deps.engine, subscriptionSecrets(deps.backend));
+    return { handlers: { 'webhooks.deliver': handler }, close: async () => out.close() };
   },
   routes: async () => (await import('./routes.ts')).webhookRoutes,
 });

@@ -11,7 +11,7 @@ import { err, ok } from '../../core/http/openapi.ts';
 import { isAdmin, principalOf } from '../../core/http/principal.ts';
 import { byParam, type RouteTable, route } from '../../core/http/route.ts';
 import { JOB_EVENTS, type Subscription, webhookEvents } from '../../core/outbound/events.ts';
-import { targetsOf } from '../../core/outbound/index.ts';
+import { secretProblem, targetsOf } from '../../core/outbound/index.ts';
 
 /** Event types a subscription may name: the jobs', and the workflows' (emitted once workflows exist). */
 export const KNOWN_EVENTS = [...JOB_EVENTS, 'flow.completed', 'flow.failed'] as const;
@@ -23,6 +23,12 @@ export const subscriptionBody = z.strictObject({
   kinds: names.describe('job kinds; with queues empty too: every kind'),
   queues: names.describe('queues; with kinds empty too: every queue'),
   description: z.string().max(500).optional(),
+  secret: z
+    .string()
+    .max(200)
+    .refine((v) => secretProblem(v) === undefined, { error: 'expects whsec_<base64 of 24 to 64 bytes>' })
+    .optional()
+    .describe("this receiver's signing secret (whsec_<base64>); omitted: one is generated and answered once"),
 });
 
 const idParam = z.strictObject({ id: z.string() });
@@ -33,7 +39,13 @@ function requireAdmin(req: Request) {
   return p;
 }
 
-const view = ({ name, ...rest }: Subscription) => ({ id: name, ...rest, links: { self: `/v1/webhooks/${name}` } });
+/** a subscription as the API shows it: never its secret, only whose secret signs its deliveries */
+const view = ({ name, secret, ...rest }: Subscription) => ({
+  id: name,
+  ...rest,
+  signedWith: secret ? 'subscription' : 'SIGNING_SECRET',
+  links: { self: `/v1/webhooks/${name}` },
+});
 
 export const webhookRoutes: RouteTable<KernelConfig> = ({ config, backend, logger }) => {
   const events = () => webhookEvents(backend, config);
@@ -47,7 +59,7 @@ export const webhookRoutes: RouteTable<KernelConfig> = ({ config, backend, logge
       body: subscriptionBody,
       audit: { action: 'webhook.create', detail: (req) => ({ url: String(req.body?.url ?? '') }) },
       responses: {
-        '201': ok('subscribed'),
+        '201': ok("subscribed; the answer holds the subscription's signing secret (`secret`), shown only here"),
         '400': err('bad body, or the URL is outside HTTP_TARGET_ALLOWLIST; details name the field'),
         '403': err('needs admin'),
       },
@@ -56,11 +68,21 @@ export const webhookRoutes: RouteTable<KernelConfig> = ({ config, backend, logge
         const body = input.body();
         const why = (await targetsOf(config)).checkUrl(body.url);
         if (why) throw new ApiError(400, 'invalid_request', 'the webhook URL is not allowed', [{ path: 'url', message: why }]);
-        const record: Subscription = { name: `whs_${randomBytes(12).toString('hex')}`, ...body, createdAt: new Date().toISOString() };
+        const secret = body.secret ?? `whsec_${randomBytes(32).toString('base64')}`;
+        const record: Subscription = {
+          name: `whs_${randomBytes(12).toString('hex')}`,
+          ...body,
+          secret,
+          createdAt: new Date().toISOString(),
+        };
         await events().store.put(record);
         events().invalidate();
         logger.info({ subscription: record.name, url: record.url, by: p.name, requestId: req.requestId }, 'webhook subscribed');
-        res.status(201).location(`/v1/webhooks/${record.name}`).json(view(record));
+        // the one answer that holds the secret: the receiver verifies deliveries with it (docs/webhooks.md)
+        res
+          .status(201)
+          .location(`/v1/webhooks/${record.name}`)
+          .json({ ...view(record), secret });
       },
     }),
     route({
