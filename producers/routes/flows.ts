@@ -7,6 +7,7 @@ import { withStoreDeadline } from '../../core/errors/store-unavailable.ts';
 import { flowBodySchema, flowJobSchema, MAX_FLOW_JOBS, planFlow } from '../../core/flows/plan.ts';
 import { cancelFlow, type FlowDeps, flowEvents, readFlow, startFlow } from '../../core/flows/run.ts';
 import { ApiError } from '../../core/http/api-error.ts';
+import { idempotentRoutes } from '../../core/http/idempotent-route.ts';
 import { err, ok } from '../../core/http/openapi.ts';
 import { isAdmin, mayUseKind, principalOf } from '../../core/http/principal.ts';
 import { byParam, type RouteTable, route } from '../../core/http/route.ts';
@@ -38,7 +39,7 @@ const flowSchema = {
 
 const mayUse = (req: Request, kind: string) => mayUseKind(principalOf(req), kind, queueOfKind(kind));
 
-export const flowRoutes: RouteTable<Config> = ({ engine, backend, config }) => {
+export const flowRoutes: RouteTable<Config> = ({ engine, backend, config, logger }) => {
   const deps: FlowDeps = {
     store: withStoreDeadline(backend.flows, config.STORE_TIMEOUT_MS, 'flows'),
     engine,
@@ -57,7 +58,7 @@ export const flowRoutes: RouteTable<Config> = ({ engine, backend, config }) => {
   };
 
   return [
-    createRoute(config, deps),
+    idempotentRoutes({ backend, config, logger })(createRoute(config, deps), 'the flow it made'),
     route({
       method: 'get',
       path: '/v1/flows/:id',

@@ -4,9 +4,10 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { BULK_ACTIONS, type BulkAction, BulkActions } from '../../core/bulk-actions.ts';
 import { ApiError } from '../../core/http/api-error.ts';
+import { idempotentRoutes } from '../../core/http/idempotent-route.ts';
 import { err, ok, ref } from '../../core/http/openapi.ts';
 import { mayManageQueue, mayUseKind, principalOf } from '../../core/http/principal.ts';
-import { byParam, type RouteTable, route } from '../../core/http/route.ts';
+import { type AnyRoute, byParam, type RouteTable, route } from '../../core/http/route.ts';
 import { JOB_STATES, narrow, parseFilter, parsePaging, SEARCH_MAX_LIMIT, type SearchScope } from '../../core/search.ts';
 import { catalogView, queueOfKind } from '../../workers/catalog.ts';
 import type { Config } from '../../workers/config.ts';
@@ -44,14 +45,17 @@ const searchQuery = z.looseObject({
   cursor: z.string().optional().describe('`next` of the previous page'),
 });
 
-export const jobSearchRoutes: RouteTable<Config> = ({ backend, logger }) => {
+export const jobSearchRoutes: RouteTable<Config> = ({ backend, logger, config }) => {
   const bulk = new BulkActions(backend, logger.child({ component: 'bulk-actions' }));
   const loadAction = async (req: Request) => {
     const a = await bulk.get(String(req.params.id));
     if (a?.filter.queues.every((q) => mayManageQueue(principalOf(req), q))) return a;
     throw new ApiError(404, 'not_found', `no bulk action "${req.params.id}" this key may see`);
   };
-  return [
+  const idempotent = idempotentRoutes({ backend, config, logger });
+  // a retried bulk action (same Idempotency-Key) answers the action the first one started, not a second one
+  const keyed = (r: AnyRoute) => (r.method === 'post' && r.path === '/v1/jobs/actions' ? idempotent(r, 'the bulk action it started') : r);
+  const routes: AnyRoute[] = [
     route({
       method: 'get',
       path: '/v1/jobs',
@@ -137,4 +141,5 @@ export const jobSearchRoutes: RouteTable<Config> = ({ backend, logger }) => {
       },
     }),
   ];
+  return routes.map(keyed);
 };

@@ -7,9 +7,10 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import type { KernelConfig } from '../../core/config/index.ts';
 import { ApiError } from '../../core/http/api-error.ts';
+import { idempotentRoutes } from '../../core/http/idempotent-route.ts';
 import { err, ok } from '../../core/http/openapi.ts';
 import { isAdmin, principalOf } from '../../core/http/principal.ts';
-import { byParam, type RouteTable, route } from '../../core/http/route.ts';
+import { type AnyRoute, byParam, type RouteTable, route } from '../../core/http/route.ts';
 import { JOB_EVENTS, type Subscription, webhookEvents } from '../../core/outbound/events.ts';
 import { secretProblem, targetsOf } from '../../core/outbound/index.ts';
 
@@ -49,7 +50,10 @@ const view = ({ name, secret, ...rest }: Subscription) => ({
 
 export const webhookRoutes: RouteTable<KernelConfig> = ({ config, backend, logger }) => {
   const events = () => webhookEvents(backend, config);
-  return [
+  const idempotent = idempotentRoutes({ backend, config, logger });
+  // a retried subscribe (same Idempotency-Key) answers the subscription the first one made
+  const keyed = (r: AnyRoute) => (r.method === 'post' && r.path === '/v1/webhooks' ? idempotent(r, 'the subscription it made') : r);
+  const routes: AnyRoute[] = [
     route({
       method: 'post',
       path: '/v1/webhooks',
@@ -130,4 +134,5 @@ export const webhookRoutes: RouteTable<KernelConfig> = ({ config, backend, logge
       },
     }),
   ];
+  return routes.map(keyed);
 };
