@@ -5,7 +5,7 @@ import type { Request } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ApiError } from '../core/http/api-error.ts';
-import { idempotentRoutes } from '../core/http/idempotent-route.ts';
+import { withIdempotency } from '../core/http/idempotent-route.ts';
 import { componentRef, err, ok, ref } from '../core/http/openapi.ts';
 import { isAdmin, mayUseKind, type Principal, principalOf } from '../core/http/principal.ts';
 import { type AnyRoute, byParam, type RouteTable, route } from '../core/http/route.ts';
@@ -205,8 +205,7 @@ export const scheduleRoutes: RouteTable<Config> = (deps) => {
     },
     logger: deps.logger,
   };
-  const idempotent = idempotentRoutes(deps);
   // a retried run (same Idempotency-Key) answers the job the first one enqueued (core/http/idempotent-route.ts)
-  const keyed = (r: AnyRoute) => (r.method === 'post' && r.path === '/v1/schedules/:name/run' ? idempotent(r, 'the job it enqueued') : r);
-  return [...readRoutes(s), putRoute(s), ...manageRoutes(s)].map(keyed);
+  const keyed = { 'POST /v1/schedules/:name/run': 'the job it enqueued' };
+  return withIdempotency(deps, [...readRoutes(s), putRoute(s), ...manageRoutes(s)], keyed);
 };

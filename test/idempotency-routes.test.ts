@@ -1,12 +1,13 @@
 // Idempotency-Key on the creating POSTs that are not jobs (core/http/idempotent-route.ts), on both engines:
-// POST /v1/flows, POST /v1/webhooks, POST /v1/schedules/:name/run, POST /v1/jobs/actions. The same key and
+// POST /v1/flows, POST /v1/webhooks, POST /v1/schedules/:name/run, POST /v1/jobs/actions,
+// POST /v1/dead-letters/:id/replay. The same key and
 // request replays the first answer (one thing made), another request is 422, a key still in flight is 409 +
 // Retry-After, a failed request records nothing, keys are per caller, and a hung ledger answers 503 fast.
 import { expect, it } from 'vitest';
 import { IDEMPOTENCY_LEDGER, type IdempotentRecord, ledgerEntryOf } from '../core/http/idempotent-route.ts';
 import type { OnceLedger } from '../core/stores.ts';
 import { describeEngines } from './engines.ts';
-import { setup, type TestPlatform } from './helpers.ts';
+import { setup, type TestPlatform, waitFor } from './helpers.ts';
 
 type Api = Awaited<ReturnType<TestPlatform['api']>>;
 
@@ -173,6 +174,23 @@ describeEngines('Idempotency-Key on the other creating POSTs', (engine) => {
     oneMadeOneReplayedOr409(pair, 202);
   });
 
+  it('POST /v1/dead-letters/:id/replay: a retried replay answers the 202 again, not a 404', async () => {
+    const t = await setup({ engine });
+    const rt = t.startWorker();
+    const r = await t.api('POST', '/v1/jobs', { name: 'diagnostics.sleep', data: { ms: 0, fail: 'permanent', tag: 'idem-dl' } });
+    await waitFor(async () => (await t.api('GET', r.body.links.self)).body.state === 'dead', { what: 'dead', timeoutMs: 15_000 });
+    await rt.close(1_000); // the replayed job stays waiting
+    const first = await t.api('POST', `/v1/dead-letters/${r.body.id}/replay`, undefined, key('dl-1'));
+    expect(first.status).toBe(202);
+    expect(first.body.id).toBe(r.body.id);
+    const again = await t.api('POST', `/v1/dead-letters/${r.body.id}/replay`, undefined, key('dl-1'));
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+    // without the key the letter is gone: 404, as before
+    expect((await t.api('POST', `/v1/dead-letters/${r.body.id}/replay`)).status).toBe(404);
+  });
+
   it('a key still in flight is 409 + Retry-After; keys are per caller; documented in the OpenAPI document', async () => {
     const t = await setup({ engine, HTTP_TARGET_ALLOWLIST: '127.0.0.1' });
     const ledger = t.backend.ledger<IdempotentRecord>(IDEMPOTENCY_LEDGER, { ttlSeconds: 60 });
@@ -202,9 +220,11 @@ describeEngines('Idempotency-Key on the other creating POSTs', (engine) => {
       ['/v1/webhooks', 'post'],
       ['/v1/schedules/{name}/run', 'post'],
       ['/v1/jobs/actions', 'post'],
+      ['/v1/dead-letters/{id}/replay', 'post'],
     ] as const) {
       const params = (doc.paths[path]?.[method]?.parameters ?? []) as { name: string; in: string }[];
       expect(params, `${method} ${path}`).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header' }));
+      expect(Object.keys(doc.paths[path][method].responses)).toEqual(expect.arrayContaining(['409', '422']));
     }
     // routes that create nothing have no such header
     const get = (doc.paths['/v1/webhooks'].get.parameters ?? []) as { name: string }[];

@@ -22,6 +22,7 @@ import { withStoreDeadline } from '../errors/store-unavailable.ts';
 import type { OnceLedger } from '../stores.ts';
 import { ApiError } from './api-error.ts';
 import { IDEMPOTENCY_HEADER, idempotencyKeyOf } from './idempotency.ts';
+import { err } from './openapi.ts';
 import { principalOf } from './principal.ts';
 import type { AnyRoute } from './route.ts';
 
@@ -102,6 +103,15 @@ export function idempotentRoutes(deps: IdempotencyDeps) {
     return {
       ...r,
       headers: r.headers ? r.headers.extend(doc.shape) : doc,
+      responses: {
+        ...r.responses,
+        '409': err(
+          [r.responses['409']?.description, `a request with this ${IDEMPOTENCY_HEADER} is still running: retry after Retry-After`]
+            .filter(Boolean)
+            .join('; or '),
+        ),
+        '422': err(`this ${IDEMPOTENCY_HEADER} was used for another request (path, query or body)`),
+      },
       handle: async (req, res, input) => {
         const key = idempotencyKeyOf(req);
         if (key === undefined) return r.handle(req, res, input);
@@ -179,4 +189,20 @@ function captureJson(res: Response) {
       res.json = original;
     },
   };
+}
+
+/**
+ * `routes`, those named in `keyed` (`'POST /v1/webhooks': 'the subscription it made'`) honouring the
+ * Idempotency-Key header by a record; throws when a name matches no route (a renamed path).
+ */
+export function withIdempotency(deps: IdempotencyDeps, routes: AnyRoute[], keyed: Record<string, string>): AnyRoute[] {
+  const idempotent = idempotentRoutes(deps);
+  const scopeOf = (r: AnyRoute) => `${r.method.toUpperCase()} ${r.path}`;
+  for (const name of Object.keys(keyed)) {
+    if (!routes.some((r) => scopeOf(r) === name)) throw new Error(`withIdempotency: no route ${name}`);
+  }
+  return routes.map((r) => {
+    const what = keyed[scopeOf(r)];
+    return what === undefined ? r : idempotent(r, what);
+  });
 }

@@ -7,7 +7,7 @@ import { withStoreDeadline } from '../../core/errors/store-unavailable.ts';
 import { flowBodySchema, flowJobSchema, MAX_FLOW_JOBS, planFlow } from '../../core/flows/plan.ts';
 import { cancelFlow, type FlowDeps, flowEvents, readFlow, startFlow } from '../../core/flows/run.ts';
 import { ApiError } from '../../core/http/api-error.ts';
-import { idempotentRoutes } from '../../core/http/idempotent-route.ts';
+import { withIdempotency } from '../../core/http/idempotent-route.ts';
 import { err, ok } from '../../core/http/openapi.ts';
 import { isAdmin, mayUseKind, principalOf } from '../../core/http/principal.ts';
 import { byParam, type RouteTable, route } from '../../core/http/route.ts';
@@ -37,6 +37,9 @@ const flowSchema = {
   },
 };
 
+/** a retried create (same Idempotency-Key) answers the flow the first one made */
+const keyed = { 'POST /v1/flows': 'the flow it made' };
+
 const mayUse = (req: Request, kind: string) => mayUseKind(principalOf(req), kind, queueOfKind(kind));
 
 export const flowRoutes: RouteTable<Config> = ({ engine, backend, config, logger }) => {
@@ -57,8 +60,8 @@ export const flowRoutes: RouteTable<Config> = ({ engine, backend, config, logger
     return flow;
   };
 
-  return [
-    idempotentRoutes({ backend, config, logger })(createRoute(config, deps), 'the flow it made'),
+  const routes = [
+    createRoute(config, deps),
     route({
       method: 'get',
       path: '/v1/flows/:id',
@@ -96,6 +99,7 @@ export const flowRoutes: RouteTable<Config> = ({ engine, backend, config, logger
       },
     }),
   ];
+  return withIdempotency({ backend, config, logger }, routes, keyed);
 };
 
 function createRoute(config: Config, deps: FlowDeps) {

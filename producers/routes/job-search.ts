@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { BULK_ACTIONS, type BulkAction, BulkActions } from '../../core/bulk-actions.ts';
 import { ApiError } from '../../core/http/api-error.ts';
-import { idempotentRoutes } from '../../core/http/idempotent-route.ts';
+import { withIdempotency } from '../../core/http/idempotent-route.ts';
 import { err, ok, ref } from '../../core/http/openapi.ts';
 import { mayManageQueue, mayUseKind, principalOf } from '../../core/http/principal.ts';
 import { type AnyRoute, byParam, type RouteTable, route } from '../../core/http/route.ts';
@@ -52,9 +52,8 @@ export const jobSearchRoutes: RouteTable<Config> = ({ backend, logger, config })
     if (a?.filter.queues.every((q) => mayManageQueue(principalOf(req), q))) return a;
     throw new ApiError(404, 'not_found', `no bulk action "${req.params.id}" this key may see`);
   };
-  const idempotent = idempotentRoutes({ backend, config, logger });
   // a retried bulk action (same Idempotency-Key) answers the action the first one started, not a second one
-  const keyed = (r: AnyRoute) => (r.method === 'post' && r.path === '/v1/jobs/actions' ? idempotent(r, 'the bulk action it started') : r);
+  const keyed = { 'POST /v1/jobs/actions': 'the bulk action it started' };
   const routes: AnyRoute[] = [
     route({
       method: 'get',
@@ -141,5 +140,5 @@ export const jobSearchRoutes: RouteTable<Config> = ({ backend, logger, config })
       },
     }),
   ];
-  return routes.map(keyed);
+  return withIdempotency({ backend, config, logger }, routes, keyed);
 };

@@ -2,6 +2,7 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { ApiError } from '../../core/http/api-error.ts';
+import { withIdempotency } from '../../core/http/idempotent-route.ts';
 import { err, ok, ref } from '../../core/http/openapi.ts';
 import { mayManageQueue, mayUseKind, principalOf } from '../../core/http/principal.ts';
 import { type AnyRoute, byParam, type RouteTable, route } from '../../core/http/route.ts';
@@ -17,9 +18,12 @@ function queueParam(req: Request): QueueName {
   return name as QueueName;
 }
 
+/** the replay removes the dead letter, so a retry would find none (404): with a key it answers the 202 again */
+const keyed = { 'POST /v1/dead-letters/:id/replay': 'the job it re-enqueued' };
+
 const queueName = z.strictObject({ name: z.enum(queueNames as [string, ...string[]]) });
 
-export const queueRoutes: RouteTable<Config> = ({ engine, logger }) => {
+export const queueRoutes: RouteTable<Config> = ({ engine, logger, backend, config }) => {
   const pauseOrResume = (action: 'pause' | 'resume'): AnyRoute =>
     route({
       method: 'post',
@@ -45,7 +49,7 @@ export const queueRoutes: RouteTable<Config> = ({ engine, logger }) => {
       },
     });
 
-  return [
+  const routes = [
     route({
       method: 'get',
       path: '/v1/queues',
@@ -109,4 +113,5 @@ export const queueRoutes: RouteTable<Config> = ({ engine, logger }) => {
       },
     }),
   ];
+  return withIdempotency({ backend, config, logger }, routes, keyed);
 };

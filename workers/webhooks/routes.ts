@@ -7,7 +7,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import type { KernelConfig } from '../../core/config/index.ts';
 import { ApiError } from '../../core/http/api-error.ts';
-import { idempotentRoutes } from '../../core/http/idempotent-route.ts';
+import { withIdempotency } from '../../core/http/idempotent-route.ts';
 import { err, ok } from '../../core/http/openapi.ts';
 import { isAdmin, principalOf } from '../../core/http/principal.ts';
 import { type AnyRoute, byParam, type RouteTable, route } from '../../core/http/route.ts';
@@ -50,9 +50,8 @@ const view = ({ name, secret, ...rest }: Subscription) => ({
 
 export const webhookRoutes: RouteTable<KernelConfig> = ({ config, backend, logger }) => {
   const events = () => webhookEvents(backend, config);
-  const idempotent = idempotentRoutes({ backend, config, logger });
   // a retried subscribe (same Idempotency-Key) answers the subscription the first one made
-  const keyed = (r: AnyRoute) => (r.method === 'post' && r.path === '/v1/webhooks' ? idempotent(r, 'the subscription it made') : r);
+  const keyed = { 'POST /v1/webhooks': 'the subscription it made' };
   const routes: AnyRoute[] = [
     route({
       method: 'post',
@@ -134,5 +133,5 @@ export const webhookRoutes: RouteTable<KernelConfig> = ({ config, backend, logge
       },
     }),
   ];
-  return routes.map(keyed);
+  return withIdempotency({ backend, config, logger }, routes, keyed);
 };
