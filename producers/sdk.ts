@@ -16,6 +16,18 @@ export type { JobOptions } from './enqueue.ts';
 
 export type JobRequest = { [N in JobName]: { name: N; data: PayloadInput<N>; options?: JobOptions } }[JobName];
 
+/** A job of a workflow (POST /v1/flows, docs/flows.md): `key` names it for its children's `dependsOn`. */
+export type FlowJobRequest = JobRequest & {
+  key: string;
+  dependsOn?: string[];
+  onParentFailure?: 'fail' | 'skip' | 'continue';
+};
+
+export interface FlowCreated {
+  id: string;
+  jobs: { key: string; id: string }[];
+}
+
 export interface JobSummary {
   id: string;
   name: JobName;
@@ -53,7 +65,8 @@ export interface ClientOptions {
   /**
    * enqueues answered 503 (store unavailable) or that got no answer (connection error, timeout) are sent
    * again this many times, after Retry-After (or 0.2 s doubling, at most 5 s), with the same Idempotency-Key:
-   * a retry never makes a second job. Default 3; 0 turns retries off.
+   * a retry never makes a second job (nor a second flow, schedule run or replay). A 409 naming Idempotency-Key
+   * (the lost first attempt still running) is retried the same way. Default 3; 0 turns retries off.
    */
   retries?: number;
   fetch?: typeof fetch;
@@ -123,7 +136,8 @@ export class ConveyorClient {
         return await this.call<T>('POST', path, body, 0, key === undefined ? {} : { 'idempotency-key': key });
       } catch (err) {
         const api = err instanceof ConveyorApiError;
-        if (attempt >= retries || (api && err.status !== 503)) throw err;
+        const inFlight = api && err.status === 409 && key !== undefined && err.details[0]?.path === 'Idempotency-Key';
+        if (attempt >= retries || (api && err.status !== 503 && !inFlight)) throw err;
         const waitS = api && err.retryAfter !== undefined ? err.retryAfter : 0.2 * 2 ** attempt;
         await new Promise((r) => setTimeout(r, Math.min(5_000, waitS * 1000)));
       }
@@ -166,8 +180,24 @@ export class ConveyorClient {
     return (await this.call<{ deadLetters: DeadLetter[] }>('GET', `/v1/dead-letters?${q}`)).body.deadLetters;
   }
 
-  async replay(id: string): Promise<JobSummary> {
-    return (await this.call<JobSummary>('POST', `/v1/dead-letters/${encodeURIComponent(id)}/replay`)).body;
+  /** Re-enqueue a dead job; keyed (Idempotency-Key), so a retry after a lost answer answers the same job. */
+  async replay(id: string, opts: { idempotencyKey?: string } = {}): Promise<JobSummary> {
+    const path = `/v1/dead-letters/${encodeURIComponent(id)}/replay`;
+    return (await this.post<JobSummary>(path, undefined, opts.idempotencyKey ?? randomUUID())).body;
+  }
+
+  /**
+   * Create a workflow (a DAG of jobs, all or nothing). It carries an Idempotency-Key (yours or a fresh one),
+   * so a retry after a 503 or a lost answer answers the flow the first attempt made, never a second one.
+   */
+  async createFlow(jobs: FlowJobRequest[], opts: { idempotencyKey?: string } = {}): Promise<FlowCreated> {
+    return (await this.post<FlowCreated>('/v1/flows', { jobs }, opts.idempotencyKey ?? randomUUID())).body;
+  }
+
+  /** Enqueue a schedule's job now; keyed like createFlow, so a retried call is one run. */
+  async runSchedule(name: string, opts: { idempotencyKey?: string } = {}): Promise<JobSummary> {
+    const path = `/v1/schedules/${encodeURIComponent(name)}/run`;
+    return (await this.post<JobSummary>(path, undefined, opts.idempotencyKey ?? randomUUID())).body;
   }
 
   /**

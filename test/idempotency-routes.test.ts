@@ -6,6 +6,7 @@
 import { expect, it } from 'vitest';
 import { IDEMPOTENCY_LEDGER, type IdempotentRecord, ledgerEntryOf } from '../core/http/idempotent-route.ts';
 import type { OnceLedger } from '../core/stores.ts';
+import { ConveyorClient } from '../producers/sdk.ts';
 import { describeEngines } from './engines.ts';
 import { setup, type TestPlatform, waitFor } from './helpers.ts';
 
@@ -189,6 +190,56 @@ describeEngines('Idempotency-Key on the other creating POSTs', (engine) => {
     expect(again.body).toEqual(first.body);
     // without the key the letter is gone: 404, as before
     expect((await t.api('POST', `/v1/dead-letters/${r.body.id}/replay`)).status).toBe(404);
+  });
+
+  it('the SDK keys createFlow and runSchedule, and retries a lost answer (or a 409 in flight) with the key', async () => {
+    const t = await setup({ engine });
+    const sent: (string | null)[] = [];
+    const statuses: number[] = [];
+    let lose = 0;
+    let on409: (() => Promise<void>) | undefined;
+    // a network that loses the answer after the server handled the request
+    const lossy: typeof fetch = async (input, init) => {
+      sent.push(new Headers(init?.headers).get('idempotency-key'));
+      const res = await fetch(input, init);
+      statuses.push(res.status);
+      if (res.status === 409) await on409?.();
+      if (lose-- > 0) {
+        await res.text();
+        throw new TypeError('fetch failed');
+      }
+      return res;
+    };
+    const client = new ConveyorClient({ baseUrl: t.baseUrl, apiKey: t.keys.admin, fetch: lossy });
+    lose = 1;
+    const made = await client.createFlow([{ key: 'a', name: 'diagnostics.noop', data: { note: 'sdk-flow' } }]);
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(sent[1]).toBe(sent[0]);
+    expect(statuses).toEqual([202, 202]);
+    expect((await t.api('GET', `/v1/flows/${made.id}`)).status).toBe(200);
+    expect(await jobsWithNote(t, 'sdk-flow')).toHaveLength(1);
+
+    const put = await t.api('PUT', '/v1/schedules/sdk-run', {
+      cron: '0 3 1 1 *',
+      job: { name: 'diagnostics.noop', data: { note: 'sdk-run' } },
+    });
+    expect(put.status).toBeLessThan(300);
+    lose = 1;
+    const run = await client.runSchedule('sdk-run');
+    expect(sent[3]).toBe(sent[2]);
+    expect(await jobsWithNote(t, 'sdk-run')).toEqual([expect.objectContaining({ id: run.id })]);
+
+    // the first attempt is still running (its claim held): the SDK waits Retry-After and asks again
+    const ledger = t.backend.ledger<IdempotentRecord>(IDEMPOTENCY_LEDGER, { ttlSeconds: 60 });
+    const entry = ledgerEntryOf('POST /v1/flows', 'admin', 'sdk-busy');
+    const held = await ledger.begin(entry, 60_000);
+    if (held.state !== 'go') throw new Error(`claim: ${held.state}`);
+    on409 = () => ledger.release(entry, held.token);
+    statuses.length = 0;
+    await client.createFlow([{ key: 'a', name: 'diagnostics.noop', data: { note: 'sdk-busy' } }], { idempotencyKey: 'sdk-busy' });
+    expect(statuses).toEqual([409, 202]);
+    expect(await jobsWithNote(t, 'sdk-busy')).toHaveLength(1);
   });
 
   it('a key still in flight is 409 + Retry-After; keys are per caller; documented in the OpenAPI document', async () => {
