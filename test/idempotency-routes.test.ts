@@ -131,6 +131,10 @@ describeEngines('Idempotency-Key on the other creating POSTs', (engine) => {
     expect(again.status).toBe(202);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body.id).toBe(first.body.id);
+    // an empty JSON body is no body
+    const empty = await t.api('POST', '/v1/schedules/idem-a/run', {}, key('run-1'));
+    expect(empty.status).toBe(202);
+    expect(empty.body.id).toBe(first.body.id);
     expect(await jobsWithNote(t, 'run-idem-a')).toHaveLength(1);
     // the path is part of the request: the key on another schedule is another request
     const other = await t.api('POST', '/v1/schedules/idem-b/run', undefined, key('run-1'));

@@ -72,8 +72,15 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 export const IDEMPOTENCY_LEDGER = 'http:idempotency';
 export const ledgerEntryOf = (scope: string, caller: string, key: string) => sha256(canonicalJson([scope, caller, key]));
 
+/** no body and `{}` are the same request (a body-less POST, or curl -d '{}') */
+const bodyOf = (req: Request): unknown => {
+  const b: unknown = req.body;
+  if (b === undefined || b === null) return null;
+  return typeof b === 'object' && !Array.isArray(b) && Object.keys(b).length === 0 ? null : b;
+};
+
 /** what makes two requests to one route "the same": its path parameters, query and body */
-const fingerprintOf = (req: Request) => sha256(canonicalJson({ params: req.params ?? {}, query: req.query ?? {}, body: req.body ?? null }));
+const fingerprintOf = (req: Request) => sha256(canonicalJson({ params: req.params ?? {}, query: req.query ?? {}, body: bodyOf(req) }));
 
 export interface IdempotencyDeps {
   backend: Pick<Backend, 'ledger'>;
