@@ -101,7 +101,14 @@ export class Proc {
       );
       this.listeners.add(onLine);
       this.exited.then((e) =>
-        done(new Error(`${this.name} exited (${e.code ?? e.signal}) before "${what}"; stderr: ${this.stderrTail.slice(-800)}`)),
+        done(
+          new Error(
+            `${this.name} exited (${e.code ?? e.signal}) before "${what}"; last log lines: ${this.logs
+              .slice(-3)
+              .map((l) => JSON.stringify(l).slice(0, 400))
+              .join(' | ')}; stderr: ${this.stderrTail.slice(-800)}`,
+          ),
+        ),
       );
     });
   }
