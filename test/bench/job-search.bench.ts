@@ -148,7 +148,7 @@ async function pgboss(ctx: BenchContext, total: number): Promise<BenchRow[]> {
     const { rows: size } = await engine.pool.query(
       `SELECT sum(pg_relation_size(inhrelid))::bigint AS bytes FROM pg_inherits
         WHERE inhparent IN ($1::regclass, $2::regclass)`,
-      [`${schema}.conveyor_job_search_time`, `${schema}.conveyor_job_search_data`],
+      [`${schema}.conveyor_job_search_time`, `${schema}.conveyor_job_search_doc`],
     );
     rows.push(
       { section: 'job-search', metric: 'pgboss: search indexes per job', ours: Number(size[0]?.bytes ?? 0) / total, unit: 'bytes' },

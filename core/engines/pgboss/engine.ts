@@ -213,9 +213,14 @@ export class PgbossEngine implements Engine {
     ] as const) {
       await q(sql[table]);
     }
-    for (const index of ['create-search-index-time', 'create-search-index-data'] as const) {
+    for (const step of [
+      'create-search-doc-function',
+      'create-search-index-time',
+      'create-search-index-data',
+      'drop-search-index-envelope',
+    ] as const) {
       // two processes creating it at once: the loser sees a unique violation on the catalog
-      await q(sql[index]).catch((err: { code?: string }) => {
+      await q(sql[step]).catch((err: { code?: string }) => {
         if (!['23505', '42P07'].includes(err.code ?? '')) throw err;
       });
     }

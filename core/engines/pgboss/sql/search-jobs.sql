@@ -1,6 +1,7 @@
 -- Jobs matching a search, newest first (GET /v1/jobs, bulk actions; docs/job-search.md). Every condition is
 -- off when its parameter is null. Indexes (create-search-index-*.sql): (name, created_on, id) walks a queue
--- newest first from the cursor; GIN (data jsonb_path_ops) answers $7 (payload equality and the kind).
+-- newest first from the cursor; GIN (conveyor_search_doc(data) jsonb_path_ops) answers $7 (payload
+-- equality and the kind; the expression must be written as the index has it).
 -- $1 text[]          queues
 -- $2 text[]          kinds, or null for any
 -- $3 text[]          our states (waiting delayed active completed failed dead cancelled), or null
@@ -27,7 +28,7 @@ SELECT j.id, j.name, j.priority, j.data, j.state, j.retry_limit, j.retry_count, 
       ELSE j.state::text END) = ANY($3))
     AND ($5::timestamptz IS NULL OR j.created_on >= $5)
     AND ($6::timestamptz IS NULL OR j.created_on < $6)
-    AND ($7::jsonpath IS NULL OR j.data @@ $7)
+    AND ($7::jsonpath IS NULL OR {schema}.conveyor_search_doc(j.data) @@ $7)
     AND ($8::jsonpath IS NULL OR j.data @@ $8)
     AND ($9::timestamptz IS NULL OR (j.created_on, j.id) < ($9, $10::uuid))
   ORDER BY j.created_on DESC, j.id DESC
