@@ -91,7 +91,7 @@ async function ours() {
   const engine = new PgbossEngine({ databaseUrl: URL, schema, logger, queues: queueNames, maxConnections: 10 });
   for (let i = 0; i < n; i += 1000)
     await engine.enqueueMany(Array.from({ length: Math.min(1000, n - i) }, () => toEnqueueRequest(noop, config)));
-  // experiments (not the engine's behaviour): PGSTAT_DROP=data,time drops job-search indexes, PGSTAT_GIN_SQL runs a statement,
+  // experiments (not the engine's behaviour): PGSTAT_DROP=doc,time drops job-search indexes, PGSTAT_GIN_SQL runs a statement,
   // PGSTAT_SMALL_DATA=1 rewrites each envelope to kind + maxAttempts only (then VACUUM FULL)
   for (const ix of (process.env.PGSTAT_DROP ?? '').split(',').filter(Boolean))
     await admin.query(`DROP INDEX ${schema}.conveyor_job_search_${ix}`);
