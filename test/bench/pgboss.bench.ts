@@ -275,8 +275,9 @@ export default async function pgbossBench(ctx: BenchContext): Promise<BenchRow[]
       ours: r(ours),
       baseline: r(raw),
       unit: 'jobs/s',
-      target: '≥ 6000 (3× pg-boss default polling ≈ 2 k/s)',
-      met: ours >= 6000,
+      // issue 13: the platform costs nothing over raw pg-boss for the same work
+      target: '≥ 1.0× raw',
+      met: ours >= raw,
     },
     {
       section: 'pgboss',
