@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Backend } from './backend.ts';
 import type { JobView } from './engine.ts';
+import { afterCancel } from './groups/cancel.ts';
 import { cancelWithEvent, webhookEvents } from './outbound/events.ts';
 import type { JobFilter } from './search.ts';
 
@@ -148,6 +149,7 @@ export class BulkActions {
         if (job.state !== 'waiting' && job.state !== 'delayed' && job.state !== 'active') return 'skipped';
         // the job.cancelled deliveries first (intents checked at run time), then the cancel (docs/webhooks.md)
         const r = await cancelWithEvent(webhookEvents(this.backend), job, () => engine.cancel(job.id));
+        if (r.outcome === 'cancelled') await afterCancel(this.backend.groups, job, this.log);
         return ok(r.outcome === 'cancelled' || r.outcome === 'cancelling');
       }
       case 'delete':

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { type Engine, FINAL_STATES, type JobView } from '../../core/engine.ts';
 import type { JobOptions } from '../../core/enqueue.ts';
 import { withStoreDeadline } from '../../core/errors/store-unavailable.ts';
+import { afterCancel } from '../../core/groups/cancel.ts';
 import { enqueueManyGrouped } from '../../core/groups/enqueue.ts';
 import type { GroupStore } from '../../core/groups/types.ts';
 import { ApiError } from '../../core/http/api-error.ts';
@@ -26,7 +27,7 @@ const full = (j: JobView) => ({ ...j, links: jobLink(j) });
 const mayEnqueue = (p: ReturnType<typeof principalOf>, kind: string) => mayUseKind(p, kind, queueOfKind(kind));
 const jobId = z.strictObject({ id: z.string() });
 
-export const jobRoutes: RouteTable<Config> = ({ engine, backend, config }) => {
+export const jobRoutes: RouteTable<Config> = ({ engine, backend, config, logger }) => {
   const loadJob = async (req: Request) => {
     const id = String(req.params.id);
     const job = await engine.getJob(id);
@@ -102,6 +103,7 @@ export const jobRoutes: RouteTable<Config> = ({ engine, backend, config }) => {
             res.status(202).json({ ...full(r.job), cancelRequested: true });
             return;
           case 'cancelled':
+            await afterCancel(backend.groups, job, logger);
             res.json(full(r.job));
         }
       },

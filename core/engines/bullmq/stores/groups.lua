@@ -16,7 +16,13 @@ if mode == 'park' then
   redis.call('SADD', KEYS[2], group)
 elseif mode == 'free' then
   freed = redis.call('ZREM', KEYS[4], ARGV[5])
-  if freed == 0 then return { 0 } end
+  if freed == 0 then
+    -- not holding a slot: a parked job that reached a final state without running (cancelled) leaves the list
+    if redis.call('ZREM', KEYS[3], ARGV[5]) == 1 and redis.call('ZCARD', KEYS[3]) == 0 and redis.call('ZCARD', KEYS[4]) == 0 then
+      redis.call('SREM', KEYS[2], group)
+    end
+    return { 0 }
+  end
 end
 local out = { freed }
 local paused = false

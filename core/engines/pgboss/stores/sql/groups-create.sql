@@ -33,6 +33,9 @@ BEGIN
         ON CONFLICT DO NOTHING;
     ELSIF mode = 'free' THEN
       PERFORM set_config('synchronous_commit', 'off', true);
+      -- a parked job that reached a final state without running (cancelled) leaves the list too; only a held
+      -- slot frees room
+      DELETE FROM {schema}.conveyor_group_job WHERE queue = q AND job_id = ids[1] AND held_since IS NULL;
       DELETE FROM {schema}.conveyor_group_job WHERE queue = q AND job_id = ids[1] AND held_since IS NOT NULL;
       GET DIAGNOSTICS n = ROW_COUNT;
       IF n = 0 THEN RETURN jsonb_build_object('freed', false, 'delays', '[]'::jsonb); END IF;
