@@ -69,6 +69,15 @@ describe.skipIf(!!why)('pg-boss worker processes', { timeout: 180_000 }, () => {
     await waitFor(async () => (await engine.queueInfo(['default']))[0]?.counts.completed === warm.length + ids.length, {
       what: 'every held job completed on B',
       timeoutMs: 120_000,
+    }).catch(async (err) => {
+      // name what is left: the states, stall counts and outputs of the jobs that did not complete
+      const { rows } = await engine.pool.query(
+        `SELECT state, retry_count, started_on IS NOT NULL AS started, output FROM ${pgbossSchemaFor(env.QUEUE_PREFIX)}.job
+          WHERE name IN ('default', 'default-dlq') AND state <> 'completed' LIMIT 20`,
+      );
+      throw new Error(
+        `${(err as Error).message}; not completed: ${JSON.stringify(rows)}; worker B's last lines: ${JSON.stringify(b.logs.filter((l) => Number(l.level) >= 40).slice(-5))}`,
+      );
     });
     const views = await Promise.all(ids.map((id) => engine.getJob(id)));
     expect(views.map((v) => v?.state)).toEqual(ids.map(() => 'completed'));
