@@ -54,6 +54,45 @@ async function engineWith(maxStalledCount: number) {
 }
 
 describe.skipIf(!!why)('pg-boss stall recovery', () => {
+  it("a process's own sweep leaves the jobs it runs alone even when their heartbeat lapsed (a touch that lagged); another process's sweep does not", async () => {
+    const { engine, row, enqueue, schema } = await engineWith(2);
+    const job = await enqueue();
+    let release: () => void = () => {};
+    const running = new Promise<void>((r) => {
+      release = r;
+    });
+    let started = false;
+    const consumer = engine.consume('default', {
+      concurrency: 1,
+      run: async () => {
+        started = true;
+        await running;
+        return { status: 'completed' as const, result: null };
+      },
+    });
+    const deadline = Date.now() + 20_000;
+    while (!started && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(started).toBe(true);
+    await engine.pool.query(`UPDATE ${schema}.job SET heartbeat_on = now() - interval '1 hour' WHERE name = 'default' AND id = $1`, [
+      job.id,
+    ]);
+    expect(await engine.sweepStalled()).toEqual({ recovered: 0, dead: 0 });
+    expect((await row(job.id)).state).toBe('active');
+    // a second process (same store) does put it back: to it, the heartbeat says the worker is gone
+    const other = new PgbossEngine({
+      databaseUrl: DATABASE_URL,
+      schema,
+      logger: quietLogger,
+      queues: queueNames,
+      maxConnections: 2,
+      worker: { heartbeatSeconds: 10, superviseIntervalSeconds: 3600, maxStalledCount: 2 },
+    });
+    cleanups.push(() => other.close());
+    expect((await other.sweepStalled()).recovered).toBe(1);
+    release();
+    await consumer.close(2_000);
+  });
+
   it('a started job whose worker died goes back without spending an attempt, one stall counted; past the limit it is dead-lettered', async () => {
     const { engine, row, fetchAndDie, enqueue } = await engineWith(1);
     const job = await enqueue();

@@ -286,6 +286,11 @@ export class PgbossConsumer implements Consumer {
     return { consumed, progress: () => progress };
   }
 
+  /** the jobs this consumer runs or holds fetched ahead */
+  heldIds(): string[] {
+    return [...this.running.keys(), ...this.buffer.map((j) => j.id)];
+  }
+
   private touch() {
     if (this.running.size === 0 && this.buffer.length === 0) return;
     this.deps.ctx.boss

@@ -178,7 +178,13 @@ export class PgbossEngine implements Engine {
       this.ctx,
       this.opts.worker?.maxStalledCount ?? 2,
       (this.opts.worker?.superviseIntervalSeconds ?? 10) * 1000,
+      () => this.heldHere(),
     );
+  }
+
+  /** the jobs this process's consumers run or hold fetched ahead (its own sweep leaves them alone) */
+  private heldHere(): string[] {
+    return [...this.consumers].flatMap((c) => c.heldIds());
   }
 
   /** Our tables, and a queue plus its dead-letter queue per catalog queue. */
@@ -336,7 +342,7 @@ export class PgbossEngine implements Engine {
   /** One stall sweep now (it also runs on a timer in every process): jobs of dead workers put back. */
   async sweepStalled(): Promise<{ recovered: number; dead: number }> {
     await this.start();
-    return sweepStalled(this.ctx, this.opts.worker?.maxStalledCount ?? 2);
+    return sweepStalled(this.ctx, this.opts.worker?.maxStalledCount ?? 2, () => this.heldHere());
   }
 
   // ── dead letters ────────────────────────────────────────────────────────────────────────────

@@ -4,7 +4,8 @@
 // (output.stalls); past WORKER_MAX_STALLED_COUNT it is dead-lettered ("stalled more than N times"), as
 // BullMQ's maxStalledCount. Jobs only fetched ahead (no `started` mark) go back untouched. pg-boss's own
 // heartbeat monitor is kept as a backstop with a longer lapse (bossHeartbeatSeconds), so this sweep
-// sees a dead worker's jobs first. See docs/engines.md.
+// sees a dead worker's jobs first. A process's own sweep skips the jobs its consumers hold: they are alive
+// whatever their heartbeat says (a touch that lagged on a loaded machine). See docs/engines.md.
 import type { PgbossContext } from './context.ts';
 import { splitData } from './context.ts';
 import { deadLetter } from './dead-letters.ts';
@@ -18,10 +19,16 @@ interface OverRow {
 }
 
 /** One sweep; returns how many jobs were put back and how many dead-lettered. */
-export async function sweepStalled(ctx: PgbossContext, maxStalledCount: number): Promise<{ recovered: number; dead: number }> {
-  const { rows } = await ctx.q(ctx.sql['recover-stalled'], [ctx.queues, ctx.heartbeatSeconds, maxStalledCount]);
+export async function sweepStalled(
+  ctx: PgbossContext,
+  maxStalledCount: number,
+  /** the jobs this process runs or holds fetched ahead: alive, whatever their heartbeat says (a touch that lagged under load) */
+  held: () => string[] = () => [],
+): Promise<{ recovered: number; dead: number }> {
+  const mine = held();
+  const { rows } = await ctx.q(ctx.sql['recover-stalled'], [ctx.queues, ctx.heartbeatSeconds, maxStalledCount, mine]);
   if (rows.length > 0) ctx.log.warn({ jobs: rows.length, unstarted: rows.filter((r) => r.unstarted).length }, 'stalled jobs put back');
-  const over = (await ctx.q(ctx.sql['list-over-stalled'], [ctx.queues, ctx.heartbeatSeconds])).rows as OverRow[];
+  const over = (await ctx.q(ctx.sql['list-over-stalled'], [ctx.queues, ctx.heartbeatSeconds, mine])).rows as OverRow[];
   for (const row of over) {
     const { meta } = splitData(row.data);
     const reason = `stalled more than ${maxStalledCount} times`;
@@ -40,12 +47,12 @@ export async function sweepStalled(ctx: PgbossContext, maxStalledCount: number):
 }
 
 /** The sweep on a timer (unref'd); the returned function stops it. */
-export function startStallSweep(ctx: PgbossContext, maxStalledCount: number, everyMs: number): () => void {
+export function startStallSweep(ctx: PgbossContext, maxStalledCount: number, everyMs: number, held: () => string[] = () => []): () => void {
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    sweepStalled(ctx, maxStalledCount)
+    sweepStalled(ctx, maxStalledCount, held)
       .catch((err) => ctx.log.warn({ err: (err as Error).message }, 'stall sweep failed'))
       .finally(() => {
         running = false;

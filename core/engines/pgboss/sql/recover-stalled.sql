@@ -7,12 +7,14 @@
 -- $1 text[]  queues
 -- $2 int     heartbeat seconds (a lapse this long means the worker is gone)
 -- $3 int     the most stalls a job may have (WORKER_MAX_STALLED_COUNT)
+-- $4 uuid[]  jobs the sweeping process holds itself (alive whatever their heartbeat says)
 -- returns: the jobs put back: id, name, unstarted
 WITH lapsed AS (
   SELECT id, name, COALESCE((output->>'started')::int = retry_count, false) AS started,
       COALESCE((output->>'stalls')::int, 0) AS stalls
     FROM {schema}.job
     WHERE name = ANY($1) AND state = 'active' AND heartbeat_on + $2 * interval '1 second' < now()
+      AND NOT (id = ANY($4::uuid[]))
     FOR UPDATE SKIP LOCKED
 )
 UPDATE {schema}.job j SET state = 'retry', start_after = now(), heartbeat_on = NULL,
