@@ -5,7 +5,7 @@ import { PgbossEngine } from '../core/engines/pgboss/engine.ts';
 import { statements } from '../core/engines/pgboss/sql.ts';
 import { toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
 import { queueNames } from '../workers/catalog.ts';
-import { quietLogger, testConfig } from './helpers.ts';
+import { quietLogger, testConfig, waitFor } from './helpers.ts';
 import { DATABASE_URL, dropSchema, postgresUnavailable, uniqueSchema } from './pgboss-helpers.ts';
 
 const why = await postgresUnavailable();
@@ -70,9 +70,7 @@ describe.skipIf(!!why)('pg-boss stall recovery', () => {
         return { status: 'completed' as const, result: null };
       },
     });
-    const deadline = Date.now() + 20_000;
-    while (!started && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(started).toBe(true);
+    await waitFor(() => started, { what: 'the run started', timeoutMs: 20_000 });
     await engine.pool.query(`UPDATE ${schema}.job SET heartbeat_on = now() - interval '1 hour' WHERE name = 'default' AND id = $1`, [
       job.id,
     ]);

@@ -12,12 +12,19 @@ const MS = 1_000;
 
 function store() {
   const writes: string[] = [];
+  const refused: string[] = [];
   return {
     writes,
+    refused,
     /** waits `waitMs` (a pool, a slow network), then writes, which takes `writeMs` */
     async write(waitMs: number, writeMs: number, marked: boolean) {
       await later(waitMs, null);
-      assertWithinDeadline('test');
+      try {
+        assertWithinDeadline('test');
+      } catch (err) {
+        refused.push('late');
+        throw err;
+      }
       const w = later(writeMs, 'stored').then((v) => {
         writes.push(v);
         return v;
@@ -51,7 +58,8 @@ describe('store deadline', () => {
     const s = withStoreDeadline(raw, MS, 's');
     const call = s.write(MS + 300, 10, true);
     await expect(call).rejects.toBeInstanceOf(StoreUnavailableError);
-    await later(MS, null); // the call goes on: it reaches its write (300 ms past the deadline) and refuses it
+    // the call goes on: it reaches its write (300 ms past the deadline) and refuses it
+    await waitFor(() => raw.refused.length > 0, { what: 'the late call refused its write', timeoutMs: 5_000 });
     expect(raw.writes).toEqual([]);
   });
 });
