@@ -26,8 +26,6 @@ export interface Added {
   job: Job;
   /** false: the id existed when the MULTI ran (BullMQ's add was a no-op) */
   created: boolean;
-  /** the job's idempotency key is still held (its deduplication key) but the job itself was trimmed */
-  gone?: boolean;
 }
 
 export interface Writer {
@@ -135,9 +133,10 @@ async function execTx({ tx, at }: Built, planned: Planned[], idx: number[], out:
     if (pos.exists >= 0) {
       const [, existed] = replies[pos.exists] ?? [];
       const [, held] = pos.held >= 0 ? (replies[pos.held] ?? []) : [0, 0];
-      (out[i] as Added).created = existed === 0 && held === 0;
-      // trimmed between findExisting and this MULTI (BullMQ's add made nothing: the key is held)
-      if (existed === 0 && held === 1) (out[i] as Added).gone = true;
+      // trimmed between findExisting and this MULTI (BullMQ's add made nothing: the key is held); the rare
+      // race answers 409 although the MULTI's other jobs are stored: a keyed retry answers them
+      if (existed === 0 && held === 1) throw new IdempotencyKeyUsedError((planned[i] as Planned).id);
+      (out[i] as Added).created = existed === 0;
     }
   }
 }
@@ -170,15 +169,24 @@ export async function findExisting(d: ExistingDeps, fixed: Planned[]): Promise<M
     Promise.all(
       [...byQueue].map(async ([queue, ps]) => {
         const pipe = d.commands.pipeline();
+        // per job: EXISTS of the job, then (keyed) of its key's record
+        const at: number[] = [];
+        let n = 0;
         for (const p of ps) {
+          at.push(n);
           pipe.exists(`${d.prefixOf(queue)}:${queue}:${p.id}`);
-          pipe.exists(p.opts?.deduplication ? dedupKey(d.prefixOf(queue), p) : `${d.prefixOf(queue)}:${queue}:${p.id}`);
+          n++;
+          if (p.opts?.deduplication) {
+            pipe.exists(dedupKey(d.prefixOf(queue), p));
+            n++;
+          }
         }
         const res = (await pipe.exec()) ?? [];
+        const has = (k: number, off = 0) => res[(at[k] as number) + off]?.[1] === 1;
         ps.forEach((p, k) => {
-          if (res[2 * k]?.[1] === 0 && p.opts?.deduplication && res[2 * k + 1]?.[1] === 1) gone.push(p);
+          if (!has(k) && p.opts?.deduplication && has(k, 1)) gone.push(p);
         });
-        return ps.filter((_, k) => res[2 * k]?.[1] === 1);
+        return ps.filter((_, k) => has(k));
       }),
     ),
     d.commands.mget(...fixed.map((p) => d.tombstoneKey(p.id))),

@@ -19,7 +19,6 @@ import type {
   JobView,
   QueueInfo,
 } from '../../engine.ts';
-import { IdempotencyKeyUsedError } from '../../errors/key-expired-error.ts';
 import { dlqName, joinEnvelope } from '../shared.ts';
 import { type Added, addAtomically, findExisting, type Planned, type Writer } from './add.ts';
 import { CancelRelay } from './cancels.ts';
@@ -183,8 +182,6 @@ export class BullmqEngine implements Engine {
     await Promise.all(
       toAdd.map(async (p, k) => {
         const a = added[k] as Added;
-        // the rare race (trimmed since findExisting): other jobs of this MULTI are stored; a keyed retry answers them
-        if (a.gone) throw new IdempotencyKeyUsedError(p.id);
         const job = a.created
           ? await this.viewOf(a.job, p.req.delayMs > 0 ? 'delayed' : 'waiting')
           : await this.getJob(p.id, [p.req.queue]);
