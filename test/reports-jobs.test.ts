@@ -1,7 +1,8 @@
 // report.generate end to end on each engine: HTTP enqueue → queue → worker → real PostgreSQL → file →
-// signed download over HTTP. Also: 400s naming the field, cancel and timeout mid-stream, notify email.
+// signed download over HTTP. Also: 400s naming the field, cancel and timeout mid-stream, report → email flow.
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { isJobName } from '../workers/catalog.ts';
+import { flowSettler } from '../core/flows/run.ts';
+import { isJobName, validatePayload } from '../workers/catalog.ts';
 import { handlerDeps } from '../workers/handlers.ts';
 import { createReportsModule } from '../workers/reports/handlers.ts';
 import { describeEngines } from './engines.ts';
@@ -10,13 +11,14 @@ import { busyBackends, filesIn, tempDir, testSchema } from './reports-db.ts';
 
 const SECRET = 'reports-test-secret-0123456789abcdef';
 
-async function platform(engine: EngineName) {
+async function platform(engine: EngineName, opts: { flows?: boolean } = {}) {
   const db = await testSchema();
   const dir = await tempDir();
   const t = await setup({ engine, REPORTS_DATABASE_URL: db.url, REPORTS_DIR: dir, REPORTS_SIGNING_SECRET: SECRET, REPORTS_DEMO: 'true' });
   const set = await createReportsModule()(handlerDeps({ config: t.config, logger: quietLogger, backend: t.backend }));
   onTestFinished(() => set.close());
-  t.startWorker({ handlers: set.handlers, queues: { reports: 2 } });
+  const settlers = opts.flows ? [flowSettler({ store: t.backend.flows, engine: t.engine, validate: validatePayload })] : [];
+  t.startWorker({ handlers: set.handlers, queues: { reports: 2 }, settlers });
   const applicationName = `conveyor-reports:${t.config.QUEUE_PREFIX}`;
   const jobWhere = (id: string, pred: (j: any) => boolean, what: string, timeoutMs = 20_000) =>
     waitFor(
@@ -40,7 +42,6 @@ describeEngines('report.generate', (engine) => {
       [{ report: 'demo.series', params: { rows: 10_000_001 } }, 'data.params.rows'],
       [{ report: 'no.such.report', params: {} }, 'data.report'],
       [{ report: 'demo.series', params: { rows: 1 }, format: 'xlsx' }, 'data.format'],
-      [{ report: 'demo.series', params: { rows: 1 }, notify: { email: 'not-an-address' } }, 'data.notify.email'],
     ];
     for (const [data, path] of cases) {
       const res = await t.api('POST', '/v1/jobs', { name: 'report.generate', data });
@@ -125,29 +126,52 @@ describeEngines('report.generate', (engine) => {
     await waitFor(async () => (await filesIn(dir)).length === 0, { timeoutMs: 10_000, what: 'partial file removed' });
   });
 
-  it('notify: enqueues one email.send (template report-ready) with the link', async (ctx) => {
+  it('report → email as a flow: the email job is released with the link from the report (dataFrom)', async (ctx) => {
     if (!isJobName('email.send')) {
       console.warn('skipped: email.send is not in the catalog yet');
       ctx.skip();
     }
-    const { t, jobWhere } = await platform(engine);
-    const res = await t.api('POST', '/v1/jobs', {
-      name: 'report.generate',
-      data: { report: 'demo.series', params: { rows: 10 }, format: 'jsonl', notify: { email: 'ana@example.com' } },
+    const { t, jobWhere } = await platform(engine, { flows: true });
+    const res = await t.api('POST', '/v1/flows', {
+      jobs: [
+        { key: 'report', name: 'report.generate', data: { report: 'demo.series', params: { rows: 10 }, format: 'jsonl' } },
+        {
+          key: 'mail',
+          name: 'email.send',
+          data: { to: 'ana@example.com', template: 'report-ready', vars: {} },
+          dependsOn: ['report'],
+          dataFrom: { 'vars.reportName': 'report.filename', 'vars.url': 'report.download', 'vars.expiresAt': 'report.expiresAt' },
+        },
+      ],
     });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
-    const done = await jobWhere(res.body.id, (j) => ['completed', 'dead', 'failed'].includes(j.state), 'report job finished');
+    const [report, mail] = res.body.jobs.map((j: { id: string }) => j.id);
+    const done = await jobWhere(report, (j) => ['completed', 'dead', 'failed'].includes(j.state), 'report job finished');
     expect(done.state, JSON.stringify(done.error)).toBe('completed');
-    const email = await t.engine.getJob(done.result.notifyJobId);
+    // nothing consumes the email queue here: the released job waits with its filled, validated payload
+    const email = await waitFor(async () => (await t.engine.getJob(mail)) ?? false, { timeoutMs: 20_000, what: 'email job released' });
     expect(email).toMatchObject({
       name: 'email.send',
       queue: 'email',
+      state: 'waiting',
       data: {
         to: 'ana@example.com',
         template: 'report-ready',
+        category: 'transactional',
         vars: { reportName: 'series-10.jsonl', url: done.result.download, expiresAt: done.result.expiresAt },
       },
     });
+    expect(done.result).not.toHaveProperty('notifyJobId');
+  });
+
+  it('notify in the payload is refused with a pointer to the flow that replaced it', async () => {
+    const { t } = await platform(engine);
+    const res = await t.api('POST', '/v1/jobs', {
+      name: 'report.generate',
+      data: { report: 'demo.series', params: { rows: 10 }, notify: { email: 'ana@example.com' } },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toContainEqual({ path: 'data', message: expect.stringMatching(/notify is gone: create a flow/) });
   });
 });
 

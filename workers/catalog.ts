@@ -107,6 +107,12 @@ export function validateJob(body: unknown, prefix = ''): Validation<JobName> {
   return validateJobIn(kindRegistry.table as Catalog, body, prefix);
 }
 
+/** A payload checked against its kind's schema (a flow job's data completed at release, core/flows/data-from.ts). */
+export function validatePayload(name: string, data: unknown): { ok: true; data: unknown } | { ok: false; message: string } {
+  const v = validateJob({ name, data });
+  return v.ok ? { ok: true, data: v.job.data } : { ok: false, message: v.details.map((d) => `${d.path}: ${d.message}`).join('; ') };
+}
+
 /** The kind's defaults + caller options → what the engine stores. `now` is a parameter for tests. */
 export function toEnqueueRequest(job: ValidJob, config: RetentionConfig, meta: JobMeta = {}, now = Date.now(), jobId?: string) {
   const def = kindRegistry.get(job.name);

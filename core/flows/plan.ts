@@ -4,8 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { EnqueueRequest } from '../engine.ts';
-import type { JobOptions, Validation, ValidJob } from '../enqueue.ts';
+import { type JobOptions, jobOptionsSchema, type Validation, type ValidJob } from '../enqueue.ts';
 import { type ErrorDetail, issuesToDetails } from '../validation.ts';
+import { type DataFrom, dataFromProblems, dataFromSchema, filledLater } from './data-from.ts';
 import type { FlowJobSpec, NewFlow, ParentPolicy } from './types.ts';
 
 /** the most jobs one flow may hold (fan-out to 1,000 and back fits) */
@@ -33,6 +34,7 @@ export const flowJobSchema = z.strictObject({
     .describe(
       'a parent ended dead or cancelled: fail (default; this job and its descendants are cancelled), skip (run without it), continue (run and see its error)',
     ),
+  dataFrom: dataFromSchema.optional(),
 });
 export const flowBodySchema = z.strictObject({ jobs: z.array(z.unknown()).min(1).max(MAX_FLOW_JOBS) });
 
@@ -56,6 +58,7 @@ interface Checked {
   job: ValidJob;
   dependsOn: string[];
   policy: ParentPolicy;
+  dataFrom?: DataFrom;
 }
 
 /** Each item's own shape, options and payload; then the graph. */
@@ -70,8 +73,8 @@ export function planFlow(items: readonly unknown[], deps: PlanDeps): Plan {
       details.push(...issuesToDetails(shape.error.issues, at));
       return;
     }
-    const { key, name, data, options, dependsOn = [], onParentFailure = 'fail' } = shape.data;
-    const v = deps.validate({ name, data, options }, at);
+    const { key, name, data, options, dependsOn = [], onParentFailure = 'fail', dataFrom } = shape.data;
+    const v = validated(deps, { name, data, options, dataFrom, dependsOn }, at);
     if (!v.ok) {
       details.push(...v.details);
       return;
@@ -82,12 +85,31 @@ export function planFlow(items: readonly unknown[], deps: PlanDeps): Plan {
       return;
     }
     if (!deps.mayEnqueue(v.job.name)) forbidden.push({ path: `${at}.name`, message: `may not enqueue ${v.job.name}` });
-    checked.push({ key, job: v.job, dependsOn, policy: onParentFailure });
+    checked.push({ key, job: v.job, dependsOn, policy: onParentFailure, ...(dataFrom ? { dataFrom } : {}) });
   });
   if (details.length === 0) details.push(...graphProblems(checked));
   if (details.length > 0) return { ok: false, status: 400, details: details.slice(0, 100) };
   if (forbidden.length > 0) return { ok: false, status: 403, details: forbidden.slice(0, 100) };
   return { ok: true, flow: buildFlow(checked, deps) };
+}
+
+/**
+ * A job checked as an enqueue would check it. With `dataFrom`, the fields it names are filled at release, so
+ * their problems wait until then (core/flows/data-from.ts); the job keeps the data as sent, parsed at release.
+ */
+function validated(
+  deps: PlanDeps,
+  j: { name: string; data: unknown; options: unknown; dataFrom?: DataFrom; dependsOn: string[] },
+  at: string,
+): Validation<string> {
+  const v = deps.validate({ name: j.name, data: j.data, options: j.options }, at);
+  if (!j.dataFrom) return v;
+  const details = [...(v.ok ? [] : v.details.filter((d) => !filledLater(j.dataFrom as DataFrom, `${at}.data`)(d)))];
+  details.push(...dataFromProblems(j.dataFrom, j.dependsOn, at));
+  if (details.length > 0) return { ok: false, details };
+  const options = jobOptionsSchema.safeParse(j.options ?? {});
+  if (!options.success) return { ok: false, details: issuesToDetails(options.error.issues, `${at}.options`) };
+  return { ok: true, job: { name: j.name, data: j.data ?? {}, options: options.data } };
 }
 
 /** Duplicate keys, unknown or repeated parents, and cycles, each named by the job's path. */
@@ -162,6 +184,7 @@ function buildFlow(checked: Checked[], deps: PlanDeps): NewFlow {
       children: children.get(j.key) ?? [],
       policy: j.policy,
       request: deps.request(j.job, jobId, { id, key: j.key }),
+      ...(j.dataFrom ? { dataFrom: j.dataFrom } : {}),
       ...(runAt !== undefined ? { runAtMs: Date.parse(runAt) } : {}),
     };
   });

@@ -9,6 +9,7 @@ import type { Settler } from '../executor.ts';
 import { enqueueManyGrouped } from '../groups/enqueue.ts';
 import type { GroupStore } from '../groups/types.ts';
 import { emitEvent } from '../outbound/events.ts';
+import { fillData } from './data-from.ts';
 import type { FinishResult, FlowJobSpec, FlowRecord, FlowState, FlowStore, JobFinish, NewFlow, ParentOutcome } from './types.ts';
 
 /** `flow.completed` / `flow.failed`, once per flow (webhooks deliver them) */
@@ -29,6 +30,11 @@ export interface FlowDeps {
    * again: it must be idempotent (webhook deliveries have deterministic ids). A throw fails the step.
    */
   onEvent?: (e: FlowEvent) => Promise<unknown> | unknown;
+  /**
+   * checks a job's payload as an enqueue would (the catalog's schemas), for jobs whose data is completed at
+   * release (`dataFrom`); without it such a job cannot be released and ends dead
+   */
+  validate?: (name: string, data: unknown) => { ok: true; data: unknown } | { ok: false; message: string };
 }
 
 /** `flow.completed` / `flow.failed` as completion webhooks (core/outbound/events.ts), data: the flow's jobs. */
@@ -54,24 +60,56 @@ export async function startFlow(deps: FlowDeps, flow: NewFlow): Promise<void> {
   await deps.store.markStarted(flow.id);
 }
 
-/** Enqueue `specs` (all their parents ended) with their parents' outcomes, under their fixed ids. */
+/**
+ * Enqueue `specs` (all their parents ended) with their parents' outcomes, under their fixed ids. A job whose
+ * data takes fields from its parents (`dataFrom`) that cannot be filled, or then does not validate, is not
+ * enqueued: it ends dead with the reason (its own children then follow their onParentFailure).
+ */
 async function release(deps: FlowDeps, flowId: string, specs: FlowJobSpec[]): Promise<void> {
   if (specs.length === 0) return;
   const parentKeys = [...new Set(specs.flatMap((s) => s.parents))];
   const outs = await deps.store.outcomes(flowId, parentKeys);
   const now = Date.now();
-  const reqs: EnqueueRequest[] = specs.map((s) => {
+  const reqs: EnqueueRequest[] = [];
+  const refused: { key: string; message: string }[] = [];
+  for (const s of specs) {
     const parents: Record<string, ParentOutcome> = {};
     for (const p of s.parents) {
       const o = outs[p];
       // skip: a failed parent is left out; continue: the child sees its error
       if (o && (o.state === 'completed' || s.policy === 'continue')) parents[p] = o;
     }
+    const data = s.dataFrom ? completedData(deps, s, parents) : { ok: true as const, data: s.request.data };
+    if (!data.ok) {
+      refused.push({ key: s.key, message: data.message });
+      continue;
+    }
     const delayMs = s.runAtMs !== undefined ? Math.max(0, s.runAtMs - now) : s.request.delayMs;
-    return { ...s.request, delayMs, jobId: s.id, meta: { ...s.request.meta, flow: { id: flowId, key: s.key }, parents } };
-  });
+    reqs.push({
+      ...s.request,
+      data: data.data,
+      delayMs,
+      jobId: s.id,
+      meta: { ...s.request.meta, flow: { id: flowId, key: s.key }, parents },
+    });
+  }
   const enqueueMany = (r: EnqueueRequest[]) => deps.engine.enqueueMany(r);
-  await (deps.groups ? enqueueManyGrouped(deps.groups, enqueueMany, reqs) : enqueueMany(reqs));
+  if (reqs.length > 0) await (deps.groups ? enqueueManyGrouped(deps.groups, enqueueMany, reqs) : enqueueMany(reqs));
+  for (const r of refused) {
+    deps.logger?.warn(
+      { flowId, key: r.key, reason: r.message },
+      'flow job not released: its data from its parents is incomplete or invalid',
+    );
+    await recordEnd(deps, flowId, r.key, { state: 'dead', error: { message: r.message, name: 'InvalidJobError' } });
+  }
+}
+
+function completedData(deps: FlowDeps, s: FlowJobSpec, parents: Record<string, ParentOutcome>) {
+  const filled = fillData(s.request.data, s.dataFrom ?? {}, parents);
+  if (!filled.ok) return filled;
+  if (!deps.validate) return { ok: false as const, message: 'this process cannot check the job’s data (no validator)' };
+  const v = deps.validate(s.name, filled.data);
+  return v.ok ? v : { ok: false as const, message: `the data filled from its parents is invalid: ${v.message}` };
 }
 
 /** Record that job `key` ended, then release or cancel what it unblocked, and end the flow when all ended. */

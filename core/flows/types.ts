@@ -28,6 +28,8 @@ export interface FlowJobSpec {
   request: EnqueueRequest;
   /** options.runAt as ms since epoch: the delay is counted at release from it */
   runAtMs?: number;
+  /** fields of `request.data` filled from the parents' results at release, then checked whole (./data-from.ts) */
+  dataFrom?: Record<string, string>;
 }
 
 export interface NewFlow {

@@ -4,12 +4,20 @@
 import type { Settler } from '../../core/executor.ts';
 import { type FlowDeps, flowEvents, flowSettler } from '../../core/flows/run.ts';
 import { groupSettler } from '../../core/groups/settle.ts';
+import { validatePayload } from '../../workers/catalog.ts';
 import { webhookSettler } from '../../workers/webhooks/settler.ts';
 import type { ProcessBackend } from './backend.ts';
 
 /** What workflows need in a worker (the settler, and the maintenance pass in ./worker.ts). */
 export function flowDeps({ backend }: ProcessBackend, logger?: FlowDeps['logger']): FlowDeps {
-  return { store: backend.flows, engine: backend.engine, groups: backend.groups, logger, onEvent: flowEvents(backend) };
+  return {
+    store: backend.flows,
+    engine: backend.engine,
+    groups: backend.groups,
+    logger,
+    onEvent: flowEvents(backend),
+    validate: validatePayload,
+  };
 }
 
 export async function createSettlers(deps: ProcessBackend, logger?: FlowDeps['logger']): Promise<Settler[]> {

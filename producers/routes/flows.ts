@@ -11,7 +11,7 @@ import { withIdempotency } from '../../core/http/idempotent-route.ts';
 import { err, ok } from '../../core/http/openapi.ts';
 import { isAdmin, mayUseKind, principalOf } from '../../core/http/principal.ts';
 import { byParam, type RouteTable, route } from '../../core/http/route.ts';
-import { queueOfKind, toEnqueueRequest, type ValidJob, validateJob } from '../../workers/catalog.ts';
+import { queueOfKind, toEnqueueRequest, type ValidJob, validateJob, validatePayload } from '../../workers/catalog.ts';
 import type { Config } from '../../workers/config.ts';
 
 const flowId = z.strictObject({ id: z.string() });
@@ -48,6 +48,7 @@ export const flowRoutes: RouteTable<Config> = ({ engine, backend, config, logger
     engine,
     groups: backend.groups,
     onEvent: flowEvents(backend),
+    validate: validatePayload,
   };
   /** the flow, or 404; 403 when the key may not use one of its kinds */
   const load = async (req: Request) => {

@@ -1,10 +1,9 @@
-// Handler module for `report.generate`: runs the named report into REPORTS_DIR, returns a signed download
-// link and, with `notify`, enqueues an `email.send` (template `report-ready`) carrying the link.
+// Handler module for `report.generate`: runs the named report into REPORTS_DIR and returns a signed download
+// link. Emailing the link is a flow's next job (email.send with dataFrom, README.md), not this handler's.
 // Without a reports database the module serves nothing, so the reports queue is not consumed: jobs wait.
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { InvalidJobError } from '../../core/enqueue.ts';
 import { PermanentError } from '../../core/errors/index.ts';
 import type { HandlerContext, HandlerDeps, HandlerFactory, HandlersFor } from '../../core/handler.ts';
 import { publicBaseUrl } from '../../core/http/public-url.ts';
@@ -29,7 +28,7 @@ export interface ReportsHandlerOptions {
 }
 
 export function createReportsModule(options: ReportsHandlerOptions = {}): HandlerFactory<HandlersFor<typeof reportsKinds>, ReportsConfig> {
-  return async ({ config, logger, enqueue }: HandlerDeps<ReportsConfig>) => {
+  return async ({ config, logger }: HandlerDeps<ReportsConfig>) => {
     const log = logger.child({ module: 'reports' });
     const url = reportsDatabaseUrl(config);
     if (!url) {
@@ -63,7 +62,7 @@ export function createReportsModule(options: ReportsHandlerOptions = {}): Handle
     void sweep();
     const timer = setInterval(sweep, SWEEP_INTERVAL_MS).unref();
 
-    const reports: Reports = { config, pool, storage, secrets, now, enqueue };
+    const reports: Reports = { config, pool, storage, secrets, now };
     const running = new Set<AbortController>();
 
     async function generate(payload: GeneratePayload, ctx: HandlerContext) {
@@ -98,7 +97,6 @@ interface Reports {
   storage: ReportStorage;
   secrets: string[];
   now: () => number;
-  enqueue: HandlerDeps['enqueue'];
 }
 
 interface Run {
@@ -131,23 +129,6 @@ async function generateFile(r: Reports, { payload, ctx, definition, id, signal }
   });
   ctx.log.info({ reportId: id, report: meta.report, rows: meta.rows, bytes: meta.bytes }, 'report written');
 
-  let notifyJobId: string | null = null;
-  if (payload.notify) {
-    const email = {
-      name: 'email.send',
-      data: {
-        to: payload.notify.email,
-        template: 'report-ready',
-        vars: { reportName: meta.filename, url: link.url, expiresAt: link.expiresAt },
-      },
-      // a retry of this job after the email was enqueued finds the same email job
-      options: { idempotencyKey: `report-ready:${ctx.jobId}` },
-    };
-    const { job } = await r.enqueue(email, { requestId: ctx.requestId }).catch((err) => {
-      throw err instanceof InvalidJobError ? new PermanentError(`cannot enqueue the report-ready email: ${err.message}`) : err;
-    });
-    notifyJobId = job.id;
-  }
   return {
     reportId: id,
     report: meta.report,
@@ -157,7 +138,6 @@ async function generateFile(r: Reports, { payload, ctx, definition, id, signal }
     bytes: meta.bytes,
     download: link.url,
     expiresAt: link.expiresAt,
-    notifyJobId,
   };
 }
 

@@ -12,20 +12,25 @@ export const reportsQueues = {
 export const reportFormats = ['csv', 'jsonl'] as const;
 export type ReportFormat = (typeof reportFormats)[number];
 
+/** `notify` enqueued an email from the handler; a flow does it now (docs/flows.md, "Passing results on") */
+const NOTIFY_MOVED =
+  'notify is gone: create a flow of report.generate and email.send (template report-ready) with dataFrom taking the link from the report; workers/reports/README.md';
+
 const variants = reportDefinitions.map((d) =>
-  z.strictObject({
-    report: z.literal(d.name),
-    params: d.params,
-    format: z.enum(reportFormats).default('csv'),
-    /** when the report is done, an `email.send` job (template `report-ready`) goes to this address */
-    notify: z.strictObject({ email: z.email({ error: 'expects an email address' }) }).optional(),
-  }),
+  z.strictObject(
+    {
+      report: z.literal(d.name),
+      params: d.params,
+      format: z.enum(reportFormats).default('csv'),
+    },
+    { error: (iss) => (iss.code === 'unrecognized_keys' && iss.keys.includes('notify') ? NOTIFY_MOVED : undefined) },
+  ),
 );
 
 export const reportsKinds = {
   'report.generate': job({
     queue: 'reports',
-    description: `Runs a report (${reportDefinitions.map((d) => d.name).join(', ')}), streams it to a CSV or JSON Lines file and returns a signed, expiring download link; optionally emails the link.`,
+    description: `Runs a report (${reportDefinitions.map((d) => d.name).join(', ')}), streams it to a CSV or JSON Lines file and returns a signed, expiring download link (email it with a flow: docs/flows.md).`,
     payload: z.discriminatedUnion('report', variants as unknown as [(typeof variants)[number], ...(typeof variants)[number][]]),
     defaults: {
       priority: 5,
