@@ -136,6 +136,23 @@ describe.skipIf(!!why)('pg-boss stall recovery', () => {
     expect((await row(job.id)).output?.stalls).toBeUndefined();
   });
 
+  it('a job another sweep is putting back (its row locked) is skipped, not dead-lettered as "stalled more than N times"', async () => {
+    const { engine, row, fetchAndDie, enqueue, schema } = await engineWith(2);
+    const job = await enqueue();
+    await fetchAndDie();
+    // another process's sweep holds the row (its recover-stalled statement has locked it and not committed)
+    const other = await engine.pool.connect();
+    cleanups.push(async () => other.release());
+    await other.query('BEGIN');
+    await other.query(`SELECT id FROM ${schema}.job WHERE name = 'default' AND id = $1 FOR UPDATE`, [job.id]);
+    // this sweep skips the locked row in part 1, so part 2 must not take it for one over the stall limit
+    expect(await engine.sweepStalled()).toEqual({ recovered: 0, dead: 0 });
+    expect(await engine.listDeadLetters(['default'], 10)).toHaveLength(0);
+    await other.query('ROLLBACK');
+    expect(await engine.sweepStalled()).toEqual({ recovered: 1, dead: 0 });
+    expect((await row(job.id)).output.stalls).toBe(1);
+  });
+
   it('a job whose heartbeat is fresh is left alone', async () => {
     const { engine, row, enqueue } = await engineWith(1);
     const job = await enqueue();

@@ -7,6 +7,8 @@ import { retryingDeadlocks } from './deadlock.ts';
 
 export class Completions {
   private readonly pending: { id: string; output: Output | null }[] = [];
+  /** the batch being written */
+  private writing: string[] = [];
   private flushing: Promise<void> | undefined;
 
   constructor(
@@ -37,6 +39,7 @@ export class Completions {
   private async drain() {
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, this.pending.length);
+      this.writing = batch.map((c) => c.id);
       const plain = batch.filter((c) => c.output === null).map((c) => c.id);
       const rich = batch.filter((c) => c.output !== null);
       const { boss, q, sql } = this.ctx;
@@ -48,6 +51,15 @@ export class Completions {
         (err) =>
           this.ctx.log.error({ queue: this.queue, err: (err as Error).message }, 'could not mark jobs completed; they will run again'),
       );
+      this.writing = [];
     }
+  }
+
+  /**
+   * Runs that ended and whose completion is not written yet: still `active` in the table, so they are
+   * heartbeated and held like running ones (a slow write must not make a sweep put a finished job back).
+   */
+  ids(): string[] {
+    return [...this.writing, ...this.pending.map((c) => c.id)];
   }
 }

@@ -286,15 +286,16 @@ export class PgbossConsumer implements Consumer {
     return { consumed, progress: () => progress };
   }
 
-  /** the jobs this consumer runs or holds fetched ahead */
+  /** the jobs this consumer runs, holds fetched ahead, or ran and has not yet written completed */
   heldIds(): string[] {
-    return [...this.running.keys(), ...this.buffer.map((j) => j.id)];
+    return [...this.running.keys(), ...this.buffer.map((j) => j.id), ...this.completions.ids()];
   }
 
   private touch() {
-    if (this.running.size === 0 && this.buffer.length === 0) return;
+    const ids = this.heldIds();
+    if (ids.length === 0) return;
     this.deps.ctx.boss
-      .touch(this.queue, [...this.running.keys(), ...this.buffer.map((j) => j.id)])
+      .touch(this.queue, ids)
       .catch((err) => this.deps.ctx.log.warn({ queue: this.queue, err: (err as Error).message }, 'heartbeat failed'));
   }
 

@@ -28,7 +28,7 @@ export async function sweepStalled(
   const mine = held();
   const { rows } = await ctx.q(ctx.sql['recover-stalled'], [ctx.queues, ctx.heartbeatSeconds, maxStalledCount, mine]);
   if (rows.length > 0) ctx.log.warn({ jobs: rows.length, unstarted: rows.filter((r) => r.unstarted).length }, 'stalled jobs put back');
-  const over = (await ctx.q(ctx.sql['list-over-stalled'], [ctx.queues, ctx.heartbeatSeconds, mine])).rows as OverRow[];
+  const over = (await ctx.q(ctx.sql['list-over-stalled'], [ctx.queues, ctx.heartbeatSeconds, mine, maxStalledCount])).rows as OverRow[];
   for (const row of over) {
     const { meta } = splitData(row.data);
     const reason = `stalled more than ${maxStalledCount} times`;
