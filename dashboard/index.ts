@@ -173,7 +173,11 @@ function errorPage(log: Logger) {
     const message = e?.message ?? 'internal error; see the server log';
     if (res.headersSent) return;
     if (wantsJson(req)) {
-      res.status(status).json({ error: { code: e?.code ?? 'internal', message, details: e?.details ?? [], requestId: req.requestId } });
+      const error = { code: e?.code ?? 'internal', message, details: e?.details ?? [], requestId: req.requestId };
+      // Bull Board's UI toasts an error as its own are shaped: `error.key` (a translation key; one it lacks shows as
+      // written) as the title, the top-level `message` below it
+      const board = req.path.startsWith('/board/api/');
+      res.status(status).json(board ? { error: { ...error, key: error.code }, message } : { error });
       return;
     }
     res

@@ -58,8 +58,10 @@ describeEngines('groups: Bull Board promote', { timeout: 60_000 }, (engine) => {
     for (const id of [parked, later]) {
       const one = await put(`${id}/promote`);
       expect(one.status, one.text).toBe(409);
-      const { error } = JSON.parse(one.text);
-      expect(error).toMatchObject({ code: 'grouped_job', details: [{ path: 'options.group' }] });
+      const { error, message } = JSON.parse(one.text);
+      // our error body, plus what Bull Board's UI toasts: error.key as the title, message under it
+      expect(error).toMatchObject({ code: 'grouped_job', key: 'grouped_job', details: [{ path: 'options.group' }] });
+      expect(message).toBe(error.message);
       expect(error.message).toContain(`job ${id} is in group "g" of queue default`);
       expect(error.message).toContain("waits for its group's turn");
       expect(error.message).toContain('PUT /v1/queues/default/groups/g');
