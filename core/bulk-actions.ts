@@ -60,6 +60,20 @@ export class BulkActions {
 
   /** Records the action and runs it in the background; resolves with its first record. */
   async start(action: BulkActionName, filter: JobFilter, by: string, requestId: string): Promise<BulkAction> {
+    const record = await this.begin(action, filter, by, requestId);
+    void this.run(record);
+    return record;
+  }
+
+  /**
+   * Records the action and runs it to its end: resolves with the last record (`done`, or `running` when the store
+   * stopped it: resumable). Bull Board's promote-all goes through here (dashboard/board-promote.ts).
+   */
+  async runToEnd(action: BulkActionName, filter: JobFilter, by: string, requestId: string): Promise<BulkAction> {
+    return this.run(await this.begin(action, filter, by, requestId));
+  }
+
+  private async begin(action: BulkActionName, filter: JobFilter, by: string, requestId: string): Promise<BulkAction> {
     const now = new Date().toISOString();
     const record: BulkAction = {
       id: randomUUID(),
@@ -81,7 +95,6 @@ export class BulkActions {
     };
     await this.store.commit(record.id, record);
     this.log.info({ actionId: record.id, action, by, requestId, matched: record.matched }, 'bulk action started');
-    void this.run(record);
     return record;
   }
 

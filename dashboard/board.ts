@@ -1,6 +1,7 @@
 // Bull Board at /admin/board: every catalog queue and its dead-letter queue, from the backend's board
 // source (its own connection, never the engine's). Two boards share the same URL: a read-only one for
 // viewers and a full one for operators and admins; `boardPolicy` decides which unsafe API calls each role may make.
+// Its promote routes are ours first (dashboard/board-promote.ts): a grouped job is released by its group, never promoted.
 import { createBullBoard } from '@bull-board/api';
 import { ExpressAdapter } from '@bull-board/express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -8,6 +9,7 @@ import type { Logger } from 'pino';
 import type { BoardSource } from '../core/backend.ts';
 import { ApiError } from '../core/http/api-error.ts';
 import { atLeast, type Role } from './auth.ts';
+import { interceptPromote, type PromoteDeps } from './board-promote.ts';
 
 export const BOARD_PATH = '/admin/board';
 
@@ -56,7 +58,7 @@ export interface Board {
   close(): Promise<void>;
 }
 
-export function createBoard(source: BoardSource, links: { text: string; url: string }[], logger: Logger): Board {
+export function createBoard(source: BoardSource, links: { text: string; url: string }[], logger: Logger, promote: PromoteDeps): Board {
   const make = (readOnly: boolean) => {
     const server = new ExpressAdapter().setBasePath(BOARD_PATH);
     // Bull Board's own express app would announce itself
@@ -85,7 +87,7 @@ export function createBoard(source: BoardSource, links: { text: string; url: str
   const readOnly = make(true);
   const full = make(false);
   return {
-    handler(req: Request, res: Response, next: NextFunction) {
+    async handler(req: Request, res: Response, next: NextFunction) {
       const user = req.dashboardUser;
       if (!user) throw new ApiError(401, 'unauthorized', 'sign in at /admin/login');
       const need = boardPolicy(req.method, req.path);
@@ -93,6 +95,7 @@ export function createBoard(source: BoardSource, links: { text: string; url: str
         throw new ApiError(403, 'forbidden', 'not from the dashboard: enqueue through POST /v1/jobs so the catalog validates the payload');
       }
       if (!atLeast(user.role, need)) throw new ApiError(403, 'forbidden', `role ${user.role} may not do this; needs ${need}`);
+      if (user.role !== 'viewer' && (await interceptPromote(promote, req, res))) return;
       (user.role === 'viewer' ? readOnly : full)(req, res, next);
     },
     close: () => source.close(),

@@ -13,6 +13,7 @@ import { ApiError } from '../core/http/api-error.ts';
 import { badString, guardJsonBody } from '../core/http/body-guard.ts';
 import { requestError } from '../core/http/request-errors.ts';
 import type { RateLimiter } from '../core/stores.ts';
+import { queueNames } from '../workers/catalog.ts';
 import type { Config, DashboardUserConfig } from '../workers/config.ts';
 import { dashboardSources } from '../workers/domains.ts';
 import { auditPage, recordDashboard } from './audit.ts';
@@ -172,7 +173,11 @@ function errorPage(log: Logger) {
     const message = e?.message ?? 'internal error; see the server log';
     if (res.headersSent) return;
     if (wantsJson(req)) {
-      res.status(status).json({ error: { code: e?.code ?? 'internal', message, details: e?.details ?? [], requestId: req.requestId } });
+      const error = { code: e?.code ?? 'internal', message, details: e?.details ?? [], requestId: req.requestId };
+      // Bull Board's UI toasts an error as its own are shaped: `error.key` (a translation key; one it lacks shows as
+      // written) as the title, the top-level `message` below it
+      const board = req.path.startsWith('/board/api/');
+      res.status(status).json(board ? { error: { ...error, key: error.code }, message } : { error });
       return;
     }
     res
@@ -196,6 +201,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   const perUser = limiter('user', config.DASHBOARD_LOGIN_ATTEMPTS);
   const perIp = limiter('ip', config.DASHBOARD_LOGIN_ATTEMPTS * 5);
 
+  const bulk = new BulkActions(backend, log.child({ component: 'bulk-actions' }));
   const board = createBoard(
     backend.boardSource(),
     [
@@ -204,6 +210,11 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
       { text: 'Job lookup', url: `${DASHBOARD_PATH}/jobs` },
     ],
     log,
+    {
+      queues: queueNames,
+      getJob: (id) => backend.engine.getJob(id),
+      bulk,
+    },
   );
 
   const router = express.Router();
@@ -242,7 +253,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     engine: backend.engine,
     reads: queueReads(backend.jobReads),
     throughput: backend.throughput,
-    search: { search: (q) => backend.jobReads.search(q), bulk: new BulkActions(backend, log.child({ component: 'bulk-actions' })) },
+    search: { search: (q) => backend.jobReads.search(q), bulk },
     schedules: deps.schedules ?? schedulerSource(config, backend),
     email: deps.email ?? (await dashboardSources({ config, backend })).email,
     showCaughtMail: config.NODE_ENV !== 'production',

@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dlqName } from '../core/engines/bullmq/engine.ts';
+import { groupSettler } from '../core/groups/settle.ts';
 import { caughtMailStore } from '../workers/email/caught-mail.ts';
 import { launchChromium } from './browser.ts';
 import { dashboardOverrides, PASSWORDS, type TestRole } from './dashboard-users.ts';
@@ -49,6 +50,9 @@ async function signIn(t: TestPlatform, role: TestRole): Promise<Session> {
   await Promise.all([page.waitForURL((u) => u.pathname === '/admin'), page.click('button[type=submit]')]);
   return { context, page, dialogs, errors };
 }
+
+/** Bull Board's per-job promote button (lucide corner-up-left; "Promote all" has the same icon and a text) */
+const PROMOTE = 'button:has(svg.lucide-corner-up-left):not(:has-text("Promote all"))';
 
 /** Bull Board's per-job retry button: an icon (lucide refresh-cw) without the text of "Retry all". */
 const jobRetryButton = (page: Page) => page.locator('button:has(svg.lucide-refresh-cw)').filter({ hasNotText: /\w/ });
@@ -290,6 +294,46 @@ describeEngines('dashboard in a browser', { timeout: 90_000 }, (engine) => {
     await expect.poll(() => page.frameLocator('iframe.preview').locator('#greeting').textContent()).toBe('Hello');
     await shot(page, engine, '11-caught-mail');
     expect(dialogs).toEqual([]);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("Bull Board's promote: a parked grouped job's is refused with our message; promote all leaves it parked", async () => {
+    const t = await setup({ engine, GROUP_CONCURRENCY: '1', ...(await dashboardOverrides()) });
+    t.startWorker({ queues: { default: 2 }, settlers: [groupSettler(t.backend.groups)] });
+    const add = async (body: unknown) => (await t.api('POST', '/v1/jobs', body)).body.id as string;
+    const running = await add({ name: 'diagnostics.sleep', data: { ms: 60_000 }, options: { group: 'g' } });
+    await waitFor(async () => (await t.engine.getJob(running))?.state === 'active', { timeoutMs: 20_000, what: 'g runs' });
+    const parked = await add({ name: 'diagnostics.sleep', data: { ms: 10, tag: 'parked-in-g' }, options: { group: 'g' } });
+    const plain = await add({ name: 'diagnostics.noop', data: {}, options: { delay: 600_000 } });
+
+    const { page, context, errors } = await signIn(t, 'operator');
+    await page.goto('/admin/board/queue/default?status=delayed');
+    const card = (id: string) =>
+      page
+        .locator('div')
+        .filter({ has: page.getByText(id, { exact: true }) })
+        .filter({ has: page.locator(PROMOTE) })
+        .last();
+    await card(parked).waitFor({ timeout: 20_000 });
+    await card(plain).waitFor();
+    const dialog = page.getByRole('alertdialog').or(page.getByRole('dialog'));
+    await card(parked).locator(PROMOTE).click();
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    // Bull Board's toast shows our error: its code as the title, the message under it
+    const toast = page.getByText(`job ${parked} is in group "g" of queue default`);
+    await toast.waitFor();
+    await page.getByText('grouped_job', { exact: true }).waitFor();
+    await shot(page, engine, '12-board-promote-grouped-refused');
+
+    await page.getByRole('button', { name: 'Promote all' }).click();
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await waitFor(async () => (await t.engine.getJob(plain))?.state === 'completed', { timeoutMs: 20_000, what: 'plain job ran' });
+    await page.reload();
+    await card(parked).waitFor({ timeout: 20_000 });
+    expect(await page.getByText(plain, { exact: true }).count()).toBe(0);
+    await shot(page, engine, '13-board-promote-all');
+    expect((await t.api('GET', '/v1/queues/default/groups/g')).body).toMatchObject({ waiting: 1, active: 1 });
     expect(errors).toEqual([]);
     await context.close();
   });
