@@ -212,7 +212,7 @@ describeEngines('bad input', (engine) => {
     const t = await setup({ engine });
     const bodies: [unknown, string][] = [
       [{ name: 'diagnostics.noop', data: { note: 'a\u0000b' } }, 'data.note'],
-      [{ name: 'diagnostics.noop', data: { ['k\u0000']: 1 } }, 'data'],
+      [{ name: 'diagnostics.noop', data: { 'k\u0000': 1 } }, 'data'],
       [{ name: 'diagnostics.noop', data: { note: 'x\ud800y' } }, 'data.note'],
       [{ name: 'diagnostics.noop', data: { list: ['ok', '\udfff'] } }, 'data.list[1]'],
       [{ name: 'diagnostics.noop', options: { idempotencyKey: 'k\u0000' } }, 'options.idempotencyKey'],
