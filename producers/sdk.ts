@@ -16,8 +16,18 @@ export type { JobOptions } from './enqueue.ts';
 
 export type JobRequest = { [N in JobName]: { name: N; data: PayloadInput<N>; options?: JobOptions } }[JobName];
 
-/** A job of a workflow (POST /v1/flows, docs/flows.md): `key` names it for its children's `dependsOn`. */
-export type FlowJobRequest = JobRequest & {
+type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+/** A job whose data is completed from its parents' results at release (`dataFrom`): the fields it fills may be missing. */
+type FilledJobRequest = {
+  [N in JobName]: { name: N; data?: DeepPartial<PayloadInput<N>>; options?: JobOptions; dataFrom: Record<string, string> };
+}[JobName];
+
+/**
+ * A job of a workflow (POST /v1/flows, docs/flows.md): `key` names it for its children's `dependsOn`;
+ * `dataFrom` fills fields of its data from its parents' results (`{ "vars.url": "report.download" }`).
+ */
+export type FlowJobRequest = (JobRequest | FilledJobRequest) & {
   key: string;
   dependsOn?: string[];
   onParentFailure?: 'fail' | 'skip' | 'continue';

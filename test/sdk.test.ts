@@ -1,9 +1,11 @@
 // The typed SDK against a real server; the @ts-expect-error lines are checked by `npm run typecheck`
 // (part of `npm test`): if a wrong payload ever compiles, the typecheck fails.
 import { describe, expect, it } from 'vitest';
+import { flowSettler } from '../core/flows/run.ts';
 import { ConveyorApiError, ConveyorClient } from '../producers/sdk.ts';
+import { validatePayload } from '../workers/catalog.ts';
 import { describeEngines } from './engines.ts';
-import { setup } from './helpers.ts';
+import { setup, waitFor } from './helpers.ts';
 
 describeEngines('SDK', (engine) => {
   it('enqueues, reads, waits and reports API errors with their field paths', async () => {
@@ -33,6 +35,20 @@ describeEngines('SDK', (engine) => {
     await expect(bad.queues()).rejects.toMatchObject({ status: 401 });
     expect((await client.queues())[0]?.name).toBe('default');
   });
+
+  it('createFlow: a child whose data is filled from its parent (dataFrom) runs with it', async () => {
+    const t = await setup({ engine });
+    t.startWorker({ settlers: [flowSettler({ store: t.backend.flows, engine: t.engine, validate: validatePayload })] });
+    const client = new ConveyorClient({ baseUrl: t.baseUrl, apiKey: t.keys.admin });
+    const flow = await client.createFlow([
+      { key: 'first', name: 'diagnostics.sleep', data: { ms: 5, tag: 'first' } },
+      // `ms` is required by the kind and missing here: dataFrom fills it from the parent's result
+      { key: 'second', name: 'diagnostics.sleep', data: { tag: 'second' }, dependsOn: ['first'], dataFrom: { ms: 'first.sleptMs' } },
+    ]);
+    const second = flow.jobs.find((j) => j.key === 'second')?.id as string;
+    const done = await waitFor(async () => (await t.engine.getJob(second)) ?? false, { what: 'second released', timeoutMs: 15_000 });
+    expect(done.data).toMatchObject({ ms: 5, tag: 'second' });
+  });
 });
 
 describe('SDK types', () => {
@@ -47,6 +63,10 @@ describe('SDK types', () => {
       void client.enqueue('diagnostics.sleep', {});
       // @ts-expect-error priority is an option, not payload
       void client.enqueue('diagnostics.noop', { note: 'x' }, { prio: 1 });
+      // @ts-expect-error without dataFrom a flow job's data is checked whole: ms is required
+      void client.createFlow([{ key: 'a', name: 'diagnostics.sleep', data: {} }]);
+      // @ts-expect-error with dataFrom the given fields are still typed
+      void client.createFlow([{ key: 'a', name: 'diagnostics.sleep', data: { ms: 'soon' }, dataFrom: {} }]);
     };
     expect(typeof typeOnly).toBe('function');
   });
