@@ -1,7 +1,8 @@
 // FlowStore on Postgres (core/flows/types.ts), in the engine's schema: conveyor_flow (one row per flow) and
 // conveyor_flow_job (one per job), created on first use. create is one statement (all or nothing); finish is
-// one statement (sql/flows-finish.sql) that locks the flow's row first (concurrent finishes of one flow, fan-in
-// included, queue up instead of deadlocking), records the end once and counts it off the children.
+// one statement (sql/flows-finish.sql) for every end of one flow this process has at the time (./finish-batch.ts)
+// that locks the flow's row first (concurrent finishes of one flow, fan-in included, queue up instead of
+// deadlocking), records each end once and counts it off the children.
 // Statements in ./sql/flows-*.sql, one a file, each with a header naming its parameters.
 import { readdirSync, readFileSync } from 'node:fs';
 import type {
@@ -15,6 +16,7 @@ import type {
   NewFlow,
 } from '../../../../flows/types.ts';
 import { ensureTables, type PgStore } from '../tables.ts';
+import { type End, FinishBatcher } from './finish-batch.ts';
 
 const dir = new URL('./sql/', import.meta.url);
 const templates = Object.fromEntries(
@@ -62,6 +64,7 @@ const childOf = (r: ChildRow) => ({ key: r.key, remaining: r.remaining, failedPa
 
 export class PostgresFlowStore implements FlowStore {
   private readonly sql: Record<(typeof NAMES)[number], string>;
+  private readonly batcher = new FinishBatcher((id, ends) => this.finishMany(id, ends));
 
   constructor(private readonly store: PgStore) {
     this.sql = Object.fromEntries(NAMES.map((n) => [n, (templates[n] as string).replaceAll('{schema}', store.schema)])) as Record<
@@ -92,17 +95,40 @@ export class PostgresFlowStore implements FlowStore {
     await (await this.pool()).query(this.sql.started, [id]);
   }
 
-  async finish(id: string, key: string, end: JobFinish): Promise<FinishResult | null> {
+  finish(id: string, key: string, end: JobFinish): Promise<FinishResult | null> {
+    return this.batcher.finish(id, key, end);
+  }
+
+  /** Ends of one flow in one statement (./finish-batch.ts batches them); each key's result as if written alone in turn. */
+  private async finishMany(id: string, ends: End[]): Promise<Map<string, FinishResult | null>> {
     const pool = await this.pool();
-    const failed = end.state === 'completed' ? 0 : 1;
-    type Row = Counts & { key: string | null; remaining: number; failed_parents: number; final: FlowJobFinal | null };
-    const rows = (await pool.query<Row>(this.sql.finish, [id, key, end.state, JSON.stringify(end), failed])).rows;
-    const first = rows[0];
-    if (first) {
-      const children = rows.filter((r): r is Row & { key: string } => r.key !== null).map(childOf);
-      return { first: true, children, state: first.state, finished: first.finished, total: first.total, failed: first.failed };
+    const batch = ends.map(({ key, end }) => ({ key, final: end.state, outcome: end, failed: end.state === 'completed' ? 0 : 1 }));
+    type Recorded = { key: string; children: string[]; failed: number };
+    type Row = Counts & { recorded: Recorded[]; kids: ChildRow[] };
+    const row = (await pool.query<Row>(this.sql.finish, [id, JSON.stringify(batch)])).rows[0];
+    const out = new Map<string, FinishResult | null>();
+    if (row) {
+      // as if the ends were written one by one in this order: each sees the counts after its own, and a
+      // child shared by several goes to the last of them (only that one would have seen its final count)
+      const owner = new Map<string, string>();
+      for (const r of row.recorded) for (const c of r.children) owner.set(c, r.key);
+      const kids = new Map(row.kids.map((k) => [k.key, childOf(k)]));
+      let finished = row.finished - row.recorded.length;
+      let failed = row.failed - row.recorded.reduce((n, r) => n + r.failed, 0);
+      for (const r of row.recorded) {
+        finished += 1;
+        failed += r.failed;
+        const children = r.children.filter((c) => owner.get(c) === r.key).flatMap((c) => kids.get(c) ?? []);
+        out.set(r.key, { first: true, children, state: row.state, finished, total: row.total, failed });
+      }
     }
     // already recorded (a re-run after a crash): the counts as they are
+    await Promise.all(ends.filter((e) => !out.has(e.key)).map(async (e) => out.set(e.key, await this.current(id, e.key))));
+    return out;
+  }
+
+  private async current(id: string, key: string): Promise<FinishResult | null> {
+    const pool = await this.pool();
     const [counts, children] = await Promise.all([
       pool.query<Counts>(this.sql.counts, [id]),
       pool.query<ChildRow>(this.sql.children, [id, key]),
