@@ -41,6 +41,15 @@ async function flowEnded(t: TestPlatform, id: string) {
 }
 
 describeEngines('flows: dataFrom', { timeout: 60_000 }, (engine) => {
+  it('is in the OpenAPI document of POST /v1/flows', async () => {
+    const t = await setup({ engine });
+    const doc = await t.api('GET', '/v1/openapi.json');
+    expect(doc.status).toBe(200);
+    const schema = JSON.stringify(doc.body.paths['/v1/flows'].post.requestBody);
+    expect(schema).toContain('"dataFrom"');
+    expect(schema).toContain('filled at release from parents');
+  });
+
   it('a child’s data takes fields of its parents’ results, nested paths included, and is stored validated', async () => {
     const { t, seen } = await platform(engine);
     const res = await t.api('POST', '/v1/flows', {
