@@ -273,6 +273,7 @@ describeEngines('Idempotency-Key on the other creating POSTs', (engine) => {
     for (const [path, method] of [
       ['/v1/flows', 'post'],
       ['/v1/webhooks', 'post'],
+      ['/v1/webhooks/{id}/rotate-secret', 'post'],
       ['/v1/schedules/{name}/run', 'post'],
       ['/v1/jobs/actions', 'post'],
       ['/v1/dead-letters/{id}/replay', 'post'],
