@@ -140,6 +140,22 @@ describeEngines('webhook secret rotation', { timeout: 90_000 }, (engine) => {
     await rx.close();
   });
 
+  it('after the grace only the new secret signs, and GET no longer shows previousSecretExpiresAt', async () => {
+    const { t, rx, old, id } = await subscribed(engine);
+    const r = await rotate(t, id, { graceSeconds: HOUR });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    // the grace ends: the record as a rotation an hour ago left it (no waiting an hour)
+    const events = webhookEvents(t.backend, t.config);
+    const stored = await events.store.get(id);
+    expect(stored?.previousSecret).toBe(old);
+    await events.store.put({ ...stored!, previousSecretExpiresAt: new Date(Date.now() - 1_000).toISOString() });
+    expect((await t.api('GET', `/v1/webhooks/${id}`)).body).not.toHaveProperty('previousSecretExpiresAt');
+    rx.useSecret(r.body.secret);
+    const d = await delivered(t, rx, 'a delivery after the grace');
+    expect([verifies(d, old), verifies(d, r.body.secret), signatures(d)]).toEqual([false, true, 1]);
+    await rx.close();
+  });
+
   it('a retry after the rotation is signed with the current secret (read at delivery time)', async () => {
     let up = false;
     const { t, rx, old, id } = await subscribed(engine, () => (up ? 200 : 500));
