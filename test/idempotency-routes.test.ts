@@ -1,6 +1,7 @@
 // Idempotency-Key on the creating POSTs that are not jobs (core/http/idempotent-route.ts), on both engines:
 // POST /v1/flows, POST /v1/webhooks, POST /v1/schedules/:name/run, POST /v1/jobs/actions,
-// POST /v1/dead-letters/:id/replay. The same key and
+// POST /v1/dead-letters/:id/replay (and POST /v1/webhooks/:id/rotate-secret: test/webhook-rotation.test.ts,
+// whose route is checked in the OpenAPI document here). The same key and
 // request replays the first answer (one thing made), another request is 422, a key still in flight is 409 +
 // Retry-After, a failed request records nothing, keys are per caller, and a hung ledger answers 503 fast.
 import { expect, it } from 'vitest';
@@ -273,6 +274,7 @@ describeEngines('Idempotency-Key on the other creating POSTs', (engine) => {
     for (const [path, method] of [
       ['/v1/flows', 'post'],
       ['/v1/webhooks', 'post'],
+      ['/v1/webhooks/{id}/rotate-secret', 'post'],
       ['/v1/schedules/{name}/run', 'post'],
       ['/v1/jobs/actions', 'post'],
       ['/v1/dead-letters/{id}/replay', 'post'],

@@ -38,4 +38,26 @@ describe('outbound signing (node:crypto) vs the standardwebhooks package', () =>
     const headers = out.sign('msg_1', '{}', `whsec_${randomBytes(32).toString('base64')}`);
     expect(() => new Webhook(`whsec_${randomBytes(32).toString('base64')}`).verify('{}', headers)).toThrow(/signature/i);
   });
+
+  it('several secrets (a rotation’s grace): one signature each, in order, space-separated; verify() accepts either secret alone', () => {
+    const platform = `whsec_${randomBytes(32).toString('base64')}`;
+    const out = new OutboundClient({ allowlist: new Allowlist([]), defaultSecret: platform });
+    const [a, b] = [0, 1].map(() => `whsec_${randomBytes(32).toString('base64')}`) as [string, string];
+    const at = new Date();
+    const body = '{"type":"job.completed"}';
+    const both = out.sign('msg_2', body, [a, b], at);
+    expect(both['webhook-signature']).toBe(`${new Webhook(a).sign('msg_2', at, body)} ${new Webhook(b).sign('msg_2', at, body)}`);
+    for (const k of [a, b]) expect(new Webhook(k).verify(body, both)).toEqual({ type: 'job.completed' });
+    expect(() => new Webhook(platform).verify(body, both)).toThrow(/signature/i);
+    // an undefined entry is the default secret; a repeated secret signs once
+    const withDefault = out.sign('msg_2', body, [a, undefined, a], at);
+    expect(withDefault['webhook-signature']).toBe(
+      `${new Webhook(a).sign('msg_2', at, body)} ${new Webhook(platform).sign('msg_2', at, body)}`,
+    );
+    // no default secret: its entry is skipped; nothing left to sign with is refused
+    const bare = new OutboundClient({ allowlist: new Allowlist([]) });
+    expect(bare.sign('msg_2', body, [a, undefined], at)['webhook-signature']).toBe(new Webhook(a).sign('msg_2', at, body));
+    expect(() => bare.sign('msg_2', body, [undefined])).toThrow(/no signing secret/);
+    expect(() => bare.sign('msg_2', body)).toThrow(/no signing secret/);
+  });
 });

@@ -1,105 +1,12 @@
 // Completion webhooks (docs/webhooks.md) on both engines: options.callback and admin subscriptions, each
 // delivery a job of the `webhooks` queue, POSTed to a real HTTP server started here and verified with the
-// standardwebhooks library's own verify().
+// standardwebhooks library's own verify() (test/webhook-helpers.ts).
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Webhook } from 'standardwebhooks';
 import { expect, it } from 'vitest';
 import { CANCEL_INTENT_WINDOW_MS, cancelWithEvent, deliveryJobId, messageIdOf, webhookEvents } from '../core/outbound/events.ts';
-import { createOutbound } from '../core/outbound/index.ts';
-import type { HandlerMap } from '../workers/catalog.ts';
-import { handlers as diagnostics } from '../workers/diagnostics/handlers.ts';
-import { deliverer, subscriptionSecrets } from '../workers/webhooks/handler.ts';
-import { webhookSettler } from '../workers/webhooks/settler.ts';
 import { describeEngines } from './engines.ts';
-import { setup, type TestPlatform, waitFor } from './helpers.ts';
-
-const secret = `whsec_${randomBytes(32).toString('base64')}`;
-
-interface Delivery {
-  id: string;
-  headers: IncomingMessage['headers'];
-  event: { type: string; timestamp: string; data: any };
-}
-
-/**
- * A receiver on `port` (0: any): verifies each request with the library (with SIGNING_SECRET, or the secret
- * its subscription answered: useSecret), answers `status(n)`; a request that does not verify is answered
- * 401 and counted in `unverified`.
- */
-async function receiver(port = 0, status: (n: number) => number = () => 200) {
-  const got: Delivery[] = [];
-  let n = 0;
-  let key = secret;
-  let unverified = 0;
-  const srv: Server = createServer((req, res: ServerResponse) => {
-    let body = '';
-    req.on('data', (c) => {
-      body += c;
-    });
-    req.on('end', () => {
-      const answer = status(++n);
-      if (answer >= 200 && answer < 300) {
-        let event: Delivery['event'];
-        try {
-          event = new Webhook(key).verify(body, req.headers as Record<string, string>) as Delivery['event'];
-        } catch {
-          unverified++;
-          res.writeHead(401).end();
-          return;
-        }
-        got.push({ id: String(req.headers['webhook-id']), headers: req.headers, event });
-      }
-      res.writeHead(answer).end();
-    });
-  });
-  await new Promise<void>((r) => srv.listen(port, '127.0.0.1', r));
-  const bound = (srv.address() as AddressInfo).port;
-  return {
-    port: bound,
-    url: `http://127.0.0.1:${bound}/hook`,
-    got,
-    requests: () => n,
-    unverified: () => unverified,
-    useSecret: (k: string) => {
-      key = k;
-    },
-    close: () =>
-      new Promise<void>((r) => {
-        srv.closeAllConnections();
-        srv.close(() => r());
-      }),
-  };
-}
-
-async function platform(engine: 'bullmq' | 'pgboss', env: Record<string, string> = {}) {
-  const t = await setup({
-    engine,
-    HTTP_TARGET_ALLOWLIST: '127.0.0.1',
-    SIGNING_SECRET: secret,
-    WEBHOOK_RETRY_BASE_MS: '50',
-    WEBHOOK_RETRY_CAP_MS: '300',
-    WEBHOOKS_RELOAD_MS: '100',
-    ...env,
-  });
-  const out = await createOutbound(t.config);
-  const handlers = {
-    ...diagnostics,
-    'webhooks.deliver': deliverer(out, t.config, t.backend.engine, subscriptionSecrets(t.backend)),
-  } as HandlerMap;
-  t.startWorker({ handlers, queues: { default: 10, webhooks: 10 }, settlers: [webhookSettler(t.backend, t.config)] });
-  return t;
-}
-
-async function enqueue(t: TestPlatform, name: string, data: unknown, options?: unknown) {
-  const res = await t.api('POST', '/v1/jobs', { name, data, options });
-  expect(res.status, JSON.stringify(res.body)).toBe(202);
-  return res.body.id as string;
-}
-
-const deliveriesOf = (rx: { got: Delivery[] }, n: number, what: string) =>
-  waitFor(async () => (rx.got.length >= n ? rx.got : undefined), { what, timeoutMs: 20_000 });
+import { waitFor } from './helpers.ts';
+import { deliveriesOf, enqueue, platform, type Receiver, receiver, secret } from './webhook-helpers.ts';
 
 describeEngines('completion webhooks', { timeout: 60_000 }, (engine) => {
   it('options.callback: job.completed, signed (verify() accepts it), data is the job as GET /v1/jobs/:id shows it', async () => {
@@ -242,7 +149,7 @@ describeEngines('completion webhooks', { timeout: 60_000 }, (engine) => {
     const t = await platform(engine);
     const byKind = await receiver();
     const byQueueDead = await receiver();
-    const sub = async (body: { url: string }, rcv: Awaited<ReturnType<typeof receiver>>) => {
+    const sub = async (body: { url: string }, rcv: Receiver) => {
       const res = await t.api('POST', '/v1/webhooks', body);
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       expect(res.body).toMatchObject({ signedWith: 'subscription', secret: expect.stringMatching(/^whsec_/) });

@@ -35,6 +35,13 @@ export interface Subscription {
    * signed with it. Subscriptions made before it existed have none and are signed with SIGNING_SECRET.
    */
   secret?: string;
+  /**
+   * A rotation's grace (POST /v1/webhooks/:id/rotate-secret): until this time deliveries are signed with
+   * `previousSecret` too (absent: SIGNING_SECRET was the secret before), so receivers verifying with the
+   * old secret keep accepting them. Past it, both are ignored (and replaced at the next rotation).
+   */
+  previousSecretExpiresAt?: string;
+  previousSecret?: string;
   createdAt: string;
 }
 

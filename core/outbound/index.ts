@@ -1,21 +1,22 @@
 // Outbound HTTP for the platform: the allowlist (HTTP_TARGET_ALLOWLIST) and one Standard Webhooks signed
 // POST per call. HTTP-target kinds (workers/http/) and completion webhooks use it; nothing else may send
 // requests to user-given URLs. See docs/http-kinds.md.
-import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { KernelConfig } from '../config/index.ts';
 import { devSecret } from '../dev-secrets.ts';
 import { Allowlist, type DeniedEndpoint } from './allowlist.ts';
-import { OutboundClient } from './post.ts';
+import { newSigningSecret, OutboundClient } from './post.ts';
 
 export { Allowlist, type AllowlistEntry, type DeniedEndpoint, normalizeAddress, parseEntry } from './allowlist.ts';
 export {
+  newSigningSecret,
   OutboundClient,
   type OutboundClientOptions,
   OutboundError,
   type PostResponse,
   retryAfterMs,
+  type SecretList,
   type SignedPost,
   secretProblem,
 } from './post.ts';
@@ -37,7 +38,7 @@ type OutboundConfig = Pick<
 export function resolveSigningSecret(config: OutboundConfig): string | undefined {
   if (config.SIGNING_SECRET) return config.SIGNING_SECRET;
   if (config.NODE_ENV === 'production') return undefined;
-  return devSecret(config, 'signing-secret', () => `whsec_${randomBytes(32).toString('base64')}`).value;
+  return devSecret(config, 'signing-secret', newSigningSecret).value;
 }
 
 /** The platform's own store endpoints as addresses (names resolved now): never outbound targets. */

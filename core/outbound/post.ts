@@ -1,12 +1,13 @@
 // One signed POST to an allowlisted target, per the Standard Webhooks spec (standardwebhooks.com): headers
-// webhook-id, webhook-timestamp (unix seconds), webhook-signature `v1,<base64 HMAC-SHA256 of id.timestamp.body>`,
+// webhook-id, webhook-timestamp (unix seconds), webhook-signature `v1,<base64 HMAC-SHA256 of id.timestamp.body>`
+// (one per secret, space-separated, when signed with several: a secret's rotation, docs/webhooks.md),
 // signed with node:crypto's HMAC (the package's own sign() is pure JS and was the bench's largest cost;
 // test/outbound-sign.test.ts proves the bytes identical and verified by the package's verify()).
 // node:http rather than fetch: the socket's `lookup` is
 // where every resolved address is checked (no DNS rebinding between check and connect), redirects are
 // never followed (a 3xx is just a status), and the response body is read up to a cap, then dropped.
 // Outcome classification (what a status means for a job or a delivery) is the caller's: this only reports.
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { LookupAddress } from 'node:dns';
 import { lookup as dnsLookup } from 'node:dns';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
@@ -20,8 +21,11 @@ export interface SignedPost {
   id: string;
   /** the exact bytes sent and signed (JSON) */
   body: string;
-  /** `whsec_<base64>`; the client's default secret when omitted */
-  secret?: string;
+  /**
+   * `whsec_<base64>`; the client's default secret when omitted. Several: one signature each, in this order
+   * (a receiver holding any of them verifies); an undefined entry is the default secret.
+   */
+  secret?: SecretList;
   /** aborts the request; its reason is what post() rejects with */
   signal?: AbortSignal;
   /** bounds the whole exchange, connect to last body byte */
@@ -61,6 +65,12 @@ export interface OutboundClientOptions {
   userAgent?: string;
 }
 
+/** One secret, or several to sign with side by side; undefined (an entry or all): the client's default secret. */
+export type SecretList = string | readonly (string | undefined)[] | undefined;
+
+/** A new `whsec_<base64 of 32 random bytes>`. */
+export const newSigningSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+
 /** `whsec_` + base64 of 24–64 bytes (the spec's range); the problem, or undefined. */
 export function secretProblem(secret: string): string | undefined {
   if (!secret.startsWith('whsec_')) return 'expects whsec_<base64>';
@@ -99,17 +109,29 @@ export class OutboundClient {
     return this.opts.allowlist;
   }
 
-  /** The Standard Webhooks headers for one message (exported for tests and for callers that send otherwise). */
-  sign(id: string, body: string, secret = this.opts.defaultSecret, at = new Date()): Record<string, string> {
-    if (!secret) throw new OutboundError('refused', 'no signing secret: set SIGNING_SECRET');
+  /**
+   * The Standard Webhooks headers for one message (exported for tests and for callers that send otherwise).
+   * Several secrets: `v1,<sig> v1,<sig>` in their order, each once; an entry that is the default secret when
+   * there is none is skipped (no SIGNING_SECRET); no secret at all is refused.
+   */
+  sign(id: string, body: string, secret?: SecretList, at = new Date()): Record<string, string> {
+    const list = typeof secret === 'string' || secret === undefined ? [secret] : secret;
+    const secrets = [...new Set(list.map((s) => s ?? this.opts.defaultSecret))].filter((s): s is string => !!s);
+    if (secrets.length === 0) throw new OutboundError('refused', 'no signing secret: set SIGNING_SECRET');
+    const timestamp = String(Math.floor(at.getTime() / 1000));
+    const signatures = secrets.map(
+      (s) => `v1,${createHmac('sha256', this.keyOf(s)).update(`${id}.${timestamp}.${body}`).digest('base64')}`,
+    );
+    return { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signatures.join(' ') };
+  }
+
+  private keyOf(secret: string): Buffer {
     let key = this.keys.get(secret);
     if (!key) {
       key = Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
       this.keys.set(secret, key);
     }
-    const timestamp = String(Math.floor(at.getTime() / 1000));
-    const signature = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
-    return { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` };
+    return key;
   }
 
   /**

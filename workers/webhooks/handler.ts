@@ -18,7 +18,8 @@ import type { Engine } from '../../core/engine.ts';
 import { PermanentError, RetryLaterError } from '../../core/errors/index.ts';
 import type { HandlerContext } from '../../core/handler.ts';
 import { type DeliveryPayload, jobEventData, webhookEvents } from '../../core/outbound/events.ts';
-import { type OutboundClient, OutboundError, retryAfterMs } from '../../core/outbound/index.ts';
+import { type OutboundClient, OutboundError, retryAfterMs, type SecretList } from '../../core/outbound/index.ts';
+import { signingSecrets } from './secrets.ts';
 
 export interface DeliverySettings {
   WEBHOOK_RETRY_BASE_MS: number;
@@ -38,17 +39,20 @@ export const deliveryBody = (p: DeliveryPayload) => JSON.stringify({ type: p.typ
 /** How soon a delivery whose event is not yet stored looks again. */
 const CHECK_AGAIN_MS = 1_000;
 
-/** A subscription's own signing secret, read at delivery time; undefined: sign with SIGNING_SECRET. */
-export type SecretOf = (receiver: string) => Promise<string | undefined>;
+/**
+ * What signs a delivery to a subscription, read at delivery time (SecretList: undefined entries are
+ * SIGNING_SECRET): its own secret, and during a rotation's grace the previous one beside it.
+ */
+export type SecretOf = (receiver: string) => Promise<SecretList>;
 
 /**
  * The subscriptions' secrets from their store, read per delivery (a retry after a rotation signs with the
- * new secret); a deleted subscription's deliveries still go out, signed with SIGNING_SECRET.
+ * current pair); a deleted subscription's deliveries still go out, signed with SIGNING_SECRET.
  */
 export const subscriptionSecrets =
   (backend: Backend): SecretOf =>
   async (receiver) =>
-    (await webhookEvents(backend).store.get(receiver))?.secret;
+    signingSecrets(await webhookEvents(backend).store.get(receiver), Date.now());
 
 export function deliverer(
   out: OutboundClient,
@@ -70,7 +74,7 @@ export function deliverer(
         return retry(`job ${jobId} is ${job.state}: its ${p.type} is not stored yet`, CHECK_AGAIN_MS);
       } else return { sent: false, reason: `job ${jobId} is ${job?.state ?? 'gone'}, not ${state}: no ${p.type} happened` };
     }
-    // the receiver's own secret (a subscription's), or the platform's (callbacks, older subscriptions)
+    // the receiver's own secret(s) (a subscription's), or the platform's (callbacks, older subscriptions)
     const secret = p.receiver === 'callback' ? undefined : await secretOf(p.receiver);
     let status: number;
     let headers: Record<string, string | string[] | undefined>;
@@ -80,7 +84,7 @@ export function deliverer(
         url: p.url,
         id: p.messageId,
         body: deliveryBody(p),
-        ...(secret ? { secret } : {}),
+        secret,
         signal: ctx.signal,
         timeoutMs: s.WEBHOOK_TIMEOUT_MS,
       }));
