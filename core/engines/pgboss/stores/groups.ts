@@ -32,7 +32,7 @@ export class PostgresGroupStore implements GroupStore {
     return this.store.pool.query<R>(text, values);
   }
 
-  private async step(queue: string, group: string, mode: 'park' | 'free' | 'fill', ids: string[] = [], delays: number[] = []) {
+  private async step(queue: string, group: string, mode: 'park' | 'fill', ids: string[] = [], delays: number[] = []) {
     const d = this.defaults(queue);
     const { rows } = await this.q<{ r: { freed: boolean; delays: number[] } }>(this.sql['groups-step'], [
       queue,

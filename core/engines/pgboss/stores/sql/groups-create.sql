@@ -12,7 +12,14 @@ BEGIN
     queue text NOT NULL, grp text NOT NULL, override jsonb, next_at timestamptz, PRIMARY KEY (queue, grp));
   CREATE TABLE IF NOT EXISTS {schema}.conveyor_group_job (
     queue text NOT NULL, grp text NOT NULL, job_id uuid NOT NULL, ready_at timestamptz NOT NULL,
-    held_since timestamptz, seq bigserial NOT NULL, PRIMARY KEY (queue, job_id));
+    held_since timestamptz, seq bigserial NOT NULL, PRIMARY KEY (job_id, queue));
+  -- job_id leads the key: a key led by queue is, to a planner holding statistics from when the list was small,
+  -- as good a path to a group's parked jobs as the parked index, and walks the whole queue (lists made before
+  -- this change are re-keyed once)
+  IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+      WHERE i.indrelid = '{schema}.conveyor_group_job'::regclass AND i.indisprimary AND a.attname = 'queue') THEN
+    ALTER TABLE {schema}.conveyor_group_job DROP CONSTRAINT conveyor_group_job_pkey, ADD PRIMARY KEY (job_id, queue);
+  END IF;
   CREATE INDEX IF NOT EXISTS conveyor_group_job_parked ON {schema}.conveyor_group_job (queue, grp, ready_at, seq) WHERE held_since IS NULL;
   CREATE INDEX IF NOT EXISTS conveyor_group_job_held ON {schema}.conveyor_group_job (queue, held_since) WHERE held_since IS NOT NULL;
   CREATE INDEX IF NOT EXISTS conveyor_group_job_slots ON {schema}.conveyor_group_job (queue, grp) WHERE held_since IS NOT NULL;
@@ -32,14 +39,14 @@ BEGIN
         SELECT q, g, u.i, now() + make_interval(secs => u.d / 1000) FROM unnest(ids, delays) AS u(i, d)
         ON CONFLICT DO NOTHING;
     ELSIF mode = 'free' THEN
+      -- frees go through conveyor_group_free_many; this one is kept for processes of the previous release
       PERFORM set_config('synchronous_commit', 'off', true);
       -- a parked job that reached a final state without running (cancelled) leaves the list too; only a held
-      -- slot frees room
-      DELETE FROM {schema}.conveyor_group_job WHERE queue = q AND job_id = ids[1] AND held_since IS NULL;
-      DELETE FROM {schema}.conveyor_group_job WHERE queue = q AND job_id = ids[1] AND held_since IS NOT NULL;
-      GET DIAGNOSTICS n = ROW_COUNT;
-      IF n = 0 THEN RETURN jsonb_build_object('freed', false, 'delays', '[]'::jsonb); END IF;
-      freed := true;
+      -- slot frees room. One delete by the primary key: a condition on held_since would let the planner pick
+      -- the partial parked index and walk every parked job of the queue (docs/groups.md, "pg-boss").
+      DELETE FROM {schema}.conveyor_group_job WHERE queue = q AND job_id = ids[1]
+        RETURNING held_since IS NOT NULL INTO freed;
+      IF NOT coalesce(freed, false) THEN RETURN jsonb_build_object('freed', false, 'delays', '[]'::jsonb); END IF;
     END IF;
     conc := coalesce((st.override->>'concurrency')::int, dc);
     rate := coalesce((st.override->>'ratePerSecond')::float8, dr);
@@ -71,6 +78,87 @@ BEGIN
     IF rate > 0 THEN UPDATE {schema}.conveyor_group SET next_at = nxt WHERE queue = q AND grp = g; END IF;
     IF cardinality(out) > 0 THEN PERFORM pg_notify(chan, q); END IF;
     RETURN jsonb_build_object('freed', freed, 'delays', to_jsonb(out));
+  END
+  $f$;
+  -- Free many held slots of a queue at once (the settler's batch, groups-free-many.sql): lock the batch's groups
+  -- in group order (every step and batch does: no deadlock), delete the slots, then release into each group
+  -- with room its oldest due parked jobs, at consecutive rate slots. The per-group work is set-based; every
+  -- look-up of a row by its id is a statement of its own (a primary-key probe): joined as a set, a planner
+  -- holding statistics from when the queue was empty scans the whole queue per batch (seen: 9 million rows
+  -- compared for 500 ids). A candidate whose job already ended (cancelled while parked) leaves the list and
+  -- its group is refilled by conveyor_group_step's loop, which skips such jobs; so is a slot whose row names a
+  -- group the job did not (never expected).
+  CREATE OR REPLACE FUNCTION {schema}.conveyor_group_free_many(q text, dc int, dr float8, grps text[], ids uuid[], chan text)
+  RETURNS TABLE (k bigint, r jsonb) LANGUAGE plpgsql AS $f$
+  DECLARE
+    locked text[]; freed_ids uuid[] := '{}'; refill text[] := '{}'; later text[] := '{}'; out float8[] := '{}';
+    jid uuid; dg text; dh boolean; n int; c record; s text; g text; st jsonb; released boolean := false;
+  BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    SELECT coalesce(array_agg(l.grp ORDER BY l.grp), '{}') INTO locked FROM (
+      SELECT cg.grp FROM {schema}.conveyor_group cg WHERE cg.queue = q AND cg.grp = ANY(grps) ORDER BY cg.grp FOR UPDATE) l;
+    -- a parked job that reached a final state without running (cancelled) leaves the list too; only a held
+    -- slot frees room
+    FOREACH jid IN ARRAY ids LOOP
+      DELETE FROM {schema}.conveyor_group_job j WHERE j.job_id = jid AND j.queue = q
+        RETURNING j.grp, j.held_since IS NOT NULL INTO dg, dh;
+      GET DIAGNOSTICS n = ROW_COUNT;
+      IF n = 1 AND dh THEN
+        freed_ids := freed_ids || jid;
+        IF dg = ANY(locked) THEN refill := refill || dg; ELSE later := later || dg; END IF;
+      END IF;
+    END LOOP;
+    IF cardinality(refill) > 0 THEN
+      FOR c IN
+        WITH gs AS (
+          SELECT cg.grp, coalesce((cg.override->>'concurrency')::int, dc) AS conc,
+                 coalesce((cg.override->>'ratePerSecond')::float8, dr) AS rate,
+                 greatest(coalesce(cg.next_at, now()), now()) AS nxt
+          FROM {schema}.conveyor_group cg
+          WHERE cg.queue = q AND cg.grp = ANY(refill) AND NOT coalesce((cg.override->>'paused')::boolean, false)),
+        rooms AS (
+          SELECT gs.*, gs.conc - (SELECT count(*) FROM {schema}.conveyor_group_job h
+                                  WHERE h.queue = q AND h.grp = gs.grp AND h.held_since IS NOT NULL) AS room
+          FROM gs)
+        SELECT rooms.grp, p.job_id, rooms.rate,
+               CASE WHEN rooms.rate > 0
+                 THEN rooms.nxt + make_interval(secs => (row_number() OVER (PARTITION BY rooms.grp ORDER BY p.ready_at, p.seq) - 1) / rooms.rate)
+                 ELSE now() END AS at
+        FROM rooms CROSS JOIN LATERAL (
+          SELECT j.job_id, j.ready_at, j.seq FROM {schema}.conveyor_group_job j
+          WHERE j.queue = q AND j.grp = rooms.grp AND j.held_since IS NULL AND j.ready_at <= now()
+          ORDER BY j.ready_at, j.seq LIMIT greatest(rooms.room, 0)) p
+      LOOP
+        UPDATE {schema}.job b SET start_after = c.at
+          WHERE b.name = q AND b.id = c.job_id AND b.state = 'created' AND b.start_after > now() + interval '1 year';
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n = 0 THEN
+          SELECT b.state::text INTO s FROM {schema}.job b WHERE b.name = q AND b.id = c.job_id;
+          IF s IS NULL OR s IN ('completed', 'failed', 'cancelled') THEN
+            DELETE FROM {schema}.conveyor_group_job j WHERE j.job_id = c.job_id AND j.queue = q;
+            later := later || c.grp;
+            CONTINUE;
+          END IF;
+        END IF;
+        UPDATE {schema}.conveyor_group_job j SET held_since = now() WHERE j.job_id = c.job_id AND j.queue = q;
+        IF c.rate > 0 THEN
+          UPDATE {schema}.conveyor_group cg SET next_at = greatest(coalesce(cg.next_at, c.at), c.at) + make_interval(secs => 1 / c.rate)
+            WHERE cg.queue = q AND cg.grp = c.grp;
+        END IF;
+        released := true;
+        out := out || (extract(epoch FROM c.at - now()) * 1000)::float8;
+      END LOOP;
+      IF released THEN PERFORM pg_notify(chan, q); END IF;
+    END IF;
+    FOR g IN SELECT DISTINCT x FROM unnest(later) AS x ORDER BY 1 LOOP
+      st := {schema}.conveyor_group_step(q, g, dc, dr, 'fill', '{}'::uuid[], '{}'::float8[], chan);
+      out := out || ARRAY(SELECT jsonb_array_elements_text(st->'delays')::float8);
+    END LOOP;
+    RETURN QUERY
+      SELECT u.k, jsonb_build_object(
+        'freed', u.id = ANY(freed_ids) AND u.k = min(u.k) OVER (PARTITION BY u.id),
+        'delays', CASE WHEN u.k = 1 THEN to_jsonb(out) ELSE '[]'::jsonb END)
+      FROM unnest(ids) WITH ORDINALITY AS u(id, k) ORDER BY u.k;
   END
   $f$;
 END
