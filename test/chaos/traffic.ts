@@ -73,6 +73,8 @@ export class Stream {
   private stopped = false;
   private readonly inflight = new Set<Promise<unknown>>();
   sent = 0;
+  /** requests that got an answer (any status) or failed: what a scenario waits on instead of a fixed time */
+  answered = 0;
   readonly done: Promise<void>;
 
   constructor(rate: number, send: (i: number) => Promise<unknown>) {
@@ -80,7 +82,11 @@ export class Stream {
     this.done = (async () => {
       const t0 = Date.now();
       while (!this.stopped) {
-        const p = send(this.sent++).catch(() => {});
+        const p = send(this.sent++)
+          .catch(() => {})
+          .finally(() => {
+            this.answered++;
+          });
         this.inflight.add(p);
         p.then(() => this.inflight.delete(p));
         const next = t0 + this.sent * every;

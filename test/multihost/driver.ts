@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
-import { sleep, waitFor } from './procs.ts';
+import { waitFor } from './procs.ts';
 import { formatTable } from './report.ts';
 import { type EngineResult, runEngine } from './scenario.ts';
 import { hostNamed, type Plan, PORTS, urls } from './topology.ts';
@@ -83,7 +83,6 @@ async function main() {
       failed = true;
       log(`✗ ${engine} run failed: ${(err as Error).stack ?? err}`);
     }
-    await sleep(200);
   }
   writeFileSync(join(plan.tmp, 'result.json'), JSON.stringify({ plan, results }, null, 2));
   print(results);

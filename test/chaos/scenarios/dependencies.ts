@@ -2,7 +2,7 @@
 // the Elasticsearch stand-in answering 429, then 5xx. Enqueueing must go on as if nothing happened, the
 // web's /readyz must stay 200 (its own job is the queue store), and every job must get through once the
 // dependency is back: no email dead-lettered, none sent twice, every document indexed.
-import { sleep } from '../harness.ts';
+import { sleep, waitFor } from '../harness.ts';
 import { Ledger, resultOf, retryUnacked, type Scenario, type ScenarioContext, type ScenarioResult } from '../scenario.ts';
 import { formatStatuses, Stream, windowStats } from '../traffic.ts';
 
@@ -30,7 +30,8 @@ async function duringOutage(ctx: ScenarioContext, o: DependencyOutage): Promise<
   const side = new Stream(10, (i) => api.enqueue({ name: 'diagnostics.noop', data: { note: `side-${i}` } }, 'side'));
   const probe = new Stream(1, () => api.readyz());
   const before = Date.now();
-  await sleep(2_000);
+  // a baseline before the jobs and the outage: the side stream and the probe have answered a few times
+  await waitFor(() => side.answered >= 10 && probe.answered >= 2, { timeoutMs: 30_000, what: 'baseline answers' });
   const from = Date.now();
   const jobs = new Stream(Math.max(1, (o.count * 1000) / o.overMs), async (i) => {
     if (i >= o.count) return;

@@ -2,7 +2,7 @@
 // PostgreSQL restarted fast and immediate (pg-boss), the web SIGKILLed during bulk batches. Single
 // enqueues carry no idempotency key and are retried after the fault as a naive client would: a refusal
 // whose job was stored anyway shows up as a duplicate.
-import { sleep } from '../harness.ts';
+import { sleep, waitFor } from '../harness.ts';
 import type { EngineName, Platform } from '../platform.ts';
 import { Ledger, nextPause, resultOf, retryAfterMs, retryUnacked, type Scenario, type ScenarioContext } from '../scenario.ts';
 import { type Answer, bad5xx, ok, Stream, windowStats } from '../traffic.ts';
@@ -20,12 +20,15 @@ async function underStoreFault(ctx: ScenarioContext, name: string, fault: () => 
   });
   const probe = new Stream(2, () => api.readyz());
   const before = Date.now();
-  await sleep(2_000);
+  // a baseline before the fault: the stream and the probe have answered a few times
+  await waitFor(() => stream.answered >= 20 && probe.answered >= 2, { timeoutMs: 30_000, what: 'baseline answers' });
   const from = Date.now();
   await fault();
   const to = Date.now();
   log(`store back after ${to - from} ms`);
-  await sleep(3_000); // answers just after the store is back count too (dead pooled connections)
+  // answers just after the store is back count too (dead pooled connections): the next 30 of the stream
+  const back = stream.answered;
+  await waitFor(() => stream.answered >= back + 30, { timeoutMs: 30_000, what: 'answers after the store is back' });
   await Promise.all([stream.stop(), probe.stop()]);
   const retry = await retryUnacked(L, (k) => api.enqueue(noop(k), k), 60_000);
   const settle = await platform.settle('default', L.prefix, L.acked, 90_000);
