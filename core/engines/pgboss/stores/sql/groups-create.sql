@@ -81,76 +81,29 @@ BEGIN
   END
   $f$;
   -- Free many held slots of a queue at once (the settler's batch, groups-free-many.sql): lock the batch's groups
-  -- in group order (every step and batch does: no deadlock), delete the slots, then release into each group
-  -- with room its oldest due parked jobs, at consecutive rate slots. The per-group work is set-based; every
-  -- look-up of a row by its id is a statement of its own (a primary-key probe): joined as a set, a planner
-  -- holding statistics from when the queue was empty scans the whole queue per batch (seen: 9 million rows
-  -- compared for 500 ids). A candidate whose job already ended (cancelled while parked) leaves the list and
-  -- its group is refilled by conveyor_group_step's loop, which skips such jobs; so is a slot whose row names a
-  -- group the job did not (never expected).
+  -- in group order (every step and batch does: no deadlock), delete the slots (each a primary-key probe of its
+  -- own: joined as a set, a planner holding statistics from when the queue was empty scans the whole queue),
+  -- then one release per group that got room, by conveyor_group_step's own fill.
   CREATE OR REPLACE FUNCTION {schema}.conveyor_group_free_many(q text, dc int, dr float8, grps text[], ids uuid[], chan text)
   RETURNS TABLE (k bigint, r jsonb) LANGUAGE plpgsql AS $f$
   DECLARE
-    locked text[]; freed_ids uuid[] := '{}'; refill text[] := '{}'; later text[] := '{}'; out float8[] := '{}';
-    jid uuid; dg text; dh boolean; n int; c record; s text; g text; st jsonb; released boolean := false;
+    freed_ids uuid[] := '{}'; refill text[] := '{}'; out float8[] := '{}';
+    jid uuid; dg text; dh boolean; g text; st jsonb;
   BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
-    SELECT coalesce(array_agg(l.grp ORDER BY l.grp), '{}') INTO locked FROM (
-      SELECT cg.grp FROM {schema}.conveyor_group cg WHERE cg.queue = q AND cg.grp = ANY(grps) ORDER BY cg.grp FOR UPDATE) l;
+    PERFORM 1 FROM {schema}.conveyor_group cg WHERE cg.queue = q AND cg.grp = ANY(grps) ORDER BY cg.grp FOR UPDATE;
     -- a parked job that reached a final state without running (cancelled) leaves the list too; only a held
     -- slot frees room
     FOREACH jid IN ARRAY ids LOOP
+      dh := NULL;
       DELETE FROM {schema}.conveyor_group_job j WHERE j.job_id = jid AND j.queue = q
         RETURNING j.grp, j.held_since IS NOT NULL INTO dg, dh;
-      GET DIAGNOSTICS n = ROW_COUNT;
-      IF n = 1 AND dh THEN
+      IF dh THEN
         freed_ids := freed_ids || jid;
-        IF dg = ANY(locked) THEN refill := refill || dg; ELSE later := later || dg; END IF;
+        refill := refill || dg;
       END IF;
     END LOOP;
-    IF cardinality(refill) > 0 THEN
-      FOR c IN
-        WITH gs AS (
-          SELECT cg.grp, coalesce((cg.override->>'concurrency')::int, dc) AS conc,
-                 coalesce((cg.override->>'ratePerSecond')::float8, dr) AS rate,
-                 greatest(coalesce(cg.next_at, now()), now()) AS nxt
-          FROM {schema}.conveyor_group cg
-          WHERE cg.queue = q AND cg.grp = ANY(refill) AND NOT coalesce((cg.override->>'paused')::boolean, false)),
-        rooms AS (
-          SELECT gs.*, gs.conc - (SELECT count(*) FROM {schema}.conveyor_group_job h
-                                  WHERE h.queue = q AND h.grp = gs.grp AND h.held_since IS NOT NULL) AS room
-          FROM gs)
-        SELECT rooms.grp, p.job_id, rooms.rate,
-               CASE WHEN rooms.rate > 0
-                 THEN rooms.nxt + make_interval(secs => (row_number() OVER (PARTITION BY rooms.grp ORDER BY p.ready_at, p.seq) - 1) / rooms.rate)
-                 ELSE now() END AS at
-        FROM rooms CROSS JOIN LATERAL (
-          SELECT j.job_id, j.ready_at, j.seq FROM {schema}.conveyor_group_job j
-          WHERE j.queue = q AND j.grp = rooms.grp AND j.held_since IS NULL AND j.ready_at <= now()
-          ORDER BY j.ready_at, j.seq LIMIT greatest(rooms.room, 0)) p
-      LOOP
-        UPDATE {schema}.job b SET start_after = c.at
-          WHERE b.name = q AND b.id = c.job_id AND b.state = 'created' AND b.start_after > now() + interval '1 year';
-        GET DIAGNOSTICS n = ROW_COUNT;
-        IF n = 0 THEN
-          SELECT b.state::text INTO s FROM {schema}.job b WHERE b.name = q AND b.id = c.job_id;
-          IF s IS NULL OR s IN ('completed', 'failed', 'cancelled') THEN
-            DELETE FROM {schema}.conveyor_group_job j WHERE j.job_id = c.job_id AND j.queue = q;
-            later := later || c.grp;
-            CONTINUE;
-          END IF;
-        END IF;
-        UPDATE {schema}.conveyor_group_job j SET held_since = now() WHERE j.job_id = c.job_id AND j.queue = q;
-        IF c.rate > 0 THEN
-          UPDATE {schema}.conveyor_group cg SET next_at = greatest(coalesce(cg.next_at, c.at), c.at) + make_interval(secs => 1 / c.rate)
-            WHERE cg.queue = q AND cg.grp = c.grp;
-        END IF;
-        released := true;
-        out := out || (extract(epoch FROM c.at - now()) * 1000)::float8;
-      END LOOP;
-      IF released THEN PERFORM pg_notify(chan, q); END IF;
-    END IF;
-    FOR g IN SELECT DISTINCT x FROM unnest(later) AS x ORDER BY 1 LOOP
+    FOR g IN SELECT DISTINCT x FROM unnest(refill) AS x ORDER BY 1 LOOP
       st := {schema}.conveyor_group_step(q, g, dc, dr, 'fill', '{}'::uuid[], '{}'::float8[], chan);
       out := out || ARRAY(SELECT jsonb_array_elements_text(st->'delays')::float8);
     END LOOP;
