@@ -288,6 +288,54 @@ describeEngines('Idempotency-Key on the other creating POSTs', (engine) => {
     expect(get.map((p) => p.name)).not.toContain('Idempotency-Key');
   });
 
+  it('a record write that fails is tried again while the claim holds: the retry waits (409), then replays; one flow', async () => {
+    const t = await setup({ engine });
+    // the real ledger, its first two record writes refused as a store blip would (the routes build their
+    // ledger on first use, so they get this one)
+    const real = t.backend.ledger.bind(t.backend) as typeof t.backend.ledger;
+    let refusals = 2;
+    t.backend.ledger = (<R extends object>(name: string, opts: { ttlSeconds: number }): OnceLedger<R> => {
+      const l = real<R>(name, opts);
+      return {
+        begin: (k, lease) => l.begin(k, lease),
+        release: (k, token) => l.release(k, token),
+        get: (k) => l.get(k),
+        commit: async (k, r) => {
+          if (refusals > 0) {
+            refusals--;
+            throw new Error('record write refused (injected store blip)');
+          }
+          return l.commit(k, r);
+        },
+      };
+    }) as typeof t.backend.ledger;
+
+    const first = await t.api('POST', '/v1/flows', flow('blip'), key('blip-1'));
+    expect(first.status, JSON.stringify(first.body)).toBe(202);
+    // until the record lands a retry is told the first is still running, never that it may go again
+    let again = await t.api('POST', '/v1/flows', flow('blip'), key('blip-1'));
+    const deadline = Date.now() + 15_000;
+    while (again.status === 409 && Date.now() < deadline) {
+      expect(again.body.error.details[0].path).toBe('Idempotency-Key');
+      expect(again.headers.get('retry-after')).toMatch(/^\d+$/);
+      await new Promise((r) => setTimeout(r, Number(again.headers.get('retry-after')) * 100));
+      again = await t.api('POST', '/v1/flows', flow('blip'), key('blip-1'));
+    }
+    expect(again.status, JSON.stringify(again.body)).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect(refusals).toBe(0);
+    expect(await jobsWithNote(t, 'blip')).toHaveLength(1);
+
+    // the audit log tells the replay from the call that made the flow
+    const audit = await t.api('GET', '/v1/audit?action=flow.create&limit=100');
+    expect(audit.status).toBe(200);
+    const entries = audit.body.entries as { status: number; detail?: { replayed?: boolean } }[];
+    const ok = entries.filter((e) => e.status === 202);
+    expect(ok.filter((e) => e.detail?.replayed !== true)).toHaveLength(1);
+    expect(ok.filter((e) => e.detail?.replayed === true).length).toBeGreaterThanOrEqual(1);
+  });
+
   it('a ledger that does not answer: 503 + Retry-After within the store deadline, nothing made', async () => {
     const t = await setup({ engine, STORE_TIMEOUT_MS: '300' });
     // the routes build their ledger on first use: from now on it is a store that never answers

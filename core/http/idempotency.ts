@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { ApiError } from './api-error.ts';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
+/** the response header of an answer replayed from an idempotency record (core/http/idempotent-route.ts) */
+export const REPLAYED_HEADER = 'Idempotent-Replayed';
 
 /** documented header parameter of the routes that take it (core/http/openapi.ts) */
 export const idempotencyHeaders = z.object({

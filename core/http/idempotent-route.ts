@@ -5,7 +5,8 @@
 //
 // - the ledger key is the route, the caller (API key name) and the header's key: two callers never collide;
 // - first request: claim the key, run the route; a 2xx answer is recorded (status, Location, JSON body, and
-//   a sha256 of the request: path parameters, query, canonical JSON body) before it is sent. Anything else
+//   a sha256 of the request: path parameters, query, canonical JSON body) before it is sent; a record write
+//   that fails is tried again in the background while the claim holds (`recommit`). Anything else
 //   (a 4xx, a 5xx, a thrown error, a 503) records nothing and drops the claim, so a retry runs afresh;
 // - the same key again, same request: the recorded answer, with `Idempotent-Replayed: true`;
 // - the same key with another request: 422, details naming Idempotency-Key;
@@ -21,13 +22,13 @@ import type { Backend } from '../backend.ts';
 import { withStoreDeadline } from '../errors/store-unavailable.ts';
 import type { OnceLedger } from '../stores.ts';
 import { ApiError } from './api-error.ts';
-import { IDEMPOTENCY_HEADER, idempotencyKeyOf } from './idempotency.ts';
+import { IDEMPOTENCY_HEADER, idempotencyKeyOf, REPLAYED_HEADER } from './idempotency.ts';
+
+export { REPLAYED_HEADER };
+
 import { err } from './openapi.ts';
 import { principalOf } from './principal.ts';
 import type { AnyRoute } from './route.ts';
-
-/** the response header of an answer replayed from the record */
-export const REPLAYED_HEADER = 'Idempotent-Replayed';
 
 /** how long a claim holds while its request runs; it lapses by itself if the process dies */
 const leaseMsOf = (storeTimeoutMs: number) => Math.max(30_000, 10 * storeTimeoutMs);
@@ -125,6 +126,7 @@ export function idempotentRoutes(deps: IdempotencyDeps) {
         const store = ledgerOf();
         const entry = ledgerEntryOf(scope, principalOf(req).name, key);
         const fingerprint = fingerprintOf(req);
+        const claimedAt = Date.now();
         const begun = await store.begin(entry, leaseMs);
         if (begun.state === 'done') return replay(res, begun.record, fingerprint);
         if (begun.state === 'busy') {
@@ -157,8 +159,14 @@ export function idempotentRoutes(deps: IdempotencyDeps) {
           try {
             await store.commit(entry, record);
           } catch (err) {
-            // done but not recorded: answer what was done; the claim lapses after its lease
-            deps.logger?.warn({ err: (err as Error).message, requestId: req.requestId, route: scope }, 'idempotency record not stored');
+            // done but not recorded: answer what was done, and keep trying to record it while our claim
+            // holds (a retry meanwhile is 409 + Retry-After, then the replay); only a store out for the
+            // whole lease lets the claim lapse unrecorded, and a retry after that runs afresh
+            deps.logger?.warn(
+              { err: (err as Error).message, requestId: req.requestId, route: scope },
+              'idempotency record not stored; retrying',
+            );
+            void recommit(store, entry, record, claimedAt + leaseMs, { logger: deps.logger, requestId: req.requestId, route: scope });
           }
         } else {
           await drop();
@@ -167,6 +175,41 @@ export function idempotentRoutes(deps: IdempotencyDeps) {
       },
     };
   };
+}
+
+/** the waits between tries of a record write that failed: 250 ms doubling, at most 5 s */
+const RECOMMIT_FIRST_MS = 250;
+const RECOMMIT_MAX_MS = 5_000;
+
+/**
+ * Write `record` until it is stored or `until` (ms) has passed: the claim is ours until then, so no other
+ * request can have run the route under this key and the record says what happened.
+ */
+export async function recommit(
+  store: OnceLedger<IdempotentRecord>,
+  entry: string,
+  record: IdempotentRecord,
+  until: number,
+  log: { logger?: Logger; requestId?: string; route: string },
+): Promise<boolean> {
+  let wait = RECOMMIT_FIRST_MS;
+  let lastError = '';
+  for (let tries = 1; Date.now() + wait < until; tries++) {
+    await new Promise((r) => setTimeout(r, wait).unref());
+    try {
+      await store.commit(entry, record);
+      log.logger?.info({ requestId: log.requestId, route: log.route, tries }, 'idempotency record stored after retrying');
+      return true;
+    } catch (err) {
+      lastError = (err as Error).message;
+      wait = Math.min(RECOMMIT_MAX_MS, wait * 2);
+    }
+  }
+  log.logger?.error(
+    { requestId: log.requestId, route: log.route, err: lastError },
+    'idempotency record not stored before its claim lapsed: a retry with this key will run the request again',
+  );
+  return false;
 }
 
 function replay(res: Response, record: IdempotentRecord, fingerprint: string) {

@@ -16,6 +16,7 @@ import type { Engine } from '../engine.ts';
 import { issuesToDetails } from '../validation.ts';
 import { ApiError } from './api-error.ts';
 import { badString, jsonProblem } from './body-guard.ts';
+import { REPLAYED_HEADER } from './idempotency.ts';
 
 export type Method = 'get' | 'post' | 'put' | 'delete';
 
@@ -176,6 +177,10 @@ export function handlerOf(r: AnyRoute, audit?: AuditLog): RequestHandler {
       const detail = decl.detail?.(req);
       auditResponse(res, (status) => {
         const p = req.principal;
+        // an Idempotency-Key retry answered from its record did nothing: its entry says so, so the
+        // action is not counted twice (core/http/idempotent-route.ts)
+        const replayed = res.get(REPLAYED_HEADER) === 'true';
+        const details = replayed ? { ...detail, replayed: true } : detail;
         return audit.record({
           actor: p?.name ?? 'anonymous',
           actorType: p ? 'key' : 'anonymous',
@@ -184,7 +189,7 @@ export function handlerOf(r: AnyRoute, audit?: AuditLog): RequestHandler {
           target,
           requestId: req.requestId,
           status,
-          ...(detail ? { detail } : {}),
+          ...(details ? { detail: details } : {}),
         });
       });
     }
