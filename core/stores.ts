@@ -19,6 +19,11 @@ export interface RecordStore<T extends Named> {
   list(): Promise<T[]>;
   get(name: string): Promise<T | null>;
   put(record: T): Promise<void>;
+  /**
+   * Compare-and-set: `next` replaces the record only if the stored one is still `expected` (as `get`
+   * answered it); false when it changed or went away meanwhile (read again and decide again).
+   */
+  replace(expected: T, next: T): Promise<boolean>;
   /** false when there was nothing to remove */
   remove(name: string): Promise<boolean>;
 }

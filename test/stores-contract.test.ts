@@ -256,6 +256,27 @@ for (const factory of backendFactories) {
         const again = backend.records<Sched>('test-kinds');
         expect(await again.get('a')).toMatchObject({ note: 'ünïcode' });
       });
+
+      it('replace is compare-and-set: only over the record as read; a changed or removed one stays', async () => {
+        const { backend } = make();
+        const store = backend.records<Sched>('test-cas');
+        await store.put({ name: 'r', cron: '* * * * *', note: 'ünïcode' });
+        const read = (await store.get('r')) as Sched;
+        expect(await store.replace(read, { ...read, cron: '0 * * * *' })).toBe(true);
+        // a second writer that read the same version loses, and nothing of its write lands
+        expect(await store.replace(read, { ...read, cron: '*/5 * * * *' })).toBe(false);
+        expect(await store.get('r')).toEqual({ name: 'r', cron: '0 * * * *', note: 'ünïcode' });
+        // of many at once over one version exactly one wins
+        const now = (await store.get('r')) as Sched;
+        const won = await Promise.all(Array.from({ length: 8 }, (_, i) => store.replace(now, { ...now, cron: `${i} 2 * * *` })));
+        expect(won.filter(Boolean)).toHaveLength(1);
+        expect((await store.get('r'))?.cron).toBe(`${won.indexOf(true)} 2 * * *`);
+        // removed meanwhile: not brought back
+        const last = (await store.get('r')) as Sched;
+        expect(await store.remove('r')).toBe(true);
+        expect(await store.replace(last, { ...last, cron: '1 1 * * *' })).toBe(false);
+        expect(await store.get('r')).toBeNull();
+      });
     });
 
     describe('throughput', () => {

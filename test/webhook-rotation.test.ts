@@ -156,6 +156,29 @@ describeEngines('webhook secret rotation', { timeout: 90_000 }, (engine) => {
     await rx.close();
   });
 
+  it('rotations at once chain (each keeps the one before as its previous); one racing a delete does not bring it back', async () => {
+    const { t, rx, old, id } = await subscribed(engine);
+    const secrets = Array.from({ length: 6 }, () => fresh());
+    const answers = await Promise.all(secrets.map((secret) => rotate(t, id, { secret, graceSeconds: HOUR })));
+    for (const a of answers) expect(a.status, JSON.stringify(a.body)).toBe(200);
+    // read-modify-write without compare-and-set: every rotation reads `old` and the last write wins, so
+    // the previous is `old` and five callers hold secrets that sign nothing
+    const stored = await webhookEvents(t.backend, t.config).store.get(id);
+    expect(secrets).toContain(stored?.secret);
+    expect(secrets).toContain(stored?.previousSecret);
+    expect(stored?.previousSecret).not.toBe(stored?.secret);
+    expect(stored?.previousSecret).not.toBe(old);
+
+    // deleted while rotations are in flight: afterwards it stays deleted, and late rotations answer 404
+    const racing = Array.from({ length: 4 }, () => rotate(t, id, { graceSeconds: HOUR }));
+    const removed = await t.api('DELETE', `/v1/webhooks/${id}`);
+    expect(removed.status).toBe(204);
+    for (const a of await Promise.all(racing)) expect([200, 404]).toContain(a.status);
+    expect((await t.api('GET', `/v1/webhooks/${id}`)).status).toBe(404);
+    expect(await webhookEvents(t.backend, t.config).store.get(id)).toBeNull();
+    await rx.close();
+  });
+
   it('a retry after the rotation is signed with the current secret (read at delivery time)', async () => {
     let up = false;
     const { t, rx, old, id } = await subscribed(engine, () => (up ? 200 : 500));

@@ -75,6 +75,9 @@ const view = (s: Subscription, now = Date.now()) => {
 const hasBody = (req: Request) => req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 const notFound = (id: string) => new ApiError(404, 'not_found', `no webhook subscription "${id}"`);
 
+/** how many times a rotation reads again when another write came between its read and its write */
+const ROTATE_TRIES = 5;
+
 /** POST /v1/webhooks/:id/rotate-secret (docs/webhooks.md, "Rotating a secret") */
 const rotateRoute = (events: () => WebhookEvents, logger: Logger): AnyRoute =>
   route({
@@ -94,22 +97,34 @@ const rotateRoute = (events: () => WebhookEvents, logger: Logger): AnyRoute =>
       '400': err('bad body (secret, graceSeconds), or the secret given is the current one; details name the field'),
       '403': err('needs admin'),
       '404': err('no such subscription'),
+      '409': err('the subscription kept changing (other rotations) while this one ran; retry after Retry-After'),
     },
     handle: async (req, res, input) => {
       const p = requireAdmin(req);
       if (hasBody(req)) requireJson(req); // no body at all is fine: a generated secret, a day's grace
       const body = input.body();
       const id = String(req.params.id);
-      const s = await events().store.get(id);
-      if (!s) throw notFound(id);
-      if (body.secret !== undefined && body.secret === s.secret) {
-        throw new ApiError(400, 'invalid_request', 'the new secret must differ from the current one', [
-          { path: 'secret', message: 'is the current secret' },
-        ]);
+      const { store } = events();
+      // read, rotate, write back only over what was read (compare-and-set): two rotations at once chain
+      // (the second keeps the first's secret as its previous) instead of one silently losing its secret,
+      // and a subscription deleted meanwhile is not brought back
+      let record: Subscription | undefined;
+      let now = Date.now();
+      for (let tries = 0; !record; tries++) {
+        const s = await store.get(id);
+        if (!s) throw notFound(id);
+        if (body.secret !== undefined && body.secret === s.secret) {
+          throw new ApiError(400, 'invalid_request', 'the new secret must differ from the current one', [
+            { path: 'secret', message: 'is the current secret' },
+          ]);
+        }
+        if (tries === ROTATE_TRIES) {
+          throw new ApiError(409, 'conflict', 'the subscription kept changing while it was rotated; try again', [], { 'Retry-After': '1' });
+        }
+        now = Date.now();
+        const next = rotated(s, body, now);
+        if (await store.replace(s, next)) record = next;
       }
-      const now = Date.now();
-      const record = rotated(s, body, now);
-      await events().store.put(record);
       events().invalidate();
       logger.info({ subscription: id, graceSeconds: body.graceSeconds, by: p.name, requestId: req.requestId }, 'webhook secret rotated');
       res.json({ ...view(record, now), secret: record.secret, previousSecretExpiresAt: record.previousSecretExpiresAt ?? null });

@@ -33,6 +33,11 @@ export class PostgresRecordStore<T extends Named> implements RecordStore<T> {
     await this.q(this.sql['records-put'], [record.name, JSON.stringify(record)]);
   }
 
+  async replace(expected: T, next: T): Promise<boolean> {
+    const { rows } = await this.q(this.sql['records-replace'], [expected.name, JSON.stringify(expected), JSON.stringify(next)]);
+    return rows.length === 1;
+  }
+
   async remove(name: string): Promise<boolean> {
     const { rows } = await this.q(this.sql['records-remove'], [name]);
     return rows.length === 1;

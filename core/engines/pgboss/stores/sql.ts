@@ -38,6 +38,7 @@ const names = [
   'records-list',
   'records-put',
   'records-remove',
+  'records-replace',
   'schedule-claim',
   'schedule-get',
   'schedule-list',
