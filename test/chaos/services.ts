@@ -148,6 +148,39 @@ export class PrivatePostgres {
       await c.end();
     }
   }
+
+  /** where the bytes are: the largest tables (with their indexes and TOAST) and the job rows per queue and state */
+  async sizeReport(
+    limit = 8,
+  ): Promise<{ tables: { table: string; mb: number; rows: number }[]; jobs: { queue: string; state: string; n: number }[] }> {
+    const c = new pg.Client({ connectionString: this.url });
+    await c.connect();
+    try {
+      const tables = await c.query<{ table: string; mb: number; rows: number }>(
+        `SELECT n.nspname || '.' || r.relname AS table, round(pg_total_relation_size(r.oid) / 1048576.0, 1)::float AS mb,
+           GREATEST(s.n_live_tup, 0)::int AS rows
+         FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace LEFT JOIN pg_stat_user_tables s ON s.relid = r.oid
+         WHERE r.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+         ORDER BY pg_total_relation_size(r.oid) DESC LIMIT $1`,
+        [limit],
+      );
+      // pg-boss's job table, in whichever schema the engine uses
+      const schema = await c.query<{ s: string }>(
+        `SELECT table_schema AS s FROM information_schema.tables WHERE table_name = 'job' AND table_schema NOT IN ('pg_catalog') LIMIT 1`,
+      );
+      const s = schema.rows[0]?.s;
+      const jobs = s
+        ? (
+            await c.query<{ queue: string; state: string; n: number }>(
+              `SELECT name AS queue, state::text AS state, count(*)::int AS n FROM "${s}".job GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 20`,
+            )
+          ).rows
+        : [];
+      return { tables: tables.rows, jobs };
+    } finally {
+      await c.end();
+    }
+  }
 }
 
 /** A real SMTP server on a fixed port; `down()` closes it (connections refused) and `up()` listens again. */

@@ -244,6 +244,8 @@ try {
     await sleep(Math.min(SAMPLE_MS, t0 + MINUTES * 60_000 - Date.now()));
   }
   for (const r of runs) r.samples.push({ at: Date.now(), values: await sample(r.platform, r.services) }); // still under traffic
+  // where the Postgres bytes are at the end (a store that keeps growing: which table, which jobs)
+  const sizes = await Promise.all(runs.map((r) => r.services.postgres?.sizeReport().catch(() => undefined)));
   await Promise.all(streams.map((s) => s.stop()));
   console.log(
     `\nnpm run soak: ${MINUTES} min, SOAK_RATE=${RATE}, load average ${loadavg()
@@ -252,6 +254,13 @@ try {
   );
   if (MINUTES < 30) console.log('(a run shorter than 30 minutes says little about leaks: use it to check the script)');
   for (const r of runs) if (!printTable(r.engine, r.samples, r.answers, t0)) exitCode = 1;
+  for (const report of sizes) {
+    if (!report) continue;
+    console.log('\npostgres at the end: largest tables (MB with indexes and TOAST, live rows)');
+    for (const t of report.tables) console.log(`  ${t.table.padEnd(48)} ${String(t.mb).padStart(7)} MB ${String(t.rows).padStart(9)} rows`);
+    console.log('  pg-boss jobs by queue and state:');
+    for (const j of report.jobs) console.log(`  ${`${j.queue} ${j.state}`.padEnd(48)} ${String(j.n).padStart(9)}`);
+  }
   console.log(
     `\n${exitCode === 0 ? 'memory stayed flat, no 5xx' : 'FAIL: memory GREW or 5xx answers'} (flat: after the warm-up, the trend line rises < 10 % of the median or < 8 MB)`,
   );
