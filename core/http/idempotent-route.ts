@@ -19,13 +19,11 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Backend } from '../backend.ts';
+import { type BackoffPolicy, backoffDelay } from '../backoff.ts';
 import { withStoreDeadline } from '../errors/store-unavailable.ts';
 import type { OnceLedger } from '../stores.ts';
 import { ApiError } from './api-error.ts';
 import { IDEMPOTENCY_HEADER, idempotencyKeyOf, REPLAYED_HEADER } from './idempotency.ts';
-
-export { REPLAYED_HEADER };
-
 import { err } from './openapi.ts';
 import { principalOf } from './principal.ts';
 import type { AnyRoute } from './route.ts';
@@ -178,31 +176,28 @@ export function idempotentRoutes(deps: IdempotencyDeps) {
 }
 
 /** the waits between tries of a record write that failed: 250 ms doubling, at most 5 s */
-const RECOMMIT_FIRST_MS = 250;
-const RECOMMIT_MAX_MS = 5_000;
+const RECOMMIT_BACKOFF: BackoffPolicy = { baseMs: 250, capMs: 5_000, jitter: 'none' };
 
 /**
  * Write `record` until it is stored or `until` (ms) has passed: the claim is ours until then, so no other
  * request can have run the route under this key and the record says what happened.
  */
-export async function recommit(
+async function recommit(
   store: OnceLedger<IdempotentRecord>,
   entry: string,
   record: IdempotentRecord,
   until: number,
   log: { logger?: Logger; requestId?: string; route: string },
 ): Promise<boolean> {
-  let wait = RECOMMIT_FIRST_MS;
   let lastError = '';
-  for (let tries = 1; Date.now() + wait < until; tries++) {
-    await new Promise((r) => setTimeout(r, wait).unref());
+  for (let tries = 1; Date.now() + backoffDelay(RECOMMIT_BACKOFF, tries) < until; tries++) {
+    await new Promise((r) => setTimeout(r, backoffDelay(RECOMMIT_BACKOFF, tries)).unref());
     try {
       await store.commit(entry, record);
       log.logger?.info({ requestId: log.requestId, route: log.route, tries }, 'idempotency record stored after retrying');
       return true;
     } catch (err) {
       lastError = (err as Error).message;
-      wait = Math.min(RECOMMIT_MAX_MS, wait * 2);
     }
   }
   log.logger?.error(
