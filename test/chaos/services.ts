@@ -61,6 +61,40 @@ export class PrivateRedis {
       c.disconnect();
     }
   }
+
+  /**
+   * Where the bytes are: every key's MEMORY USAGE summed by pattern (ids and numbers in a key replaced by
+   * `<id>`, so `conveyor:{email}:email:<uuid>` is one line), the `limit` largest patterns. A soak-sized
+   * store only: it reads every key.
+   */
+  async sizeReport(limit = 8): Promise<{ pattern: string; mb: number; keys: number }[]> {
+    const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await c.connect();
+      const by = new Map<string, { bytes: number; keys: number }>();
+      let cursor = '0';
+      do {
+        const [next, keys] = await c.scan(cursor, 'COUNT', 1000);
+        cursor = next;
+        const pipe = c.pipeline();
+        for (const k of keys) pipe.memory('USAGE', k);
+        const sizes = (await pipe.exec()) ?? [];
+        keys.forEach((k, i) => {
+          const pattern = k.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\b[0-9a-f]{32,64}\b|\b\d+\b/g, '<id>');
+          const e = by.get(pattern) ?? { bytes: 0, keys: 0 };
+          e.bytes += Number(sizes[i]?.[1] ?? 0);
+          e.keys += 1;
+          by.set(pattern, e);
+        });
+      } while (cursor !== '0');
+      return [...by]
+        .sort((a, b) => b[1].bytes - a[1].bytes)
+        .slice(0, limit)
+        .map(([pattern, e]) => ({ pattern, mb: Math.round((e.bytes / 2 ** 20) * 100) / 100, keys: e.keys }));
+    } finally {
+      c.disconnect();
+    }
+  }
 }
 
 /** uid/gid of the postgres user, when we are root (PostgreSQL refuses to run as root) */

@@ -139,22 +139,98 @@ async function sample(p: Platform, services: Services): Promise<Record<string, n
   return v;
 }
 
-/**
- * Flat: after the warm-up, the least-squares line through the samples rises by less than 10 % of their
- * median over the steady window, or by less than 8 MB (allocator and JIT noise on small numbers).
- */
-function flatness(samples: Sample[], series: string, warmupMs: number) {
-  const t0 = samples[0]?.at ?? 0;
-  const steady = samples.filter((s) => s.at - t0 >= warmupMs && Number.isFinite(s.values[series]));
-  if (steady.length < 3) return { verdict: 'too short', rise: Number.NaN, median: Number.NaN };
-  const xs = steady.map((s) => (s.at - t0) / 60_000);
-  const ys = steady.map((s) => s.values[series] as number);
+/** the warm-up of a series: RSS 2 min or 20 % of the run; the stores their retention window; never over half the run */
+const warmupMs = (series: string) =>
+  Math.min(
+    series.includes('RSS') ? Math.max(120_000, 0.2 * MINUTES * 60_000) : Math.max(RETENTION_MS, 0.2 * MINUTES * 60_000),
+    0.5 * MINUTES * 60_000,
+  );
+
+/** the least-squares rise of ys over xs (minutes), end to end */
+function trendRise(xs: number[], ys: number[]) {
   const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
   const my = ys.reduce((a, b) => a + b, 0) / ys.length;
   const slope = xs.reduce((n, x, i) => n + (x - mx) * ((ys[i] as number) - my), 0) / xs.reduce((n, x) => n + (x - mx) ** 2, 0);
-  const rise = slope * ((xs[xs.length - 1] as number) - (xs[0] as number));
+  return slope * ((xs[xs.length - 1] as number) - (xs[0] as number));
+}
+
+/**
+ * Flat: after the warm-up, the least-squares line rises by less than 10 % of the median over the steady
+ * window, or by less than 8 MB (allocator and JIT noise on small numbers). For RSS the line goes through
+ * the peaks (the largest sample of each of 6+ equal buckets, each at least 3 minutes): a process's RSS is
+ * a sawtooth (the heap is given back and regrown), and a line through every sample of a window that starts
+ * in a trough read flat peaks of 262–266 MB as +55–121 MB. A leak raises the peaks.
+ */
+function flatness(samples: Sample[], series: string) {
+  const t0 = samples[0]?.at ?? 0;
+  const steady = samples.filter((s) => s.at - t0 >= warmupMs(series) && Number.isFinite(s.values[series]));
+  const none = { verdict: 'too short', rise: Number.NaN, median: Number.NaN, basis: '' };
+  if (steady.length < 3) return none;
+  let xs = steady.map((s) => (s.at - t0) / 60_000);
+  let ys = steady.map((s) => s.values[series] as number);
   const median = percentile(ys, 50);
-  return { verdict: rise <= Math.max(0.1 * median, 8 * 2 ** 20) ? 'flat' : 'GROWS', rise, median };
+  let basis = 'all samples';
+  if (series.includes('RSS')) {
+    const span = (xs[xs.length - 1] as number) - (xs[0] as number);
+    const width = Math.max(3, span / 6);
+    const buckets = Math.floor(span / width);
+    if (buckets < 3) return { ...none, median };
+    const peaks = Array.from({ length: buckets }, (_, b) => {
+      const from = (xs[0] as number) + b * width;
+      const inside = xs.flatMap((x, i) => (x >= from && (x < from + width || b === buckets - 1) ? [i] : []));
+      const top = inside.reduce((m, i) => ((ys[i] as number) > (ys[m] as number) ? i : m), inside[0] as number);
+      return { x: xs[top] as number, y: ys[top] as number };
+    });
+    xs = peaks.map((p) => p.x);
+    ys = peaks.map((p) => p.y);
+    basis = `peaks of ${buckets} × ${width.toFixed(1)} min`;
+  }
+  const rise = trendRise(xs, ys);
+  return { verdict: rise <= Math.max(0.1 * median, 8 * 2 ** 20) ? 'flat' : 'GROWS', rise, median, basis };
+}
+
+interface StoreSizes {
+  postgres?: Awaited<ReturnType<PrivatePostgres['sizeReport']>>;
+  redis?: Awaited<ReturnType<PrivateRedis['sizeReport']>>;
+}
+
+async function storeSizes(services: Services): Promise<StoreSizes | undefined> {
+  try {
+    return { postgres: await services.postgres?.sizeReport(12), redis: await services.redis?.sizeReport(12) };
+  } catch (err) {
+    log(`store size report failed: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/** the store's largest tables / key patterns at the end, each with its change since the steady window began */
+function printSizes(engine: string, from: StoreSizes | undefined, to: StoreSizes | undefined, sinceMs: number) {
+  if (!to) return;
+  const since = `since min ${Math.round(sinceMs / 60_000)}`;
+  const delta = (now: number, then: number | undefined) =>
+    then === undefined ? 'new' : `${now - then >= 0 ? '+' : ''}${Math.round((now - then) * 100) / 100}`;
+  if (to.postgres) {
+    console.log(`\n${engine}: postgres at the end, largest tables (MB with indexes and TOAST, ${since}; live rows, ${since})`);
+    const before = new Map(from?.postgres?.tables.map((t) => [t.table, t]));
+    for (const t of to.postgres.tables) {
+      const b = before.get(t.table);
+      console.log(
+        `  ${t.table.padEnd(48)} ${String(t.mb).padStart(7)} MB ${delta(t.mb, b?.mb).padStart(7)}  ${String(t.rows).padStart(9)} rows ${delta(t.rows, b?.rows).padStart(8)}`,
+      );
+    }
+    console.log('  pg-boss jobs by queue and state:');
+    for (const j of to.postgres.jobs) console.log(`  ${`${j.queue} ${j.state}`.padEnd(48)} ${String(j.n).padStart(9)}`);
+  }
+  if (to.redis) {
+    console.log(`\n${engine}: redis at the end, largest key patterns (MB by MEMORY USAGE, ${since}; keys, ${since})`);
+    const before = new Map(from?.redis?.map((k) => [k.pattern, k]));
+    for (const k of to.redis) {
+      const b = before.get(k.pattern);
+      console.log(
+        `  ${k.pattern.slice(0, 60).padEnd(60)} ${String(k.mb).padStart(7)} MB ${delta(k.mb, b?.mb).padStart(7)}  ${String(k.keys).padStart(8)} keys ${delta(k.keys, b?.keys).padStart(7)}`,
+      );
+    }
+  }
 }
 
 const mb = (n: number) => (Number.isFinite(n) ? (n / 2 ** 20).toFixed(1) : '-');
@@ -205,12 +281,13 @@ function printTable(engine: string, samples: Sample[], answers: Answer[], t0: nu
   let allFlat = bad === 0;
   if (bad > 0) console.log(`  FAIL: ${bad} answers 5xx (not 503 + Retry-After)`);
   for (const s of series.filter((x) => x !== 'backlog')) {
-    const warmup = s.includes('RSS') ? Math.max(120_000, 0.2 * MINUTES * 60_000) : Math.max(RETENTION_MS, 0.2 * MINUTES * 60_000);
-    const f = flatness(samples, s, Math.min(warmup, 0.5 * MINUTES * 60_000));
+    const f = flatness(samples, s);
     // under 30 minutes one GC sawtooth looks like growth: printed, not failed
     const judged = MINUTES >= 30 || f.verdict !== 'GROWS' ? f.verdict : 'GROWS? (run under 30 min: not judged)';
     if (MINUTES >= 30 && f.verdict === 'GROWS') allFlat = false;
-    console.log(`  ${s}: ${judged} (median ${mb(f.median)} MB, trend over the steady window ${f.rise >= 0 ? '+' : ''}${mb(f.rise)} MB)`);
+    console.log(
+      `  ${s}: ${judged} (median ${mb(f.median)} MB, trend over the steady window ${f.rise >= 0 ? '+' : ''}${mb(f.rise)} MB${f.basis ? `, ${f.basis}` : ''})`,
+    );
   }
   return allFlat;
 }
@@ -237,15 +314,17 @@ try {
   log(`${ENGINES.join(' and ')} up; ${MINUTES} min of traffic at SOAK_RATE=${RATE}, sampling every ${SAMPLE_MS / 1000} s`);
   const t0 = Date.now();
   const streams = runs.flatMap((r) => mixedTraffic(r.platform));
+  // where the store bytes are when the stores' steady window starts, and at the end: the difference names what grew
+  let atSteady: (StoreSizes | undefined)[] | undefined;
   while (Date.now() - t0 < MINUTES * 60_000) {
     for (const r of runs) r.samples.push({ at: Date.now(), values: await sample(r.platform, r.services) });
+    if (!atSteady && Date.now() - t0 >= warmupMs('store')) atSteady = await Promise.all(runs.map((r) => storeSizes(r.services)));
     const dead = runs.flatMap((r) => [r.platform.web, ...r.platform.workers].filter((p) => !p.alive).map((p) => p.name));
     if (dead.length) throw new Error(`processes exited during the soak: ${dead.join(', ')}`);
     await sleep(Math.min(SAMPLE_MS, t0 + MINUTES * 60_000 - Date.now()));
   }
   for (const r of runs) r.samples.push({ at: Date.now(), values: await sample(r.platform, r.services) }); // still under traffic
-  // where the Postgres bytes are at the end (a store that keeps growing: which table, which jobs)
-  const sizes = await Promise.all(runs.map((r) => r.services.postgres?.sizeReport().catch(() => undefined)));
+  const atEnd = await Promise.all(runs.map((r) => storeSizes(r.services)));
   await Promise.all(streams.map((s) => s.stop()));
   console.log(
     `\nnpm run soak: ${MINUTES} min, SOAK_RATE=${RATE}, load average ${loadavg()
@@ -254,13 +333,7 @@ try {
   );
   if (MINUTES < 30) console.log('(a run shorter than 30 minutes says little about leaks: use it to check the script)');
   for (const r of runs) if (!printTable(r.engine, r.samples, r.answers, t0)) exitCode = 1;
-  for (const report of sizes) {
-    if (!report) continue;
-    console.log('\npostgres at the end: largest tables (MB with indexes and TOAST, live rows)');
-    for (const t of report.tables) console.log(`  ${t.table.padEnd(48)} ${String(t.mb).padStart(7)} MB ${String(t.rows).padStart(9)} rows`);
-    console.log('  pg-boss jobs by queue and state:');
-    for (const j of report.jobs) console.log(`  ${`${j.queue} ${j.state}`.padEnd(48)} ${String(j.n).padStart(9)}`);
-  }
+  for (const [i, r] of runs.entries()) printSizes(r.engine, atSteady?.[i], atEnd[i], warmupMs('store'));
   console.log(
     `\n${exitCode === 0 ? 'memory stayed flat, no 5xx' : 'FAIL: memory GREW or 5xx answers'} (flat: after the warm-up, the trend line rises < 10 % of the median or < 8 MB)`,
   );
