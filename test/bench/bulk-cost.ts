@@ -61,7 +61,8 @@ async function measure(label: string, f: () => Promise<unknown>) {
   const wall = performance.now() - t0;
   const c = process.cpuUsage(c0);
   await idle();
-  const s = (stats[label] ??= { wall: [], cpu: [], redis: [] });
+  const s = stats[label] ?? { wall: [], cpu: [], redis: [] };
+  stats[label] = s;
   s.wall.push(wall);
   s.cpu.push((c.user + c.system) / 1000);
   s.redis.push((await redisCpuMs()) - r0);
@@ -69,7 +70,13 @@ async function measure(label: string, f: () => Promise<unknown>) {
 try {
   for (let r = 0; r < ROUNDS; r++) {
     await measure('raw addBulk', () =>
-      q.addBulk(Array.from({ length: N }, (_, k) => ({ name: 'diagnostics.noop', data: { note: `n${k}` }, opts: { ...jobOpts, jobId: randomUUID() } }))),
+      q.addBulk(
+        Array.from({ length: N }, (_, k) => ({
+          name: 'diagnostics.noop',
+          data: { note: `n${k}` },
+          opts: { ...jobOpts, jobId: randomUUID() },
+        })),
+      ),
     );
     await measure('engine.enqueueMany', () => engine.enqueueMany(reqs()));
   }
