@@ -114,6 +114,11 @@ export async function viewOf(job: Job, queue: (name: string) => Queue, knownStat
     }
     state = await mapState(job, raw, queue);
   }
+  return viewIn(job, state);
+}
+
+/** The JobView of a BullMQ job whose state the caller knows (it just created it): no round trip, no promise. */
+export function viewIn(job: Job, state: JobState): JobView {
   const { payload, meta } = splitData(job.data);
   const storedRunAt = (meta as { runAt?: unknown }).runAt;
   return unparked(view(), meta);
