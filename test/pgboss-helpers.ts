@@ -36,6 +36,7 @@ export function makePgbossEngine(
     schema?: string;
     deadLetterRetentionSeconds?: number;
     idempotencyTtlSeconds?: number;
+    retentionSeconds?: number;
   } = {},
 ) {
   const schema = opts.schema ?? uniqueSchema('eng');
@@ -48,6 +49,7 @@ export function makePgbossEngine(
     retentionCounts: opts.retentionCounts,
     deadLetterRetentionSeconds: opts.deadLetterRetentionSeconds,
     idempotencyTtlSeconds: opts.idempotencyTtlSeconds,
+    retentionSeconds: opts.retentionSeconds,
     worker: {
       heartbeatSeconds: opts.heartbeatSeconds ?? 10,
       superviseIntervalSeconds: opts.superviseIntervalSeconds ?? 2,

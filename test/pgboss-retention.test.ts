@@ -3,6 +3,7 @@
 // DEAD_LETTER_RETENTION_SECONDS.
 import { afterEach, describe, expect, it } from 'vitest';
 import { toEnqueueRequest, validateJob } from '../producers/enqueue.ts';
+import { handlers } from '../workers/diagnostics/handlers.ts';
 import { startWorkers } from '../workers/runtime.ts';
 import { quietLogger, testConfig, waitFor } from './helpers.ts';
 import { makePgbossEngine, postgresUnavailable } from './pgboss-helpers.ts';
@@ -35,6 +36,22 @@ describe.skipIf(!!why)('pg-boss retention', () => {
     await engine.pool.query(`UPDATE ${schema}.job SET completed_on = completed_on - interval '1 hour' WHERE id = $1`, [job.id]);
     await engine.boss.supervise('default');
     expect((await engine.getJob(job.id))?.state).toBe('cancelled');
+  });
+
+  it('a completed job is deleted soon after its retention, without waiting for pg-boss’s daily maintenance', async () => {
+    // retention 4 s → maintenance every second (a quarter, at least the supervise interval); pg-boss's own
+    // default ran the deletion once a day per queue, so a 5-minute retention kept jobs for up to a day
+    const short = testConfig({ IDEMPOTENCY_TTL_SECONDS: '4', RETENTION_COMPLETED_SECONDS: '4', RETENTION_FAILED_SECONDS: '4' });
+    const { engine, cleanup } = makePgbossEngine({ superviseIntervalSeconds: 1, retentionSeconds: 4 });
+    cleanups.push(cleanup);
+    await engine.start();
+    const v = validateJob({ name: 'diagnostics.sleep', data: { ms: 1 } });
+    if (!v.ok) throw new Error('bad job');
+    const rt = startWorkers({ engine, logger: quietLogger, handlers, queues: { default: 1 } });
+    cleanups.push(() => rt.close(1_000).then(() => {}));
+    const { job } = await engine.enqueue(toEnqueueRequest(v.job, short));
+    await waitFor(async () => (await engine.getJob(job.id))?.state === 'completed', { what: 'the job completed', timeoutMs: 15_000 });
+    await waitFor(async () => (await engine.getJob(job.id)) === null, { what: 'the completed job deleted', timeoutMs: 20_000 });
   });
 
   it('waiting and delayed jobs not started within 14 days are kept until they run', async () => {

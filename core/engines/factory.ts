@@ -44,6 +44,7 @@ export function createBackend(config: KernelConfig, logger: Logger, opts: Backen
       retentionCounts: { completed: config.RETENTION_COMPLETED_COUNT, failed: config.RETENTION_FAILED_COUNT },
       deadLetterRetentionSeconds: config.DEAD_LETTER_RETENTION_SECONDS,
       idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+      retentionSeconds: Math.min(config.RETENTION_COMPLETED_SECONDS, config.RETENTION_FAILED_SECONDS),
       // per process: 5 for pg-boss, 5 for ours, 1 LISTEN (docs/engines.md)
       maxConnections: 5,
       worker: {

@@ -81,6 +81,18 @@ export interface PgbossEngineOptions {
   migrate?: boolean;
   /** IDEMPOTENCY_TTL_SECONDS: a job with an idempotency key is kept at least this long (enqueue.ts) */
   idempotencyTtlSeconds?: number;
+  /**
+   * the shortest retention of finished jobs (RETENTION_COMPLETED_SECONDS / RETENTION_FAILED_SECONDS): pg-boss
+   * deletes a queue's due rows once per maintenance interval (its default: a day, so a 5-minute retention kept
+   * jobs up to a day). The interval is a quarter of this, at least the supervise interval, at most an hour.
+   */
+  retentionSeconds?: number;
+}
+
+/** pg-boss's maintenance interval (deletion of finished jobs past their retention): see retentionSeconds */
+export function maintenanceSeconds(retentionSeconds: number | undefined, superviseSeconds: number): number {
+  const hour = 3600;
+  return Math.min(hour, Math.max(superviseSeconds, Math.floor((retentionSeconds ?? 4 * hour) / 4)));
 }
 
 const channel = (prefix: string, schema: string) => `${prefix}_${createHash('sha224').update(schema).digest('hex').slice(0, 24)}`;
@@ -119,6 +131,7 @@ export class PgbossEngine implements Engine {
       superviseIntervalSeconds: superviseSeconds,
       // the monitor pass is what fails silent (heartbeat) and expired jobs, so it runs as often as supervision
       monitorIntervalSeconds: superviseSeconds,
+      maintenanceIntervalSeconds: maintenanceSeconds(opts.retentionSeconds, superviseSeconds),
       useListenNotify: false, // we LISTEN ourselves (one connection for jobs, cancels and pauses)
     });
     this.boss.on('error', (err) => this.log.warn({ err: err.message }, 'pg-boss error'));
