@@ -139,12 +139,8 @@ async function sample(p: Platform, services: Services): Promise<Record<string, n
   return v;
 }
 
-/** the warm-up of a series: RSS 2 min or 20 % of the run; the stores their retention window; never over half the run */
-const warmupMs = (series: string) =>
-  Math.min(
-    series.includes('RSS') ? Math.max(120_000, 0.2 * MINUTES * 60_000) : Math.max(RETENTION_MS, 0.2 * MINUTES * 60_000),
-    0.5 * MINUTES * 60_000,
-  );
+/** the warm-up of a store series: its retention window or 20 % of the run, never over half the run */
+const STORE_WARMUP_MS = Math.min(Math.max(RETENTION_MS, 0.2 * MINUTES * 60_000), 0.5 * MINUTES * 60_000);
 
 /** the least-squares rise of ys over xs (minutes), end to end */
 function trendRise(xs: number[], ys: number[]) {
@@ -155,38 +151,34 @@ function trendRise(xs: number[], ys: number[]) {
 }
 
 /**
- * Flat: after the warm-up, the least-squares line rises by less than 10 % of the median over the steady
- * window, or by less than 8 MB (allocator and JIT noise on small numbers). For RSS the line goes through
- * the peaks (the largest sample of each of 6+ equal buckets, each at least 3 minutes): a process's RSS is
- * a sawtooth (the heap is given back and regrown), and a line through every sample of a window that starts
- * in a trough read flat peaks of 262–266 MB as +55–121 MB. A leak raises the peaks.
+ * Flat, for the stores: after the warm-up, the least-squares line through the samples rises by less than
+ * 10 % of their median, or by less than 8 MB (allocator noise on small numbers). For RSS: the peak of the
+ * last third of the run is within that of the peak before it. A process's RSS is a sawtooth with a long
+ * period (the heap is given back and regrown to the same plateau, ~20 minutes on the pg-boss workers): a
+ * line through every sample, or through per-bucket peaks, of a window that starts in a trough reads the
+ * regrowth as +40–120 MB although the plateau never rises. A leak raises the plateau above every earlier peak.
  */
 function flatness(samples: Sample[], series: string) {
   const t0 = samples[0]?.at ?? 0;
-  const steady = samples.filter((s) => s.at - t0 >= warmupMs(series) && Number.isFinite(s.values[series]));
   const none = { verdict: 'too short', rise: Number.NaN, median: Number.NaN, basis: '' };
-  if (steady.length < 3) return none;
-  let xs = steady.map((s) => (s.at - t0) / 60_000);
-  let ys = steady.map((s) => s.values[series] as number);
-  const median = percentile(ys, 50);
-  let basis = 'all samples';
   if (series.includes('RSS')) {
-    const span = (xs[xs.length - 1] as number) - (xs[0] as number);
-    const width = Math.max(3, span / 6);
-    const buckets = Math.floor(span / width);
-    if (buckets < 3) return { ...none, median };
-    const peaks = Array.from({ length: buckets }, (_, b) => {
-      const from = (xs[0] as number) + b * width;
-      const inside = xs.flatMap((x, i) => (x >= from && (x < from + width || b === buckets - 1) ? [i] : []));
-      const top = inside.reduce((m, i) => ((ys[i] as number) > (ys[m] as number) ? i : m), inside[0] as number);
-      return { x: xs[top] as number, y: ys[top] as number };
-    });
-    xs = peaks.map((p) => p.x);
-    ys = peaks.map((p) => p.y);
-    basis = `peaks of ${buckets} × ${width.toFixed(1)} min`;
+    const all = samples.filter((s) => Number.isFinite(s.values[series]));
+    const cut = t0 + (2 / 3) * MINUTES * 60_000;
+    const before = all.filter((s) => s.at < cut).map((s) => s.values[series] as number);
+    const last = all.filter((s) => s.at >= cut).map((s) => s.values[series] as number);
+    if (before.length < 3 || last.length < 3) return none;
+    const rise = Math.max(...last) - Math.max(...before);
+    const median = percentile([...before, ...last], 50);
+    const verdict = rise <= Math.max(0.1 * median, 8 * 2 ** 20) ? 'flat' : 'GROWS';
+    return { verdict, rise, median, basis: 'peak of the last third vs the peak before it' };
   }
+  const steady = samples.filter((s) => s.at - t0 >= STORE_WARMUP_MS && Number.isFinite(s.values[series]));
+  if (steady.length < 3) return none;
+  const xs = steady.map((s) => (s.at - t0) / 60_000);
+  const ys = steady.map((s) => s.values[series] as number);
+  const median = percentile(ys, 50);
   const rise = trendRise(xs, ys);
-  return { verdict: rise <= Math.max(0.1 * median, 8 * 2 ** 20) ? 'flat' : 'GROWS', rise, median, basis };
+  return { verdict: rise <= Math.max(0.1 * median, 8 * 2 ** 20) ? 'flat' : 'GROWS', rise, median, basis: 'line through all samples' };
 }
 
 interface StoreSizes {
@@ -318,7 +310,7 @@ try {
   let atSteady: (StoreSizes | undefined)[] | undefined;
   while (Date.now() - t0 < MINUTES * 60_000) {
     for (const r of runs) r.samples.push({ at: Date.now(), values: await sample(r.platform, r.services) });
-    if (!atSteady && Date.now() - t0 >= warmupMs('store')) atSteady = await Promise.all(runs.map((r) => storeSizes(r.services)));
+    if (!atSteady && Date.now() - t0 >= STORE_WARMUP_MS) atSteady = await Promise.all(runs.map((r) => storeSizes(r.services)));
     const dead = runs.flatMap((r) => [r.platform.web, ...r.platform.workers].filter((p) => !p.alive).map((p) => p.name));
     if (dead.length) throw new Error(`processes exited during the soak: ${dead.join(', ')}`);
     await sleep(Math.min(SAMPLE_MS, t0 + MINUTES * 60_000 - Date.now()));
@@ -333,7 +325,7 @@ try {
   );
   if (MINUTES < 30) console.log('(a run shorter than 30 minutes says little about leaks: use it to check the script)');
   for (const r of runs) if (!printTable(r.engine, r.samples, r.answers, t0)) exitCode = 1;
-  for (const [i, r] of runs.entries()) printSizes(r.engine, atSteady?.[i], atEnd[i], warmupMs('store'));
+  for (const [i, r] of runs.entries()) printSizes(r.engine, atSteady?.[i], atEnd[i], STORE_WARMUP_MS);
   console.log(
     `\n${exitCode === 0 ? 'memory stayed flat, no 5xx' : 'FAIL: memory GREW or 5xx answers'} (flat: after the warm-up, the trend line rises < 10 % of the median or < 8 MB)`,
   );
