@@ -160,7 +160,7 @@ function trendRise(xs: number[], ys: number[]) {
  */
 function flatness(samples: Sample[], series: string) {
   const t0 = samples[0]?.at ?? 0;
-  const none = { verdict: 'too short', rise: Number.NaN, median: Number.NaN, basis: '' };
+  const none = { verdict: 'too short', rise: Number.NaN, median: Number.NaN, basis: 'rise' };
   if (series.includes('RSS')) {
     const all = samples.filter((s) => Number.isFinite(s.values[series]));
     const cut = t0 + (2 / 3) * MINUTES * 60_000;
@@ -170,7 +170,7 @@ function flatness(samples: Sample[], series: string) {
     const rise = Math.max(...last) - Math.max(...before);
     const median = percentile([...before, ...last], 50);
     const verdict = rise <= Math.max(0.1 * median, 8 * 2 ** 20) ? 'flat' : 'GROWS';
-    return { verdict, rise, median, basis: 'peak of the last third vs the peak before it' };
+    return { verdict, rise, median, basis: 'peak of the last third minus the peak before it' };
   }
   const steady = samples.filter((s) => s.at - t0 >= STORE_WARMUP_MS && Number.isFinite(s.values[series]));
   if (steady.length < 3) return none;
@@ -178,7 +178,7 @@ function flatness(samples: Sample[], series: string) {
   const ys = steady.map((s) => s.values[series] as number);
   const median = percentile(ys, 50);
   const rise = trendRise(xs, ys);
-  return { verdict: rise <= Math.max(0.1 * median, 8 * 2 ** 20) ? 'flat' : 'GROWS', rise, median, basis: 'line through all samples' };
+  return { verdict: rise <= Math.max(0.1 * median, 8 * 2 ** 20) ? 'flat' : 'GROWS', rise, median, basis: 'trend of the line through the steady window' };
 }
 
 interface StoreSizes {
@@ -278,7 +278,7 @@ function printTable(engine: string, samples: Sample[], answers: Answer[], t0: nu
     const judged = MINUTES >= 30 || f.verdict !== 'GROWS' ? f.verdict : 'GROWS? (run under 30 min: not judged)';
     if (MINUTES >= 30 && f.verdict === 'GROWS') allFlat = false;
     console.log(
-      `  ${s}: ${judged} (median ${mb(f.median)} MB, trend over the steady window ${f.rise >= 0 ? '+' : ''}${mb(f.rise)} MB${f.basis ? `, ${f.basis}` : ''})`,
+      `  ${s}: ${judged} (median ${mb(f.median)} MB, ${f.basis}: ${f.rise >= 0 ? '+' : ''}${mb(f.rise)} MB)`,
     );
   }
   return allFlat;
