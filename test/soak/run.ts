@@ -178,7 +178,12 @@ function flatness(samples: Sample[], series: string) {
   const ys = steady.map((s) => s.values[series] as number);
   const median = percentile(ys, 50);
   const rise = trendRise(xs, ys);
-  return { verdict: rise <= Math.max(0.1 * median, 8 * 2 ** 20) ? 'flat' : 'GROWS', rise, median, basis: 'trend of the line through the steady window' };
+  return {
+    verdict: rise <= Math.max(0.1 * median, 8 * 2 ** 20) ? 'flat' : 'GROWS',
+    rise,
+    median,
+    basis: 'trend of the line through the steady window',
+  };
 }
 
 interface StoreSizes {
@@ -277,9 +282,7 @@ function printTable(engine: string, samples: Sample[], answers: Answer[], t0: nu
     // under 30 minutes one GC sawtooth looks like growth: printed, not failed
     const judged = MINUTES >= 30 || f.verdict !== 'GROWS' ? f.verdict : 'GROWS? (run under 30 min: not judged)';
     if (MINUTES >= 30 && f.verdict === 'GROWS') allFlat = false;
-    console.log(
-      `  ${s}: ${judged} (median ${mb(f.median)} MB, ${f.basis}: ${f.rise >= 0 ? '+' : ''}${mb(f.rise)} MB)`,
-    );
+    console.log(`  ${s}: ${judged} (median ${mb(f.median)} MB, ${f.basis}: ${f.rise >= 0 ? '+' : ''}${mb(f.rise)} MB)`);
   }
   return allFlat;
 }
