@@ -138,9 +138,11 @@ export function viewIn(job: Job, state: JobState): JobView {
       startedAt: iso(job.processedOn),
       finishedAt: iso(job.finishedOn),
       // while delayed, BullMQ's own delay; once it came due (BullMQ zeroes it), the time kept in our meta
+      // BullMQ's changeDelay (a debounce's replace) counts the new delay from now but keeps the job's
+      // timestamp, so timestamp + delay is early by then; the meta's runAt was rewritten with it: the later wins
       runAt:
         job.delay > 0
-          ? new Date(job.timestamp + job.delay).toISOString()
+          ? new Date(Math.max(job.timestamp + job.delay, typeof storedRunAt === 'number' ? storedRunAt : 0)).toISOString()
           : typeof storedRunAt === 'number'
             ? new Date(storedRunAt).toISOString()
             : null,
