@@ -111,9 +111,15 @@ describeEngines('cancel under a web crash', (engine) => {
 
     for (const id of ids) expect((await t.engine.getJob(id))?.state, id).toBe('cancelled');
     // every job's event arrives (the in-test worker delivers; intents run CANCEL_INTENT_DELAY_MS after they are written)
+    // 120 s: under the whole suite on a slow machine the in-test worker's deliveries lag (CI 2026-12-03 timed
+    // out at 60 s); a timeout names the jobs whose event never came, so a lost event reads as one
     await waitFor(() => new Set(rx.got.map((d) => d.event.data.id)).size >= JOBS || undefined, {
       what: `job.cancelled for all ${JOBS} jobs`,
-      timeoutMs: 60_000,
+      timeoutMs: 120_000,
+    }).catch((err: Error) => {
+      const got = new Set(rx.got.map((d) => d.event.data.id));
+      const missing = ids.filter((id) => !got.has(id));
+      throw new Error(`${err.message}: ${got.size} arrived, missing ${missing.length}: ${missing.slice(0, 5).join(', ')}`);
     });
     // and no second one: every delivery job has finished, then the counts are final
     await waitFor(
