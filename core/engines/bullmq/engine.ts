@@ -24,7 +24,7 @@ import { type Added, addAtomically, findExisting, type Planned, type Writer } fr
 import { CancelRelay } from './cancels.ts';
 import { type ConsumerDeps, consumeQueue, type StoredLetter } from './consumer.ts';
 import { EventRelay } from './events.ts';
-import { dlqId, idempotencyJobId, isJobId, toJobOptions, viewIn, viewOf } from './jobs.ts';
+import { dlqId, idempotencyJobId, isJobId, toJobOptions, viewOf } from './jobs.ts';
 import { type KeyLayout, queuePrefix, sideBase } from './keys.ts';
 import { createRedis, type RedisTarget } from './redis.ts';
 import { SearchIndex } from './search.ts';
@@ -179,20 +179,16 @@ export class BullmqEngine implements Engine {
     const added = await addAtomically(this.writer, toAdd);
     const byPlan = new Map<Planned, EnqueueResult>();
     for (const [p, job] of found) byPlan.set(p, { job, created: false });
-    // the jobs just created are viewed from what was written (no read, no promise each); the others are read
-    const read: Promise<void>[] = [];
-    toAdd.forEach((p, k) => {
-      const a = added[k] as Added;
-      if (a.created) byPlan.set(p, { job: viewIn(a.job, p.req.delayMs > 0 ? 'delayed' : 'waiting'), created: true });
-      else
-        read.push(
-          this.getJob(p.id, [p.req.queue]).then((job) => {
-            if (!job) throw new Error(`job ${p.id} was neither created nor found`);
-            byPlan.set(p, { job, created: false });
-          }),
-        );
-    });
-    await Promise.all(read);
+    await Promise.all(
+      toAdd.map(async (p, k) => {
+        const a = added[k] as Added;
+        const job = a.created
+          ? await this.viewOf(a.job, p.req.delayMs > 0 ? 'delayed' : 'waiting')
+          : await this.getJob(p.id, [p.req.queue]);
+        if (!job) throw new Error(`job ${p.id} was neither created nor found`);
+        byPlan.set(p, { job, created: a.created });
+      }),
+    );
     return planned.map((p, i) => {
       const first = repeatOf[i];
       if (first === undefined) return byPlan.get(p) as EnqueueResult;

@@ -117,8 +117,8 @@ export async function viewOf(job: Job, queue: (name: string) => Queue, knownStat
   return viewIn(job, state);
 }
 
-/** The JobView of a BullMQ job whose state the caller knows (it just created it): no round trip, no promise. */
-export function viewIn(job: Job, state: JobState): JobView {
+/** The JobView of a BullMQ job in a known state. */
+function viewIn(job: Job, state: JobState): JobView {
   const { payload, meta } = splitData(job.data);
   const storedRunAt = (meta as { runAt?: unknown }).runAt;
   return unparked(view(), meta);
