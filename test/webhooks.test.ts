@@ -3,7 +3,7 @@
 // standardwebhooks library's own verify() (test/webhook-helpers.ts).
 import { randomBytes } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { CANCEL_INTENT_WINDOW_MS, cancelWithEvent, deliveryJobId, messageIdOf, webhookEvents } from '../core/outbound/events.ts';
+import { CANCEL_INTENT_WINDOW_MS, cancelWithEvent, deliveryJobId, intentId, messageIdOf, webhookEvents } from '../core/outbound/events.ts';
 import { describeEngines } from './engines.ts';
 import { waitFor } from './helpers.ts';
 import { deliveriesOf, enqueue, platform, type Receiver, receiver, secret } from './webhook-helpers.ts';
@@ -142,6 +142,18 @@ describeEngines('completion webhooks', { timeout: 60_000 }, (engine) => {
     expect(intent.result).toMatchObject({ sent: false });
     expect((await t.engine.getJob(kept))?.state).toBe('delayed');
     expect(rx.requests()).toBe(1);
+
+    // the client retries that cancel after the window (CI 2026-12-03: a retry 25+ s late on a slow machine):
+    // the spent intent must not swallow the event; the next generation sends it, once, same webhook-id
+    expect((await cancelWithEvent(events, keptJob, () => t.engine.cancel(kept))).outcome).toBe('cancelled');
+    const [, late] = await deliveriesOf(rx, 2, 'the retried cancel reported, though its first intent was spent');
+    expect(late?.id).toBe(messageIdOf(kept, 'job.cancelled'));
+    expect(late?.event).toMatchObject({ type: 'job.cancelled', data: { id: kept, state: 'cancelled' } });
+    await waitFor(async () => (await t.engine.getJob(intentId(deliveryOf(kept), 1)))?.state === 'completed' || undefined, {
+      what: 'the second intent completed',
+      timeoutMs: 20_000,
+    });
+    expect(rx.requests()).toBe(2);
     await rx.close();
   });
 

@@ -177,21 +177,47 @@ export class WebhookEvents {
    * Emit `type` about `subject`: one delivery job per receiver, ids deterministic (a repeat enqueues
    * nothing). `data` is built only when someone receives it. Resolves with the delivery job ids.
    */
-  async emit(
-    type: EventType,
-    subject: EventSubject,
-    data: () => unknown | Promise<unknown>,
-    intent?: { check: NonNullable<DeliveryPayload['check']>; delayMs: number },
-  ): Promise<string[]> {
+  async emit(type: EventType, subject: EventSubject, data: () => unknown | Promise<unknown>): Promise<string[]> {
     const receivers = await this.receivers(type, subject);
     if (receivers.length === 0) return [];
     const messageId = messageIdOf(subject.id, type);
-    const event = { type, timestamp: new Date().toISOString(), data: await data(), ...(intent ? { check: intent.check } : {}) };
+    const event = { type, timestamp: new Date().toISOString(), data: await data() };
     const reqs = receivers.map(({ receiver, url }) =>
-      this.request(deliveryJobId(messageId, receiver), { url, messageId, receiver, ...event }, intent?.delayMs ?? 0),
+      this.request(deliveryJobId(messageId, receiver), { url, messageId, receiver, ...event }, 0),
     );
     const results = await Promise.all(reqs.map((r) => this.backend.engine.enqueue(r)));
     return results.map((r) => r.job.id);
+  }
+
+  /**
+   * Write `type`'s deliveries as intents (payload.check, run after delayMs): per receiver, the first
+   * generation of its delivery id that is not a spent intent. A spent intent (completed unsent: its window
+   * passed before the event; or dead or cancelled) can never send, so a later attempt at the same event
+   * writes the next generation (`<delivery id>-g<n>`, the same webhook-id) instead of being swallowed by it.
+   * At most one generation per receiver is ever live, so at most one sends. `fresh` is false when an
+   * earlier generation was found (an earlier attempt at this event, maybe from a process that died).
+   */
+  async intend(
+    type: EventType,
+    subject: EventSubject,
+    check: NonNullable<DeliveryPayload['check']>,
+    delayMs: number,
+  ): Promise<{ fresh: boolean }> {
+    const receivers = await this.receivers(type, subject);
+    const messageId = messageIdOf(subject.id, type);
+    const event = { type, timestamp: new Date().toISOString(), data: null, check };
+    const fresh = await Promise.all(
+      receivers.map(async ({ receiver, url }) => {
+        const base = deliveryJobId(messageId, receiver);
+        for (let gen = 0; gen < INTENT_GENERATIONS; gen++) {
+          const r = await this.backend.engine.enqueue(this.request(intentId(base, gen), { url, messageId, receiver, ...event }, delayMs));
+          if (r.created) return gen === 0;
+          if (!spentIntent(r.job)) return false;
+        }
+        throw new Error(`job ${subject.id}: ${INTENT_GENERATIONS} ${type} intents spent; not writing another`);
+      }),
+    );
+    return { fresh: fresh.every(Boolean) };
   }
 
   private request(jobId: string, payload: DeliveryPayload, delayMs: number): EnqueueRequest {
@@ -217,6 +243,14 @@ export class WebhookEvents {
     };
   }
 }
+
+/** How many spent intents one event may leave per receiver before a further attempt is refused. */
+const INTENT_GENERATIONS = 16;
+/** Generation `gen` of an intent's delivery job id (0: the event's own delivery id). */
+export const intentId = (base: string, gen: number) => (gen === 0 ? base : `${base}-g${gen}`);
+/** A delivery that ended without sending: an intent whose event did not happen in its window, or one that died. */
+const spentIntent = (j: JobView) =>
+  j.state === 'dead' || j.state === 'cancelled' || (j.state === 'completed' && (j.result as { sent?: unknown } | null)?.sent === false);
 
 const byBackend = new WeakMap<Backend, WebhookEvents>();
 
@@ -271,6 +305,11 @@ export async function cancelWithEvent<T>(
   now = Date.now(),
 ): Promise<T> {
   const check = { jobId: job.id, state: 'cancelled', until: new Date(now + CANCEL_INTENT_WINDOW_MS).toISOString() };
-  await events.emit('job.cancelled', jobSubject(job), () => null, { check, delayMs: CANCEL_INTENT_DELAY_MS });
-  return cancel();
+  const intend = () => events.intend('job.cancelled', jobSubject(job), check, CANCEL_INTENT_DELAY_MS);
+  const { fresh } = await intend();
+  const r = await cancel();
+  // an earlier attempt's intent was live: it may have read the job just before this cancel and be
+  // concluding "no cancel" now; once it has, the walk writes the next generation, which reads cancelled
+  if (!fresh) await intend();
+  return r;
 }

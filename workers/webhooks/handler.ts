@@ -38,6 +38,7 @@ export const deliveryBody = (p: DeliveryPayload) => JSON.stringify({ type: p.typ
 
 /** How soon a delivery whose event is not yet stored looks again. */
 const CHECK_AGAIN_MS = 1_000;
+const CHECK_AGAIN_MAX_MS = 5_000;
 
 /**
  * What signs a delivery to a subscription, read at delivery time (SecretList: undefined entries are
@@ -70,8 +71,18 @@ export function deliverer(
       const job = await engine.getJob(jobId);
       if (job?.state === state) p = { ...p, data: jobEventData(job) };
       else if (job?.state === 'active') return retry(`job ${jobId} is still active: its ${p.type} is not stored yet`);
-      else if (job && (job.state === 'waiting' || job.state === 'delayed') && Date.now() < Date.parse(until)) {
-        return retry(`job ${jobId} is ${job.state}: its ${p.type} is not stored yet`, CHECK_AGAIN_MS);
+      else if (
+        job &&
+        (job.state === 'waiting' || job.state === 'delayed') &&
+        Date.now() < Date.parse(until) &&
+        ctx.attempt < ctx.maxAttempts
+      ) {
+        // each look spends an attempt: the pause grows so the attempts outlast the window, and the last
+        // one concludes unsent rather than dead-lettering (a later cancel writes the next intent: intend)
+        return retry(
+          `job ${jobId} is ${job.state}: its ${p.type} is not stored yet`,
+          Math.min(CHECK_AGAIN_MS * ctx.attempt, CHECK_AGAIN_MAX_MS),
+        );
       } else return { sent: false, reason: `job ${jobId} is ${job?.state ?? 'gone'}, not ${state}: no ${p.type} happened` };
     }
     // the receiver's own secret(s) (a subscription's), or the platform's (callbacks, older subscriptions)
