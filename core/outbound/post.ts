@@ -7,7 +7,7 @@
 // where every resolved address is checked (no DNS rebinding between check and connect), redirects are
 // never followed (a 3xx is just a status), and the response body is read up to a cap, then dropped.
 // Outcome classification (what a status means for a job or a delivery) is the caller's: this only reports.
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import type { LookupAddress } from 'node:dns';
 import { lookup as dnsLookup } from 'node:dns';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
@@ -91,7 +91,8 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
 
 export class OutboundClient {
   /** each secret's HMAC key (the bytes after whsec_, base64-decoded), decoded once */
-  private readonly keys = new Map<string, Buffer>();
+  /** each secret's HMAC key, made once: a KeyObject (an HMAC keyed by a Buffer builds one per call, ~13 µs vs ~2 µs) */
+  private readonly keys = new Map<string, KeyObject>();
   private readonly http: HttpAgent;
   private readonly https: HttpsAgent;
   private readonly maxResponseBytes: number;
@@ -125,10 +126,10 @@ export class OutboundClient {
     return { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signatures.join(' ') };
   }
 
-  private keyOf(secret: string): Buffer {
+  private keyOf(secret: string): KeyObject {
     let key = this.keys.get(secret);
     if (!key) {
-      key = Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
+      key = createSecretKey(Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64'));
       this.keys.set(secret, key);
     }
     return key;
