@@ -1,5 +1,5 @@
 // Core benchmark: the platform vs raw BullMQ in the same run.
-//  1. worker throughput: raw BullMQ no-op Worker vs our `worker` process running diagnostics.noop through the full
+//  1. worker throughput: raw BullMQ no-op Worker (its own process, raw-worker.mjs) vs our `worker` process running diagnostics.noop through the full
 //     wrapper (metrics and tracing hooks included), with and without a log line per job
 //  2. enqueue throughput: raw Queue.addBulk vs POST /v1/jobs/bulk to a real web process
 //  3. latency: single POST /v1/jobs at a steady 1,000/s to real web + worker processes → handler start, p50/p99
@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { type JobsOptions, Queue, Worker } from 'bullmq';
+import { type JobsOptions, Queue } from 'bullmq';
 import { pino } from 'pino';
 import { BullmqEngine } from '../../core/engines/bullmq/engine.ts';
 import { createRedis, deleteKeysWithPrefix } from '../../core/engines/bullmq/redis.ts';
@@ -80,6 +80,11 @@ const jobOpts: JobsOptions = {
   priority: 5,
 };
 
+/**
+ * Raw BullMQ as its own process (test/bench/raw-worker.mjs: a no-op Worker, nothing else), so both sides of
+ * the drain pay the same process boundary and BENCH_CPU_PROF profiles both. Jobs carry the options Conveyor
+ * gives its jobs (jobOpts) and are added beforehand with Queue.addBulk.
+ */
 async function rawWorker(url: string, n: number): Promise<number> {
   const prefix = `cvbench-raw-${randomBytes(3).toString('hex')}`;
   const conn = createRedis(url, 'producer');
@@ -87,13 +92,18 @@ async function rawWorker(url: string, n: number): Promise<number> {
   for (let i = 0; i < n; i += 1000) {
     await q.addBulk(Array.from({ length: Math.min(1000, n - i) }, () => ({ name: 'noop', data: {}, opts: jobOpts })));
   }
-  const w = new Worker('default', async () => null, { connection: createRedis(url, 'worker'), prefix, concurrency: CONCURRENCY });
-  const rate = await drainRate(url, prefix, q, n);
-  await w.close();
-  await q.close();
-  conn.disconnect();
-  await drop(url, prefix);
-  return rate;
+  const child = spawn(process.execPath, [...profArgs('raw-worker'), 'test/bench/raw-worker.mjs', url, prefix, String(CONCURRENCY)], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    return await drainRate(url, prefix, q, n);
+  } finally {
+    await stop(child);
+    await q.close();
+    conn.disconnect();
+    await drop(url, prefix);
+  }
 }
 
 /**
@@ -149,10 +159,13 @@ export type Runtime = 'dist' | 'tsx';
  * adds `--cpu-prof` (one .cpuprofile per process, written on exit).
  */
 function processArgv(mode: string, runtime: Runtime): string[] {
-  const prof = process.env.BENCH_CPU_PROF
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${mode}-${runtime}-${Date.now()}.cpuprofile`]
-    : [];
+  const prof = profArgs(`${mode}-${runtime}`);
   return runtime === 'dist' ? [...prof, `dist/processes/${mode}.js`] : [...prof, '--import', 'tsx', `processes/${mode}.ts`];
+}
+
+function profArgs(name: string): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
 }
 
 /** Spawn a real Conveyor process and resolve once its log says `ready`. */
