@@ -19,9 +19,10 @@ export type JobHandler = (payload: unknown, ctx: HandlerContext) => Promise<unkn
  * webhooks record the event, group limits free a slot. Settlers run in order; each must be idempotent,
  * because a crash after a settler and before the engine persists the outcome runs the job again
  * (at-least-once). A settler that throws turns the outcome into a failed attempt (retry, or dead on the
- * last attempt), so what it guards is never lost silently.
+ * last attempt), so what it guards is never lost silently. A settler with nothing to do for a run returns
+ * without a promise (the hot path: most runs are in no flow, no group and have no receivers).
  */
-export type Settler = (job: ConsumedJob, outcome: Outcome) => Promise<void>;
+export type Settler = (job: ConsumedJob, outcome: Outcome) => Promise<void> | void;
 
 export interface ExecutorOptions {
   /** the definition of a job kind; undefined for a kind the catalog does not know */
@@ -95,13 +96,14 @@ export class Executor {
     let outcome: Outcome;
     try {
       this.opts.hooks?.onStart?.(job);
-      const invoke = () => this.invoke(job, engineSignal);
-      const result = await (this.opts.hooks?.around ? this.opts.hooks.around(job, invoke) : invoke());
+      const around = this.opts.hooks?.around;
+      const result = await (around ? around(job, () => this.invoke(job, engineSignal)) : this.invoke(job, engineSignal));
       outcome = { status: 'completed', result: result ?? null };
     } catch (err) {
       outcome = decide(err, job, this.backoffOf(job), this.random, await this.budgetOf(job, err));
     }
-    outcome = await this.settle(job, outcome);
+    const settled = this.settle(job, outcome, 0);
+    outcome = settled instanceof Promise ? await settled : settled;
     this.report(job, outcome, performance.now() - started);
     return outcome;
   }
@@ -125,74 +127,98 @@ export class Executor {
     return { retryForMs, elapsedMs: Number.isFinite(first) ? Math.max(0, now - first) : 0 };
   }
 
-  /** The settlers over the decided outcome; the first that throws makes it a failed attempt. */
-  private async settle(job: ConsumedJob, outcome: Outcome): Promise<Outcome> {
-    for (const settler of this.opts.settlers ?? []) {
+  /**
+   * The settlers over the decided outcome, from settler `from` on; the first that throws makes it a failed
+   * attempt. Synchronous while the settlers are (no promise, no microtask per settler on the hot path).
+   */
+  private settle(job: ConsumedJob, outcome: Outcome, from: number): Outcome | Promise<Outcome> {
+    const settlers = this.opts.settlers ?? [];
+    for (let i = from; i < settlers.length; i++) {
+      let pending: Promise<void> | void;
       try {
-        await settler(job, outcome);
+        pending = settlers[i]?.(job, outcome);
       } catch (err) {
-        this.opts.logger.error({ jobId: job.id, err: (err as Error).message }, 'settling the outcome failed');
-        return decide(err, job, this.backoffOf(job), this.random, await this.budgetOf(job, err));
+        return this.settleFailed(job, err);
+      }
+      if (pending instanceof Promise) {
+        return pending.then(
+          () => this.settle(job, outcome, i + 1),
+          (err: unknown) => this.settleFailed(job, err),
+        );
       }
     }
     return outcome;
   }
 
-  /** Payload check, handler lookup, then the handler raced against its signal. Throws what the run failed with. */
-  async invoke(job: ConsumedJob, engineSignal: AbortSignal): Promise<unknown> {
-    const def = this.opts.definition(job.name);
-    if (!def) throw new PermanentError(`unknown job kind "${job.name}"`);
-    const parsed = def.payload.safeParse(job.data);
-    if (!parsed.success) throw new PermanentError(`invalid payload: ${formatIssues(parsed.error.issues, 'data')}`);
-    const handler = this.opts.handler(job.name);
-    if (!handler) throw new PermanentError(`no handler for job kind "${job.name}" in this worker`);
-
-    const timeoutMs = job.meta.timeoutMs ?? def.defaults.timeoutMs;
-    // One controller per run: fired by the timeout or by the engine's cancel signal, its reason is the error.
-    // (A plain timer and listener: AbortSignal.any/timeout cost more per job on the hot path.)
-    const controller = new AbortController();
-    const signal = controller.signal;
-    const timer = setTimeout(() => controller.abort(new JobTimeoutError(`timed out after ${timeoutMs} ms`)), timeoutMs);
-    const onCancel = () => {
-      const reason = engineSignal.reason;
-      controller.abort(new JobCancelledError(typeof reason === 'string' ? reason : 'cancelled'));
-    };
-    if (engineSignal.aborted) onCancel();
-    else engineSignal.addEventListener('abort', onCancel, { once: true });
-    // A handler that ignores its signal still has its job failed on time; its work goes on in the background.
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    });
-    aborted.catch(() => {}); // observed through the race below; never an unhandled rejection
-    try {
-      if (signal.aborted) throw signal.reason;
-      return await Promise.race([handler(parsed.data, this.context(job, signal)), aborted]);
-    } finally {
-      clearTimeout(timer);
-      engineSignal.removeEventListener('abort', onCancel);
-      if (onAbort) signal.removeEventListener('abort', onAbort);
-    }
+  private async settleFailed(job: ConsumedJob, err: unknown): Promise<Outcome> {
+    this.opts.logger.error({ jobId: job.id, err: (err as Error).message }, 'settling the outcome failed');
+    return decide(err, job, this.backoffOf(job), this.random, await this.budgetOf(job, err));
   }
 
-  private context(job: ConsumedJob, signal: AbortSignal): HandlerContext {
+  /**
+   * Payload check, handler lookup, then the handler raced against its timeout and the engine's cancel.
+   * Rejects with what the run failed with. One promise per run, no Promise.race; the handler's AbortSignal
+   * is made only when the handler reads `ctx.signal` (already aborted if the run has failed by then).
+   */
+  invoke(job: ConsumedJob, engineSignal: AbortSignal): Promise<unknown> {
+    const def = this.opts.definition(job.name);
+    if (!def) return Promise.reject(new PermanentError(`unknown job kind "${job.name}"`));
+    const parsed = def.payload.safeParse(job.data);
+    if (!parsed.success) return Promise.reject(new PermanentError(`invalid payload: ${formatIssues(parsed.error.issues, 'data')}`));
+    const handler = this.opts.handler(job.name);
+    if (!handler) return Promise.reject(new PermanentError(`no handler for job kind "${job.name}" in this worker`));
+    const timeoutMs = job.meta.timeoutMs ?? def.defaults.timeoutMs;
     const logger = this.opts.logger;
-    let log: Logger | undefined;
-    return {
-      jobId: job.id,
-      attempt: job.attempt,
-      maxAttempts: job.maxAttempts,
-      requestId: job.meta.requestId,
-      signal,
-      get log() {
-        log ??= logger.child({ jobId: job.id, kind: job.name, attempt: job.attempt, requestId: job.meta.requestId });
-        return log;
-      },
-      progress: (p) => job.updateProgress(p),
-      parents: job.meta.parents ?? {},
-    };
+
+    return new Promise<unknown>((resolve, reject) => {
+      let failure: Error | undefined;
+      let controller: AbortController | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        engineSignal.removeEventListener('abort', onCancel);
+      };
+      // timeout or cancel: the run fails now; a handler that ignores its signal goes on in the background
+      const fail = (err: Error) => {
+        if (failure) return;
+        failure = err;
+        done();
+        controller?.abort(err);
+        reject(err);
+      };
+      const onCancel = () => {
+        const reason = engineSignal.reason;
+        fail(new JobCancelledError(typeof reason === 'string' ? reason : 'cancelled'));
+      };
+      const timer = setTimeout(() => fail(new JobTimeoutError(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      if (engineSignal.aborted) return onCancel();
+      engineSignal.addEventListener('abort', onCancel, { once: true });
+      const signal = () => {
+        if (!controller) {
+          controller = new AbortController();
+          if (failure) controller.abort(failure);
+        }
+        return controller.signal;
+      };
+      let running: Promise<unknown>;
+      try {
+        running = handler(parsed.data, new RunContext(job, logger, signal));
+      } catch (err) {
+        done();
+        return reject(err);
+      }
+      Promise.resolve(running).then(
+        (value) => {
+          if (failure) return;
+          done();
+          resolve(value);
+        },
+        (err: unknown) => {
+          if (failure) return;
+          done();
+          reject(err);
+        },
+      );
+    });
   }
 
   /** The hooks and the log line read the decided outcome; a throwing hook cannot change it. */
@@ -226,5 +252,46 @@ export class Executor {
       },
       'job failed',
     );
+  }
+}
+
+/**
+ * What a handler sees of its run (HandlerContext). A class, so a run costs one object: the logger child,
+ * the AbortSignal and the progress function are made only when the handler reads them.
+ */
+class RunContext implements HandlerContext {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly requestId: string | undefined;
+  readonly parents: NonNullable<HandlerContext['parents']>;
+  #log: Logger | undefined;
+
+  constructor(
+    private readonly job: ConsumedJob,
+    private readonly logger: Logger,
+    private readonly signalOf: () => AbortSignal,
+  ) {
+    this.jobId = job.id;
+    this.attempt = job.attempt;
+    this.maxAttempts = job.maxAttempts;
+    this.requestId = job.meta.requestId;
+    this.parents = job.meta.parents ?? {};
+  }
+
+  get signal(): AbortSignal {
+    return this.signalOf();
+  }
+
+  get log(): Logger {
+    const job = this.job;
+    this.#log ??= this.logger.child({ jobId: job.id, kind: job.name, attempt: job.attempt, requestId: job.meta.requestId });
+    return this.#log;
+  }
+
+  /** a getter, so `const { progress } = ctx` works as it did with a plain object */
+  get progress(): HandlerContext['progress'] {
+    const job = this.job;
+    return (p) => job.updateProgress(p);
   }
 }

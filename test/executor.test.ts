@@ -144,6 +144,46 @@ describe('executor decision table', () => {
     expect(await run(job(3, { meta: { timeoutMs: 30 } }))).toMatchObject({ status: 'dead', reason: 'failed 3 of 3 attempts' });
   });
 
+  it('the handler’s signal is made when read: already aborted with the run’s error when read after a timeout or a cancel', async () => {
+    let late: AbortSignal | undefined;
+    let release: () => void = () => {};
+    const slow: JobHandler = (_p, ctx) =>
+      new Promise<void>((resolve) => {
+        release = () => {
+          late = ctx.signal;
+          resolve();
+        };
+      });
+    const { run } = executor(slow);
+    expect(await run(job(1, { meta: { timeoutMs: 30 } }))).toMatchObject({ status: 'retry', error: { name: 'JobTimeoutError' } });
+    release();
+    expect(late?.aborted).toBe(true);
+    expect(late?.reason).toBeInstanceOf(JobTimeoutError);
+    // a signal read before the cancel fires with it; the handler's own late result changes nothing
+    let early: AbortSignal | undefined;
+    const reading: JobHandler = (_p, ctx) => {
+      early = ctx.signal;
+      return new Promise((resolve) => setTimeout(resolve, 50, 'too late'));
+    };
+    const cancel = new AbortController();
+    const running = executor(reading).run(job(1), cancel.signal);
+    cancel.abort('cancelled by request');
+    expect(await running).toMatchObject({ status: 'cancelled' });
+    expect(early?.reason).toBeInstanceOf(JobCancelledError);
+  });
+
+  it('the context: ids, attempt, a logger and progress that work when destructured', async () => {
+    const progressed: unknown[] = [];
+    const { run } = executor(async (_p, { jobId, attempt, maxAttempts, progress, log, parents }) => {
+      await progress(50);
+      log.info('from the handler');
+      return { jobId, attempt, maxAttempts, parents };
+    });
+    const out = await run(job(2, { updateProgress: async (p) => void progressed.push(p) }));
+    expect(out).toEqual({ status: 'completed', result: { jobId: 'j1', attempt: 2, maxAttempts: 3, parents: {} } });
+    expect(progressed).toEqual([50]);
+  });
+
   it('dead without running for an unknown kind, an invalid payload or a kind this worker does not serve', async () => {
     const ok = executor(async () => 'ran');
     expect(await ok.run(job(1, { name: 'mystery' }))).toMatchObject({
@@ -200,6 +240,25 @@ describe('decide', () => {
     expect(await later.run(job(3))).toMatchObject({ status: 'dead', reason: 'failed 3 of 3 attempts' });
     expect(order).not.toContain('never');
     expect(later.lines.some((l) => l.msg === 'settling the outcome failed')).toBe(true);
+  });
+
+  it('settlers with nothing to do return no promise: run in order with async ones; a synchronous throw is a failed attempt', async () => {
+    const order: string[] = [];
+    const mixed = executor(async () => 'ok', undefined, [
+      (_j, o) => void order.push(`sync:${o.status}`),
+      async (_j, o) => void order.push(`async:${o.status}`),
+      (_j, o) => void order.push(`after:${o.status}`),
+    ]);
+    expect(await mixed.run(job(1))).toEqual({ status: 'completed', result: 'ok' });
+    expect(order).toEqual(['sync:completed', 'async:completed', 'after:completed']);
+    const throwing = executor(async () => 'ok', undefined, [
+      () => {
+        throw new Error('sync store down');
+      },
+      () => void order.push('never'),
+    ]);
+    expect(await throwing.run(job(1))).toMatchObject({ status: 'retry', delayMs: 100, error: { message: 'sync store down' } });
+    expect(order).not.toContain('never');
   });
 });
 

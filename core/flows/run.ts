@@ -154,10 +154,10 @@ const endOf = (outcome: Exclude<Outcome, { status: 'retry' }>): JobFinish =>
  * the repeated record is a no-op that releases the same children under the same ids).
  */
 export function flowSettler(deps: FlowDeps): Settler {
-  return async (job, outcome) => {
+  return (job, outcome) => {
     const flow = job.meta.flow;
     if (!flow || outcome.status === 'retry') return;
-    await recordEnd(deps, flow.id, flow.key, endOf(outcome));
+    return recordEnd(deps, flow.id, flow.key, endOf(outcome));
   };
 }
 

@@ -10,7 +10,7 @@ import type { Settler } from '../executor.ts';
 import type { GroupStore } from './types.ts';
 
 export function groupSettler(groups: GroupStore, logger?: Logger): Settler {
-  return async (job, outcome) => {
+  return (job, outcome) => {
     const group = job.meta.group;
     if (group === undefined || outcome.status === 'retry') return;
     groups.free(job.queue, group, job.id).catch((err: Error) => {

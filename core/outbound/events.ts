@@ -164,6 +164,18 @@ export class WebhookEvents {
     this.loadedAt = 0;
   }
 
+  /**
+   * True when, as far as the subscriptions read at most WEBHOOKS_RELOAD_MS ago say, nobody receives `type`
+   * about `subject`: decided without a promise, so a run with no receivers costs its settler nothing.
+   * False when someone does or the subscriptions are due a reload (then `receivers` decides).
+   */
+  knownUnreceived(type: string, subject: EventSubject): boolean {
+    if (subject.queue === WEBHOOKS_QUEUE) return true;
+    if (subject.callbackUrl || !this.subs || Date.now() - this.loadedAt >= this.settings.WEBHOOKS_RELOAD_MS) return false;
+    for (const s of this.subs) if (matches(s, type, subject)) return false;
+    return true;
+  }
+
   /** Who receives `type` about `subject`: its callback first, then each matching subscription. */
   async receivers(type: string, subject: EventSubject): Promise<{ receiver: string; url: string }[]> {
     // a delivery's own outcome is never an event: a catch-all subscription would feed itself

@@ -43,11 +43,13 @@ export function settledView(job: ConsumedJob, outcome: Exclude<Outcome, { status
 
 export function webhookSettler(backend: Backend, settings: WebhookSettings): Settler {
   const events = webhookEvents(backend, settings);
-  return async (job, outcome) => {
+  return (job, outcome) => {
     if (outcome.status === 'retry') return;
     const type = TYPES[outcome.status];
-    await events.emit(type, { id: job.id, kind: job.name, queue: job.queue, callbackUrl: job.meta.callbackUrl }, async () =>
-      jobEventData(settledView(job, outcome, await backend.engine.getJob(job.id))),
-    );
+    const subject = { id: job.id, kind: job.name, queue: job.queue, callbackUrl: job.meta.callbackUrl };
+    if (events.knownUnreceived(type, subject)) return; // the hot path: no promise for a run nobody hears of
+    return events
+      .emit(type, subject, async () => jobEventData(settledView(job, outcome, await backend.engine.getJob(job.id))))
+      .then(() => {});
   };
 }
