@@ -127,11 +127,23 @@ export type Outcome =
 
 export type FailedOutcome = Exclude<Outcome, { status: 'completed' }>;
 
+/**
+ * How an engine tells a run that a cancel reached it: the part of AbortSignal the executor reads, so an
+ * AbortSignal fits. The engines hand each run a RunCancel (core/engines/shared.ts) instead: one plain
+ * object per job, not an EventTarget.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 export interface ConsumeOptions {
   concurrency: number;
   rateLimit?: { max: number; durationMs: number };
   /** runs a job through the executor and resolves with its outcome; never rejects */
-  run(job: ConsumedJob, signal: AbortSignal): Promise<Outcome>;
+  run(job: ConsumedJob, signal: CancelSignal): Promise<Outcome>;
   /**
    * How to run a job stored without Conveyor's envelope, e.g. by a plain pg-boss `send(queue, data)`: the
    * queue's only kind, with that kind's default attempts. Absent when the queue has several kinds (such a

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { type BackoffPolicy, backoffDelay, budgetedDelay } from './backoff.ts';
 import { formatDuration } from './duration.ts';
-import type { AttemptRecord, ConsumedJob, FailedOutcome, Outcome } from './engine.ts';
+import type { AttemptRecord, CancelSignal, ConsumedJob, FailedOutcome, Outcome } from './engine.ts';
 import { JobCancelledError, JobTimeoutError, PermanentError, RetryLaterError } from './errors/index.ts';
 import type { HandlerContext, RuntimeHooks } from './handler.ts';
 import type { JobDefinition } from './kinds.ts';
@@ -91,7 +91,7 @@ export class Executor {
   }
 
   /** Run `job` and decide its outcome. Never rejects. `engineSignal` fires when the engine cancels the run. */
-  async run(job: ConsumedJob, engineSignal: AbortSignal): Promise<Outcome> {
+  async run(job: ConsumedJob, engineSignal: CancelSignal): Promise<Outcome> {
     const started = performance.now();
     let outcome: Outcome;
     try {
@@ -160,7 +160,7 @@ export class Executor {
    * Rejects with what the run failed with. One promise per run, no Promise.race; the handler's AbortSignal
    * is made only when the handler reads `ctx.signal` (already aborted if the run has failed by then).
    */
-  invoke(job: ConsumedJob, engineSignal: AbortSignal): Promise<unknown> {
+  invoke(job: ConsumedJob, engineSignal: CancelSignal): Promise<unknown> {
     const def = this.opts.definition(job.name);
     if (!def) return Promise.reject(new PermanentError(`unknown job kind "${job.name}"`));
     const parsed = def.payload.safeParse(job.data);

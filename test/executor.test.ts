@@ -4,7 +4,8 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { ConsumedJob, Outcome } from '../core/engine.ts';
+import type { CancelSignal, ConsumedJob, Outcome } from '../core/engine.ts';
+import { RunCancel } from '../core/engines/shared.ts';
 import { JobCancelledError, JobTimeoutError, PermanentError, RetryLaterError } from '../core/errors/index.ts';
 import { decide, Executor, type JobHandler, type Settler } from '../core/executor.ts';
 
@@ -61,7 +62,7 @@ function executor(handler: JobHandler | undefined, onOutcome?: () => void, settl
       },
     },
   });
-  const run = async (j: ConsumedJob, signal = new AbortController().signal) => {
+  const run = async (j: ConsumedJob, signal: CancelSignal = new AbortController().signal) => {
     const outcome = await ex.run(j, signal);
     expect(seen.at(-1)).toBe(outcome); // the hook read the very outcome the engine gets
     return outcome;
@@ -132,6 +133,31 @@ describe('executor decision table', () => {
     expect(out).toMatchObject({ status: 'cancelled', attempt: { attempt: 3, error: 'JobCancelledError: cancelled by request' } });
     // a cancel that arrived before the run started: the handler is never awaited
     expect(await run(job(1), AbortSignal.abort('cancelled by request'))).toMatchObject({ status: 'cancelled' });
+  });
+
+  it('the engines’ RunCancel cancels a run like an AbortSignal: once, before or during the run, and the handler’s signal fires', async () => {
+    let seen: AbortSignal | undefined;
+    const { run } = executor(
+      (_p, ctx) =>
+        new Promise((_, reject) => {
+          seen = ctx.signal;
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason));
+        }),
+    );
+    const cancel = new RunCancel();
+    const running = run(job(1), cancel);
+    cancel.cancel('cancelled by request');
+    cancel.cancel('a second cancel changes nothing');
+    expect(await running).toMatchObject({ status: 'cancelled', attempt: { error: 'JobCancelledError: cancelled by request' } });
+    expect(cancel.reason).toBe('cancelled by request');
+    expect(seen?.reason).toBeInstanceOf(JobCancelledError);
+    const early = new RunCancel();
+    early.cancel('cancelled by request');
+    expect(await run(job(1), early)).toMatchObject({ status: 'cancelled' });
+    // a run that ended took its listener off: a late cancel reaches nobody
+    const finished = new RunCancel();
+    expect(await executor(async () => 'done').run(job(1), finished)).toMatchObject({ status: 'completed', result: 'done' });
+    expect(() => finished.cancel('too late')).not.toThrow();
   });
 
   it('a run past its timeout fails through the signal (even if the handler ignores it): retried, then dead', async () => {

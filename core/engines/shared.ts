@@ -1,6 +1,6 @@
 // What both engines do the same way: the envelope our metadata travels in, dead-letter queue names and
 // records, cancels that arrive before their run, and the close with a deadline.
-import type { AttemptRecord, DeadLetter, JobEvent, JobMeta, JobView } from '../engine.ts';
+import type { AttemptRecord, CancelSignal, DeadLetter, JobEvent, JobMeta, JobView } from '../engine.ts';
 import { PARKED_AFTER_MS } from '../groups/types.ts';
 
 // ── envelope ──────────────────────────────────────────────────────────────────────────────────
@@ -49,6 +49,37 @@ export function deadLetterOf(
 }
 
 // ── cancels ───────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * One run's cancel, as the engine's consumer holds it while the job runs here: `cancel()` when a cancel
+ * request reaches this process. A CancelSignal with a single listener (the executor's), so a run costs one
+ * plain object instead of an AbortController and its EventTarget (BullMQ makes one per job for a processor
+ * that takes a signal; the bench profile showed it on the hot path).
+ */
+export class RunCancel implements CancelSignal {
+  aborted = false;
+  reason: unknown;
+  #listener: (() => void) | undefined;
+
+  addEventListener(_type: 'abort', listener: () => void) {
+    if (this.#listener && this.#listener !== listener) throw new Error('RunCancel takes one listener');
+    this.#listener = listener;
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void) {
+    if (this.#listener === listener) this.#listener = undefined;
+  }
+
+  /** Fire once; a later call does nothing. The listener runs now and is dropped (like `{ once: true }`). */
+  cancel(reason: string) {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listener = this.#listener;
+    this.#listener = undefined;
+    listener?.();
+  }
+}
 
 /** Cancels that reached this process before the run they name started here: id → expiry. */
 export class PendingCancels {

@@ -1,5 +1,5 @@
 // Cancel of running jobs across processes: the API side publishes on `<prefix>:_conveyor:cancel`; every
-// worker process subscribes, fires the run's AbortSignal through BullMQ's worker.cancelJob(), or keeps
+// worker process subscribes, fires the run's cancel through the consumer running it (`runs`), or keeps
 // the cancel pending when the run has not started here yet.
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -8,8 +8,10 @@ import { PendingCancels } from '../shared.ts';
 import { createRedis, type RedisTarget } from './redis.ts';
 
 export class CancelRelay {
-  /** this process's workers, asked in turn to cancel a run */
+  /** this process's BullMQ workers (the engine's close stops them) */
   readonly workers = new Set<Worker>();
+  /** this process's consumers, asked in turn to cancel a run: true when it ran there */
+  readonly runs = new Set<(id: string, queue: string | undefined, reason: string) => boolean>();
   readonly pending = new PendingCancels();
   private subscriber: Redis | undefined;
 
@@ -30,9 +32,9 @@ export class CancelRelay {
     this.subscriber = createRedis(this.target, 'subscriber');
     this.subscriber.on('error', (err) => this.log.warn({ err: err.message }, 'redis (subscriber) error'));
     this.subscriber.on('message', (_channel, message) => {
-      const { id } = JSON.parse(message) as { id: string };
+      const { id, queue } = JSON.parse(message) as { id: string; queue?: string };
       let hit = false;
-      for (const w of this.workers) hit = w.cancelJob(id, 'cancelled by request') || hit;
+      for (const cancel of this.runs) hit = cancel(id, queue, 'cancelled by request') || hit;
       if (!hit) this.pending.add(id);
     });
     await this.subscriber.subscribe(this.channel);

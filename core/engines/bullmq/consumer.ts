@@ -10,7 +10,7 @@ import { type Job, type JobsOptions, type Queue, UnrecoverableError, Worker, typ
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AttemptRecord, ConsumedJob, ConsumeOptions, Consumer, DeadLetter, FailedOutcome } from '../../engine.ts';
-import { closeWithin, deadLetterOf, dlqName } from '../shared.ts';
+import { closeWithin, deadLetterOf, dlqName, RunCancel } from '../shared.ts';
 import { startAgingSweep } from './aging.ts';
 import type { CancelRelay } from './cancels.ts';
 import { CANCELLED_PREFIX, dlqId, splitData } from './jobs.ts';
@@ -30,8 +30,6 @@ export interface ConsumerDeps {
 
 /** What the dead-letter queue stores: the letter, plus what a replay needs to re-add the job as it was. */
 export type StoredLetter = DeadLetter & { opts: JobsOptions; rawData: unknown };
-
-const neverAborted = new AbortController().signal;
 
 /** The attempt history BullMQ kept in the job's log (one `attempt {…}` line per failed run), plus `extra`. */
 async function attemptsOf(queue: Queue, job: Job, extra: AttemptRecord[]): Promise<AttemptRecord[]> {
@@ -115,22 +113,32 @@ function workerOptions(
 }
 
 export function consumeQueue(deps: ConsumerDeps, queueName: string, opts: ConsumeOptions): Consumer {
-  const running = new Set<string>();
+  /** this consumer's runs in this process: job id → its cancel (CancelRelay reaches it through `cancel` below) */
+  const running = new Map<string, RunCancel>();
   /** retry delays the executor decided, read by the backoff strategy: job id → ms */
   const delays = new Map<string, number>();
 
-  const processor = async (job: Job, _token: string | undefined, signal: AbortSignal | undefined) => {
+  // Two parameters on purpose: BullMQ makes an AbortController per job for a processor that takes its
+  // signal (processor.length >= 3). Cancels come through our own RunCancel instead.
+  const processor = async (job: Job) => {
     const consumed = consumedOf(job, queueName, deps);
-    // BullMQ fires `signal` on worker.cancelJob(); a cancel that arrived before the job started is pending here
-    const runSignal = deps.cancels.pending.take(consumed.id) ? AbortSignal.abort('cancelled by request') : (signal ?? neverAborted);
-    running.add(consumed.id);
+    const cancel = new RunCancel();
+    // a cancel that arrived before the job started here is pending in the relay
+    if (deps.cancels.pending.take(consumed.id)) cancel.cancel('cancelled by request');
+    running.set(consumed.id, cancel);
     try {
-      const outcome = await opts.run(consumed, runSignal);
+      const outcome = await opts.run(consumed, cancel);
       if (outcome.status === 'completed') return outcome.result;
       throw await persistFailure(deps, job, outcome, delays);
     } finally {
-      running.delete(consumed.id);
+      if (running.get(consumed.id) === cancel) running.delete(consumed.id);
     }
+  };
+  const cancelRun = (id: string, queue: string | undefined, reason: string) => {
+    if (queue !== undefined && queue !== queueName) return false;
+    const run = running.get(id);
+    run?.cancel(reason);
+    return run !== undefined;
   };
 
   const connection = createRedis(deps.target, 'worker');
@@ -148,6 +156,7 @@ export function consumeQueue(deps: ConsumerDeps, queueName: string, opts: Consum
     }
   });
   deps.cancels.workers.add(worker);
+  deps.cancels.runs.add(cancelRun);
   const agingMs = deps.worker.priorityAgingMs ?? 0;
   const stopAging = agingMs > 0 ? startAgingSweep(deps.commands, deps.queue(queueName), agingMs, deps.log) : undefined;
   void deps.cancels.subscribe().catch((err) => deps.log.error({ err: err.message }, 'cancel subscription failed'));
@@ -160,6 +169,7 @@ export function consumeQueue(deps: ConsumerDeps, queueName: string, opts: Consum
       stopAging?.();
       const closed = await closeWithin(graceMs, worker.close(), () => running.size);
       deps.cancels.workers.delete(worker);
+      deps.cancels.runs.delete(cancelRun);
       delays.clear();
       connection.disconnect();
       return closed;

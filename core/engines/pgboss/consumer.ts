@@ -7,7 +7,7 @@
 // fetched ahead carry no mark until they start, so a crash gives them back untouched.
 import type { Job as BossJob } from 'pg-boss';
 import type { ConsumedJob, ConsumeOptions, Consumer } from '../../engine.ts';
-import { agingSweepIntervalMs, closeWithin, META_KEY } from '../shared.ts';
+import { agingSweepIntervalMs, closeWithin, META_KEY, RunCancel } from '../shared.ts';
 
 const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -232,11 +232,11 @@ export class PgbossConsumer implements Consumer {
         .q(ctx.sql['adopt-plain'], [this.queue, job.id, JSON.stringify(envelope)])
         .catch((err) => ctx.log.warn({ jobId: job.id, err: (err as Error).message }, 'could not record the kind of a plain pg-boss job'));
     }
-    const controller = new AbortController();
-    listener.running.set(job.id, controller);
-    if (listener.pendingCancels.take(job.id)) controller.abort('cancelled by request');
+    const cancel = new RunCancel();
+    listener.running.set(job.id, cancel);
+    if (listener.pendingCancels.take(job.id)) cancel.cancel('cancelled by request');
     try {
-      const outcome = await this.opts.run(consumed, controller.signal);
+      const outcome = await this.opts.run(consumed, cancel);
       if (outcome.status === 'completed') return await this.completions.add(job.id, outcome.result, progress());
       await persistFailure(ctx, job.id, consumed, outcome).then(
         () => ctx.emitEvents([job.id], 'state'),
@@ -248,7 +248,7 @@ export class PgbossConsumer implements Consumer {
       );
       if (outcome.status === 'retry') setTimeout(() => this.nudge(), outcome.delayMs + 5).unref();
     } finally {
-      listener.running.delete(job.id);
+      if (listener.running.get(job.id) === cancel) listener.running.delete(job.id);
     }
   }
 

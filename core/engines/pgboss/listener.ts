@@ -6,7 +6,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { JobEvent } from '../../engine.ts';
-import { JobWatchers, PendingCancels } from '../shared.ts';
+import { JobWatchers, PendingCancels, type RunCancel } from '../shared.ts';
 import type { EventMessage } from './events.ts';
 
 type ControlMessage = { t: 'cancel'; id: string } | { t: 'pause' | 'resume'; queue: string };
@@ -27,8 +27,8 @@ export interface ListenerOptions {
 export class Listener {
   /** queues paused now (kept current by NOTIFY, re-read as a backstop) */
   paused = new Set<string>();
-  /** job uuid → abort of a run in this process */
-  readonly running = new Map<string, AbortController>();
+  /** job uuid → the cancel of a run in this process */
+  readonly running = new Map<string, RunCancel>();
   /** cancels for runs that had not started here when they arrived */
   readonly pendingCancels = new PendingCancels();
   /** queue → wake functions of this process's consumers */
@@ -137,7 +137,7 @@ export class Listener {
     const msg = JSON.parse(payload) as ControlMessage;
     if (msg.t === 'cancel') {
       const run = this.running.get(msg.id);
-      if (run) run.abort('cancelled by request');
+      if (run) run.cancel('cancelled by request');
       else this.pendingCancels.add(msg.id);
     } else {
       if (msg.t === 'pause') this.paused.add(msg.queue);
