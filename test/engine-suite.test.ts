@@ -401,5 +401,25 @@ for (const factory of engineFactories) {
       release();
       await state(engine, job.id, ['completed']);
     });
+
+    it('keeps the last progress of a run: after many reports it completed with, and after a failed run', async () => {
+      const engine = await make();
+      if (!needs('progress', engine)) return;
+      const done = (await engine.enqueue(request('diagnostics.noop', { note: 'many' }))).job;
+      const failed = (await engine.enqueue(request('diagnostics.noop', { note: 'fails' }, { attempts: 3 }))).job;
+      work(engine, {
+        'diagnostics.noop': async (p, ctx) => {
+          if (p.note === 'fails') {
+            await ctx.progress(7);
+            throw new RetryLaterError('later', 60_000); // sits delayed with what it reported
+          }
+          for (let i = 1; i <= 50; i++) await ctx.progress(i);
+          return null;
+        },
+      });
+      expect((await state(engine, done.id, ['completed'])).progress).toBe(50);
+      const retried = await state(engine, failed.id, ['delayed']);
+      expect(retried.progress).toBe(7);
+    });
   });
 }

@@ -182,7 +182,7 @@ async function httpVsNoop(engine: 'bullmq' | 'pgboss', n: number): Promise<Bench
     );
     // the same wait without HTTP: a handler that sleeps 1 ms (what the target does), so the row below splits
     // the gap into the cost of an async 1 ms job on the engine and the cost of the HTTP call itself. Only the
-    // sleep: the kind's own handler also reports progress twice (two store writes a job, 0.09× on pg-boss)
+    // sleep: the kind's own handler also reports progress twice (its row below: what progress costs)
     const justSleep = { ...diagnostics, 'diagnostics.sleep': async (d: { ms: number }) => sleep(d.ms) };
     const sleep1 = await drain(
       p,
@@ -191,8 +191,22 @@ async function httpVsNoop(engine: 'bullmq' | 'pgboss', n: number): Promise<Bench
       () => startWorkers({ engine: p.backend.engine, logger, handlers: justSleep, queues: { default: CONCURRENCY } }),
       { ms: 1 },
     );
+    const withProgress = await drain(
+      p,
+      'diagnostics.sleep',
+      n,
+      () => startWorkers({ engine: p.backend.engine, logger, handlers: diagnostics, queues: { default: CONCURRENCY } }),
+      { ms: 1 },
+    );
     const raw = await rawPosts(tgt.url, n);
     return [
+      {
+        section: 'platform',
+        metric: `[${engine}] diagnostics.sleep 1 ms with its two ctx.progress reports vs without, same run`,
+        ours: withProgress,
+        baseline: sleep1,
+        unit: 'jobs/s',
+      },
       {
         section: 'platform',
         metric: `[${engine}] HTTP-target kind vs raw node:http keep-alive POSTs to the same target, ${CONCURRENCY} at once`,

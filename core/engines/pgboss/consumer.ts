@@ -15,6 +15,7 @@ import { Completions } from './completions.ts';
 import { type PgbossContext, splitData } from './context.ts';
 import type { Listener } from './listener.ts';
 import { persistFailure } from './outcomes.ts';
+import { OutputWriter } from './outputs.ts';
 import { RateWindow } from './rate.ts';
 import { StartMarks } from './start-marks.ts';
 
@@ -225,7 +226,7 @@ export class PgbossConsumer implements Consumer {
 
   private async runOne(job: Fetched) {
     const { listener, ctx } = this.deps;
-    const { consumed, progress } = this.consumedOf(job);
+    const { consumed, progress, outputs } = this.consumedOf(job);
     if (this.opts.plain && consumed.name === this.opts.plain.kind && !(isObject(job.data) && META_KEY in job.data)) {
       const envelope = { kind: this.opts.plain.kind, maxAttempts: this.opts.plain.maxAttempts };
       await ctx
@@ -237,7 +238,11 @@ export class PgbossConsumer implements Consumer {
     if (listener.pendingCancels.take(job.id)) cancel.cancel('cancelled by request');
     try {
       const outcome = await this.opts.run(consumed, cancel);
-      if (outcome.status === 'completed') return await this.completions.add(job.id, outcome.result, progress());
+      if (outcome.status === 'completed') {
+        void outputs.end(false); // the completion writes the final progress; a completed job's output keeps no log
+        return await this.completions.add(job.id, outcome.result, progress());
+      }
+      await outputs.end(true); // the failed run's last progress and log lines, before its failure
       await persistFailure(ctx, job.id, consumed, outcome).then(
         () => ctx.emitEvents([job.id], 'state'),
         (e) =>
@@ -252,17 +257,21 @@ export class PgbossConsumer implements Consumer {
     }
   }
 
-  /** The job as the executor sees it; progress and log lines are written to the row as they come. */
-  private consumedOf(job: Fetched): { consumed: ConsumedJob; progress: () => unknown } {
+  /** The job as the executor sees it; progress and log lines reach the row through an OutputWriter (coalesced). */
+  private consumedOf(job: Fetched): { consumed: ConsumedJob; progress: () => unknown; outputs: OutputWriter } {
     const { ctx } = this.deps;
     const { payload, meta } = splitData(job.data);
     // a plain pg-boss job (no envelope) on a queue of one kind runs as that kind (ConsumeOptions.plain)
     const plain = isObject(job.data) && META_KEY in job.data ? undefined : this.opts.plain;
     let progress: unknown;
     let logLines: string[] | undefined;
-    // one UPDATE of the job row per call (see docs/engines.md: write cost)
-    const setOutput = (field: string, value: unknown) =>
-      ctx.q(ctx.sql['set-output-field'], [this.queue, job.id, field, JSON.stringify(value)]);
+    const outputs = new OutputWriter(
+      async (fields) => {
+        await ctx.q(ctx.sql['set-output-fields'], [this.queue, job.id, JSON.stringify(fields)]);
+        if ('progress' in fields) ctx.emitEvents([job.id], 'progress');
+      },
+      (err) => ctx.log.warn({ jobId: job.id, err: err.message }, 'could not write the progress or log of a running job'),
+    );
     const consumed: ConsumedJob = {
       id: meta.id ?? job.id,
       name: plain?.kind ?? meta.kind,
@@ -275,15 +284,14 @@ export class PgbossConsumer implements Consumer {
         ((await ctx.q(ctx.sql['first-failure'], [this.queue, job.id])).rows[0] as { at: string | null } | undefined)?.at ?? undefined,
       updateProgress: async (p) => {
         progress = p;
-        await setOutput('progress', p);
-        ctx.emitEvents([job.id], 'progress');
+        outputs.set('progress', p);
       },
       log: async (line) => {
         logLines = [...(logLines ?? []), line].slice(-LOG_LINES);
-        await setOutput('log', logLines);
+        outputs.set('log', logLines);
       },
     };
-    return { consumed, progress: () => progress };
+    return { consumed, progress: () => progress, outputs };
   }
 
   /** the jobs this consumer runs, holds fetched ahead, or ran and has not yet written completed */

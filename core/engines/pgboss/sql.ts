@@ -46,7 +46,7 @@ const names = [
   'resume-queue',
   'retry-job',
   'search-jobs',
-  'set-output-field',
+  'set-output-fields',
   'take-dead-letter',
   'trim-by-count',
 ] as const;
