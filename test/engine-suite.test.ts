@@ -385,10 +385,7 @@ for (const factory of engineFactories) {
     it('reports progress written by the handler', async () => {
       const engine = await make();
       if (!needs('progress', engine)) return;
-      let release!: () => void;
-      const gate = new Promise<void>((r) => {
-        release = r;
-      });
+      const { promise: gate, resolve: release } = Promise.withResolvers<void>();
       const { job } = await engine.enqueue(request('diagnostics.noop', {}));
       work(engine, {
         'diagnostics.noop': async (_p, ctx) => {
@@ -400,6 +397,30 @@ for (const factory of engineFactories) {
       await waitFor(async () => (await engine.getJob(job.id))?.progress === 42, { what: 'progress 42' });
       release();
       await state(engine, job.id, ['completed']);
+    });
+
+    it('coalesces progress writes: 100 reports in a burst are a few writes and events, the last value wins', async () => {
+      const engine = await make();
+      if (!needs('progress', engine)) return;
+      const { promise: gate, resolve: release } = Promise.withResolvers<void>();
+      const { job } = await engine.enqueue(request('diagnostics.noop', {}));
+      const events: string[] = [];
+      const unwatch = await engine.watchJob(job.id, (e) => events.push(e.type));
+      onTestFinished(unwatch);
+      work(engine, {
+        'diagnostics.noop': async (_p, ctx) => {
+          for (let i = 1; i <= 100; i++) await ctx.progress(i);
+          ctx.log.info('reported');
+          await gate;
+          return null;
+        },
+      });
+      // within the write window (100 ms) the store holds the last value; before, every report was a write
+      await waitFor(async () => (await engine.getJob(job.id))?.progress === 100, { what: 'progress 100 stored' });
+      await waitFor(() => events.includes('progress'), { what: 'a progress event' });
+      expect(events.filter((t) => t === 'progress').length).toBeLessThanOrEqual(3);
+      release();
+      expect((await state(engine, job.id, ['completed'])).progress).toBe(100);
     });
 
     it('keeps the last progress of a run: after many reports it completed with, and after a failed run', async () => {

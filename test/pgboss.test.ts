@@ -150,37 +150,6 @@ describe.skipIf(!!why)('pg-boss engine', () => {
     expect(final.attempts.made).toBe(1);
   });
 
-  it('coalesces progress writes: 100 reports in a burst are a few row writes and events, the last value wins', async () => {
-    const { engine } = fresh();
-    await engine.start();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    const { job } = await engine.enqueue(request('diagnostics.noop', {}));
-    const events: string[] = [];
-    const unwatch = await engine.watchJob(job.id, (e) => events.push(e.type));
-    onTestFinished(unwatch);
-    work(engine, {
-      'diagnostics.noop': async (_p, ctx) => {
-        for (let i = 1; i <= 100; i++) await ctx.progress(i);
-        ctx.log.info('reported');
-        await gate;
-        return null;
-      },
-    });
-    // within the write window (100 ms), the row holds the last value; every report was a write before
-    await waitFor(async () => (await engine.getJob(job.id))?.progress === 100, { what: 'progress 100 in the row' });
-    await waitFor(() => events.includes('progress'), { what: 'a progress event' });
-    expect(events.filter((t) => t === 'progress').length).toBeLessThanOrEqual(3);
-    release();
-    const done = await waitFor(async () => {
-      const j = await engine.getJob(job.id);
-      return j?.state === 'completed' && j;
-    });
-    expect(done.progress).toBe(100);
-  });
-
   it('retries a job whose worker went away (no heartbeat) in another worker', async () => {
     const schema = uniqueSchema('stall');
     onTestFinished(() => dropSchema(schema));

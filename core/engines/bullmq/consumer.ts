@@ -10,6 +10,7 @@ import { type Job, type JobsOptions, type Queue, UnrecoverableError, Worker, typ
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AttemptRecord, ConsumedJob, ConsumeOptions, Consumer, DeadLetter, FailedOutcome } from '../../engine.ts';
+import { OutputWriter } from '../outputs.ts';
 import { closeWithin, deadLetterOf, dlqName, RunCancel } from '../shared.ts';
 import { startAgingSweep } from './aging.ts';
 import type { CancelRelay } from './cancels.ts';
@@ -52,7 +53,8 @@ export async function deadLetter(deps: ConsumerDeps, job: Job, reason: string, e
   deps.log.warn({ jobId: job.id, kind: job.name, queue: job.queueName, reason }, 'job dead-lettered');
 }
 
-function consumedOf(job: Job, queue: string, deps: ConsumerDeps): ConsumedJob {
+/** `progress()` gives the run's progress writer, made on the run's first report (most runs make none). */
+function consumedOf(job: Job, queue: string, deps: ConsumerDeps, progress: () => OutputWriter): ConsumedJob {
   const { payload, meta } = splitData(job.data);
   return {
     id: String(job.id),
@@ -64,11 +66,19 @@ function consumedOf(job: Job, queue: string, deps: ConsumerDeps): ConsumedJob {
     meta,
     // the latest attempt-1 record: a job run again with fresh attempts starts a new series
     firstFailedAt: async () => (await attemptsOf(deps.queue(job.queueName), job, [])).findLast((a) => a.attempt === 1)?.at,
-    updateProgress: (p) => job.updateProgress(p),
+    updateProgress: async (p) => progress().set('progress', p),
     log: async (line) => {
       await job.log(line);
     },
   };
+}
+
+/** A run's coalesced progress writes (core/engines/outputs.ts): BullMQ's own updateProgress, its event with it. */
+function progressWriter(job: Job, deps: ConsumerDeps) {
+  return new OutputWriter(
+    (fields) => job.updateProgress(fields.progress as Parameters<Job['updateProgress']>[0]),
+    (err) => deps.log.warn({ jobId: job.id, err: err.message }, 'could not write the progress of a running job'),
+  );
 }
 
 /** Persist a failed outcome: returns the error BullMQ should see. */
@@ -121,13 +131,18 @@ export function consumeQueue(deps: ConsumerDeps, queueName: string, opts: Consum
   // Two parameters on purpose: BullMQ makes an AbortController per job for a processor that takes its
   // signal (processor.length >= 3). Cancels come through our own RunCancel instead.
   const processor = async (job: Job) => {
-    const consumed = consumedOf(job, queueName, deps);
+    let outputs: OutputWriter | undefined;
+    const consumed = consumedOf(job, queueName, deps, () => {
+      outputs ??= progressWriter(job, deps);
+      return outputs;
+    });
     const cancel = new RunCancel();
     // a cancel that arrived before the job started here is pending in the relay
     if (deps.cancels.pending.take(consumed.id)) cancel.cancel('cancelled by request');
     running.set(consumed.id, cancel);
     try {
       const outcome = await opts.run(consumed, cancel);
+      if (outputs) await outputs.end(true); // the run's last progress, before its outcome
       if (outcome.status === 'completed') return outcome.result;
       throw await persistFailure(deps, job, outcome, delays);
     } finally {

@@ -7,6 +7,7 @@
 // fetched ahead carry no mark until they start, so a crash gives them back untouched.
 import type { Job as BossJob } from 'pg-boss';
 import type { ConsumedJob, ConsumeOptions, Consumer } from '../../engine.ts';
+import { OutputWriter } from '../outputs.ts';
 import { agingSweepIntervalMs, closeWithin, META_KEY, RunCancel } from '../shared.ts';
 
 const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -15,7 +16,6 @@ import { Completions } from './completions.ts';
 import { type PgbossContext, splitData } from './context.ts';
 import type { Listener } from './listener.ts';
 import { persistFailure } from './outcomes.ts';
-import { OutputWriter } from './outputs.ts';
 import { RateWindow } from './rate.ts';
 import { StartMarks } from './start-marks.ts';
 
