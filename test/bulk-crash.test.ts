@@ -2,7 +2,6 @@
 // while three clients send keyed bulk batches of 500 jobs over two queues, several times over; every batch the
 // dead web never answered is then looked up in the store job by job: each is stored whole or not at all
 // (BullMQ: one MULTI per request; pg-boss: one transaction). Batches it answered 202 are whole by their answer.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, it } from 'vitest';
 import type { Engine } from '../core/engine.ts';
 import { idempotencyJobId } from '../core/engines/bullmq/jobs.ts';
@@ -35,13 +34,20 @@ async function storedCount(engine: EngineName, store: Engine, b: number): Promis
   return found.filter(Boolean).length;
 }
 
-/** A client as the docs ask for: a 503 (the store slower than its deadline) is retried after Retry-After, a few times. */
+/**
+ * A client that retries a 503 (the store slower than its deadline) a few times: each retry goes once the web's
+ * /readyz answers 200 again (polled, at most its Retry-After), so no retry waits longer than the outage.
+ */
 async function postRetrying503(url: string, headers: Record<string, string>, body: string) {
+  const readyz = new URL('/readyz', url).href;
   for (let i = 0; ; i++) {
     const res = await fetch(url, { method: 'POST', headers, body });
     if (res.status !== 503 || i === 5) return res;
     await res.body?.cancel();
-    await sleep(Math.min(1_000, Number(res.headers.get('retry-after') ?? 1) * 1_000));
+    const hintMs = Math.min(1_000, Number(res.headers.get('retry-after') ?? 1) * 1_000);
+    await waitFor(async () => (await fetch(readyz).catch(() => undefined))?.status === 200, { timeoutMs: hintMs, what: 'web ready' }).catch(
+      () => undefined, // still not ready after the hint: retry anyway, as the hint says
+    );
   }
 }
 

@@ -1,7 +1,6 @@
 // The behavioural suite every engine must pass (River's riverdrivertest, in spirit). Each test gets
 // its own engine (unique prefix/schema) from test/engines.ts. A capability an engine declares it
 // lacks skips that test with a printed reason.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Engine, EngineCapabilities, JobView } from '../core/engine.ts';
 import { PermanentError, RetryLaterError } from '../core/errors/index.ts';
@@ -273,6 +272,8 @@ for (const factory of engineFactories) {
     it('fails a run that outlives its timeout, through the AbortSignal', async () => {
       const engine = await make();
       let sawAbort = false;
+      const hung = Promise.withResolvers<void>();
+      onTestFinished(() => hung.resolve());
       const { job } = await engine.enqueue(request('diagnostics.noop', {}, { timeout: 300, attempts: 1 }));
       work(engine, {
         'diagnostics.noop': async (_p, ctx) => {
@@ -282,7 +283,7 @@ for (const factory of engineFactories) {
               resolve();
             }),
           );
-          await sleep(10_000); // ignores the signal after noticing it: the wrapper fails the run anyway
+          await hung.promise; // ignores the signal after noticing it: the wrapper fails the run anyway
           return null;
         },
       });

@@ -187,14 +187,18 @@ describe('executor decision table', () => {
     expect(late?.reason).toBeInstanceOf(JobTimeoutError);
     // a signal read before the cancel fires with it; the handler's own late result changes nothing
     let early: AbortSignal | undefined;
+    const tooLate = Promise.withResolvers<unknown>();
     const reading: JobHandler = (_p, ctx) => {
       early = ctx.signal;
-      return new Promise((resolve) => setTimeout(resolve, 50, 'too late'));
+      return tooLate.promise;
     };
     const cancel = new AbortController();
     const running = executor(reading).run(job(1), cancel.signal);
     cancel.abort('cancelled by request');
-    expect(await running).toMatchObject({ status: 'cancelled' });
+    const out = await running;
+    tooLate.resolve('too late');
+    await tooLate.promise;
+    expect(out).toMatchObject({ status: 'cancelled' });
     expect(early?.reason).toBeInstanceOf(JobCancelledError);
   });
 
