@@ -53,8 +53,7 @@ export async function deadLetter(deps: ConsumerDeps, job: Job, reason: string, e
   deps.log.warn({ jobId: job.id, kind: job.name, queue: job.queueName, reason }, 'job dead-lettered');
 }
 
-/** `progress()` gives the run's progress writer, made on the run's first report (most runs make none). */
-function consumedOf(job: Job, queue: string, deps: ConsumerDeps, progress: () => OutputWriter): ConsumedJob {
+function consumedOf(job: Job, queue: string, deps: ConsumerDeps, outputs: OutputWriter): ConsumedJob {
   const { payload, meta } = splitData(job.data);
   return {
     id: String(job.id),
@@ -66,7 +65,7 @@ function consumedOf(job: Job, queue: string, deps: ConsumerDeps, progress: () =>
     meta,
     // the latest attempt-1 record: a job run again with fresh attempts starts a new series
     firstFailedAt: async () => (await attemptsOf(deps.queue(job.queueName), job, [])).findLast((a) => a.attempt === 1)?.at,
-    updateProgress: async (p) => progress().set('progress', p),
+    updateProgress: async (p) => outputs.set('progress', p),
     log: async (line) => {
       await job.log(line);
     },
@@ -131,18 +130,16 @@ export function consumeQueue(deps: ConsumerDeps, queueName: string, opts: Consum
   // Two parameters on purpose: BullMQ makes an AbortController per job for a processor that takes its
   // signal (processor.length >= 3). Cancels come through our own RunCancel instead.
   const processor = async (job: Job) => {
-    let outputs: OutputWriter | undefined;
-    const consumed = consumedOf(job, queueName, deps, () => {
-      outputs ??= progressWriter(job, deps);
-      return outputs;
-    });
+    const outputs = progressWriter(job, deps);
+    const consumed = consumedOf(job, queueName, deps, outputs);
     const cancel = new RunCancel();
     // a cancel that arrived before the job started here is pending in the relay
     if (deps.cancels.pending.take(consumed.id)) cancel.cancel('cancelled by request');
     running.set(consumed.id, cancel);
     try {
       const outcome = await opts.run(consumed, cancel);
-      if (outputs) await outputs.end(true); // the run's last progress, before its outcome
+      const written = outputs.end(true); // the run's last progress, before its outcome (undefined: none reported)
+      if (written) await written;
       if (outcome.status === 'completed') return outcome.result;
       throw await persistFailure(deps, job, outcome, delays);
     } finally {

@@ -239,7 +239,7 @@ export class PgbossConsumer implements Consumer {
     try {
       const outcome = await this.opts.run(consumed, cancel);
       if (outcome.status === 'completed') {
-        void outputs.end(false); // the completion writes the final progress; a completed job's output keeps no log
+        outputs.end(false); // the completion writes the final progress; a completed job's output keeps no log
         return await this.completions.add(job.id, outcome.result, progress());
       }
       await outputs.end(true); // the failed run's last progress and log lines, before its failure
