@@ -25,7 +25,6 @@ type OutboundConfig = Pick<
   KernelConfig,
   | 'NODE_ENV'
   | 'DATA_DIR'
-  | 'QUEUE_ENGINE'
   | 'REDIS_URL'
   | 'DATABASE_URL'
   | 'EMBEDDED_POSTGRES_PORT'
