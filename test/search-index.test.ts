@@ -1,5 +1,5 @@
 // BullMQ's job-search index (core/engines/bullmq/search.ts) is a sorted set beside BullMQ's keys, and BullMQ
-// deletes retained jobs in its own scripts without knowing it. The sweep run after each enqueue drops the
+// deletes retained jobs in its own scripts without knowing it. The sweep that enqueues drive drops the
 // entries of deleted jobs, so the index follows the retained jobs instead of growing for as long as the
 // platform runs (the hour-long soak saw Redis grow ~15 MB/h before it). Only BullMQ keeps such an index: on
 // pg-boss the search indexes are indexes of the job table, and a deleted row takes its entries with it.
@@ -18,14 +18,19 @@ const noop = (note: string) => {
   return toEnqueueRequest(v.job, retention, { requestId: 'test' }, Date.now());
 };
 
+/** a fresh BullMQ engine, the key of its default queue's index, and a connection to read it */
+async function setup() {
+  const { engine: e, cleanup } = await bullmqFactory.create();
+  onTestFinished(cleanup);
+  const engine = e as BullmqEngine;
+  const redis = new Redis(REDIS_URL);
+  onTestFinished(() => void redis.disconnect());
+  return { engine, index: engine.searchIndex.key('default'), redis };
+}
+
 describe('[bullmq] job-search index', () => {
   it('drops the entries of jobs BullMQ deleted, as jobs are enqueued; live jobs keep theirs', async () => {
-    const { engine: e, cleanup } = await bullmqFactory.create();
-    onTestFinished(cleanup);
-    const engine = e as BullmqEngine;
-    const index = engine.searchIndex.key('default');
-    const redis = new Redis(REDIS_URL);
-    onTestFinished(() => void redis.disconnect());
+    const { engine, index, redis } = await setup();
     const size = () => redis.zcard(index);
 
     const old = await engine.enqueueMany(Array.from({ length: 300 }, (_, i) => noop(`old-${i}`)));
@@ -59,5 +64,26 @@ describe('[bullmq] job-search index', () => {
       },
       { timeoutMs: 15_000, intervalMs: 20, what: 'the deleted jobs swept by enqueues' },
     );
+  });
+
+  it('gathers the sweeps of single enqueues into one call per queue, and a full bulk still sweeps at once', async () => {
+    const { engine, index, redis } = await setup();
+    const calls: number[] = [];
+    const sweep = engine.searchIndex.sweep.bind(engine.searchIndex);
+    engine.searchIndex.sweep = (queue: string, added: number) => {
+      calls.push(added);
+      return sweep(queue, added);
+    };
+    const gone = await engine.enqueueMany(Array.from({ length: 30 }, (_, i) => noop(`gone-${i}`)));
+    for (const r of gone) await engine.queue('default').remove(r.job.id);
+    // 20 single enqueues back to back: their sweeps are gathered (one round trip each cost ~10 % of the web's CPU)
+    for (let i = 0; i < 20; i++) await engine.enqueueMany([noop(`single-${i}`)]);
+    await waitFor(async () => calls.reduce((a, b) => a + b, 0) === 50, { timeoutMs: 5_000, what: 'the gathered sweeps' });
+    expect(calls.length).toBeLessThan(21); // one call per enqueue (21) before
+    await waitFor(async () => (await redis.zcard(index)) === 20, { timeoutMs: 5_000, what: 'the deleted entries swept' });
+    // a bulk that fills a whole sweep sweeps at once, without waiting for the gathering window
+    calls.length = 0;
+    await engine.enqueueMany(Array.from({ length: 1000 }, (_, i) => noop(`bulk-${i}`)));
+    expect(calls).toEqual([1000]);
   });
 });

@@ -392,6 +392,7 @@ export class BullmqEngine implements Engine {
     await Promise.all([...this.cancels.workers].map((w) => w.close(true).catch(() => {})));
     await Promise.all([...this.queues.values(), ...this.writerQueues.values()].map((q) => q.close().catch(() => {})));
     this.cancels.close();
+    this.searchIndex.close();
     this.producer.disconnect();
     this.writer.connection.disconnect();
   }

@@ -23,6 +23,11 @@ const SWEEP = readFileSync(new URL('./search-sweep.lua', import.meta.url), 'utf8
 export const SWEEP_PER_JOB = 2;
 /** entries one sweep call looks at, at most (a few milliseconds of Redis time) */
 const SWEEP_MAX = 2_000;
+/**
+ * how long the sweeps of small enqueues are gathered per queue: a sweep per single POST was a Redis round
+ * trip of its own, and at 1,000 POST/s those writes were about a tenth of the web's CPU (docs/benchmarks.md)
+ */
+const SWEEP_EVERY_MS = 100;
 const JSON_NUMBER = /^-?(0|[1-9]\d{0,15})(\.\d{1,15})?([eE][+-]?\d{1,3})?$/;
 
 const pad = (ms: number) => String(Math.max(0, Math.floor(ms))).padStart(13, '0');
@@ -31,6 +36,9 @@ const memberOf = (ts: number, id: string) => `${pad(ts)}:${id}`;
 type Walk = { reason: 'limit' | 'budget' | 'end'; last: string; count: number; found: string[] };
 
 export class SearchIndex {
+  /** per queue: jobs enqueued since its last sweep, and the timer that will sweep for them */
+  private readonly gathering = new Map<string, { jobs: number; timer: NodeJS.Timeout }>();
+
   constructor(
     private readonly redis: Redis,
     /** the BullMQ prefix of a queue (engine.queuePrefix: hash-tagged per queue on a cluster) */
@@ -43,7 +51,7 @@ export class SearchIndex {
   /**
    * Drop stale entries: BullMQ deletes retained jobs (age and count retention) in its own scripts, so their
    * entries would stay until a search walked past them and the index would grow towards INDEX_MAX_PER_QUEUE
-   * (the hour-long soak saw Redis grow ~15 MB/h). Called after each enqueue with the jobs it added per queue;
+   * (the hour-long soak saw Redis grow ~15 MB/h). Called through sweepAfter with the jobs enqueues added per queue;
    * it moves a cursor over `SWEEP_PER_JOB` entries per job, oldest first, wrapping. Returns the entries
    * removed; a failure only delays the sweep (the next enqueue goes on from the same cursor).
    */
@@ -59,9 +67,35 @@ export class SearchIndex {
     );
   }
 
-  /** sweep() for each queue of an enqueue, in the background (never delays or fails the enqueue) */
+  /**
+   * sweep() for the jobs of an enqueue, in the background (never delays or fails the enqueue). Small
+   * enqueues are gathered per queue for SWEEP_EVERY_MS and swept by one call; an enqueue that fills a whole
+   * sweep (a bulk of SWEEP_MAX / SWEEP_PER_JOB jobs) sweeps at once, as each enqueue used to.
+   */
   sweepAfter(counts: Map<string, number>, onError: (err: unknown) => void): void {
-    for (const [queue, n] of counts) this.sweep(queue, n).catch(onError);
+    for (const [queue, n] of counts) {
+      const gathered = this.gathering.get(queue);
+      const jobs = (gathered?.jobs ?? 0) + n;
+      if (jobs * SWEEP_PER_JOB >= SWEEP_MAX) {
+        if (gathered) clearTimeout(gathered.timer);
+        this.gathering.delete(queue);
+        this.sweep(queue, jobs).catch(onError);
+      } else if (gathered) gathered.jobs = jobs;
+      else {
+        const timer = setTimeout(() => {
+          const due = this.gathering.get(queue);
+          this.gathering.delete(queue);
+          if (due) this.sweep(queue, due.jobs).catch(onError);
+        }, SWEEP_EVERY_MS).unref();
+        this.gathering.set(queue, { jobs, timer });
+      }
+    }
+  }
+
+  /** Drop the gathered sweeps (the next process's enqueues sweep from the same cursor). */
+  close(): void {
+    for (const g of this.gathering.values()) clearTimeout(g.timer);
+    this.gathering.clear();
   }
 
   key(queue: string) {
